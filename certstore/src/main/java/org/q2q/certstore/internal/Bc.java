@@ -1,0 +1,322 @@
+package org.q2q.certstore.internal;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x500.style.IETFUtils;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.Extensions;
+import org.bouncycastle.asn1.x509.ExtensionsGenerator;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.PKCSException;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
+import org.bouncycastle.asn1.pkcs.Attribute;
+import org.bouncycastle.asn1.ASN1Set;
+
+/**
+ * Not API. The boundary with Bouncy Castle: certificate and CSR building, PEM. Everything in and
+ * out is a JDK type. Safe for concurrent use.
+ */
+public final class Bc {
+  /** The provider instance; never registered globally. */
+  public static final BouncyCastleProvider PROVIDER = new BouncyCastleProvider();
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+  /** Serial numbers are 160-bit random positive integers (RFC 5280 allows up to 20 octets). */
+  private static final int SERIAL_BITS = 159;
+
+  private Bc() {}
+
+  /** What a certificate is for; selects its extensions. */
+  public enum Profile {
+    /** A domain CA: keyCertSign + cRLSign, BasicConstraints CA with path length 0. */
+    CA,
+    /** A user or server identity: digitalSignature, serverAuth + clientAuth. */
+    IDENTITY
+  }
+
+  /** A fresh random serial number. */
+  public static BigInteger newSerial() {
+    return new BigInteger(SERIAL_BITS, RANDOM).setBit(SERIAL_BITS - 1);
+  }
+
+  /** An X.500 name with CN={@code commonName}. */
+  public static X500Name cn(String commonName) {
+    return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
+  }
+
+  /**
+   * Builds and signs a certificate.
+   *
+   * @param subjectKey the certified public key
+   * @param issuerKey the key that signs
+   * @param issuer the issuer certificate, or null for a self-signed one
+   * @param uriNames SAN URIs (q2q:...)
+   * @param dnsNames SAN DNS names
+   * @param ips SAN IP addresses
+   */
+  public static X509Certificate certificate(
+      Profile profile,
+      String subjectCn,
+      PublicKey subjectKey,
+      PrivateKey issuerKey,
+      X509Certificate issuer,
+      Instant notBefore,
+      Instant notAfter,
+      List<String> uriNames,
+      List<String> dnsNames,
+      List<InetAddress> ips) {
+    try {
+      X500Name subject = cn(subjectCn);
+      X500Name issuerName =
+          issuer == null ? subject : X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded());
+      X509v3CertificateBuilder b =
+          new JcaX509v3CertificateBuilder(
+              issuerName, newSerial(), Date.from(notBefore), Date.from(notAfter), subject, subjectKey);
+      JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
+      if (issuer != null) {
+        b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuer));
+      } else {
+        b.addExtension(
+            Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(subjectKey));
+      }
+      if (profile == Profile.CA) {
+        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
+        b.addExtension(
+            Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+      } else {
+        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+        b.addExtension(
+            Extension.extendedKeyUsage,
+            false,
+            new ExtendedKeyUsage(
+                new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
+      }
+      List<GeneralName> names = new ArrayList<>();
+      uriNames.forEach(u -> names.add(new GeneralName(GeneralName.uniformResourceIdentifier, u)));
+      dnsNames.forEach(d -> names.add(new GeneralName(GeneralName.dNSName, d)));
+      ips.forEach(ip -> names.add(new GeneralName(GeneralName.iPAddress, ip.getHostAddress())));
+      if (!names.isEmpty()) {
+        b.addExtension(
+            Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
+      }
+      ContentSigner signer = signer(issuerKey);
+      X509CertificateHolder holder = b.build(signer);
+      return new JcaX509CertificateConverter().setProvider(PROVIDER).getCertificate(holder);
+    } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
+      throw new IllegalStateException("cannot build certificate for " + subjectCn + ": " + e, e);
+    }
+  }
+
+  private static ContentSigner signer(PrivateKey key) throws OperatorCreationException {
+    String alg =
+        switch (key.getAlgorithm()) {
+          case "EC", "ECDSA" -> "SHA256withECDSA";
+          case "Ed25519", "EdDSA" -> "Ed25519";
+          case "RSA" -> "SHA256withRSA";
+          default -> throw new IllegalArgumentException("unsupported key algorithm " + key.getAlgorithm());
+        };
+    return new JcaContentSignerBuilder(alg).setProvider(PROVIDER).build(key);
+  }
+
+  /** A PKCS#10 request, DER, with subject CN={@code cn} and a SAN URI {@code uri}. */
+  public static byte[] certificationRequest(KeyPair keyPair, String cn, String uri) {
+    try {
+      JcaPKCS10CertificationRequestBuilder b =
+          new JcaPKCS10CertificationRequestBuilder(cn(cn), keyPair.getPublic());
+      ExtensionsGenerator gen = new ExtensionsGenerator();
+      gen.addExtension(
+          Extension.subjectAlternativeName,
+          false,
+          new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, uri)));
+      b.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, gen.generate());
+      return b.build(signer(keyPair.getPrivate())).getEncoded();
+    } catch (IOException | OperatorCreationException e) {
+      throw new IllegalStateException("cannot build certification request: " + e, e);
+    }
+  }
+
+  /** The parts of a CSR the signer looks at. */
+  public record ParsedRequest(List<String> commonNames, List<String> otherSubjectAttributes,
+      List<String> sanUris, int otherSanCount, PublicKey publicKey) {}
+
+  /**
+   * Parses and verifies a DER PKCS#10 request (its self-signature must verify).
+   *
+   * @throws IllegalArgumentException with a reason when it is malformed or its signature is bad
+   */
+  public static ParsedRequest parseRequest(byte[] der) {
+    PKCS10CertificationRequest req;
+    try {
+      req = new PKCS10CertificationRequest(der);
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("the certification request is not valid PKCS#10 DER");
+    }
+    try {
+      JcaPKCS10CertificationRequest jreq = new JcaPKCS10CertificationRequest(req).setProvider(PROVIDER);
+      PublicKey key = jreq.getPublicKey();
+      if (!req.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(PROVIDER).build(key))) {
+        throw new IllegalArgumentException("the certification request's signature does not verify");
+      }
+      List<String> cns = new ArrayList<>();
+      List<String> others = new ArrayList<>();
+      for (RDN rdn : req.getSubject().getRDNs()) {
+        for (var atv : rdn.getTypesAndValues()) {
+          String value = IETFUtils.valueToString(atv.getValue());
+          if (atv.getType().equals(BCStyle.CN)) {
+            cns.add(value);
+          } else {
+            others.add(BCStyle.INSTANCE.oidToDisplayName(atv.getType()) + "=" + value);
+          }
+        }
+      }
+      List<String> uris = new ArrayList<>();
+      int otherSans = 0;
+      for (Attribute attr : req.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest)) {
+        ASN1Set values = attr.getAttrValues();
+        for (ASN1Encodable v : values) {
+          Extensions exts = Extensions.getInstance(v);
+          GeneralNames gns = GeneralNames.fromExtensions(exts, Extension.subjectAlternativeName);
+          if (gns == null) {
+            continue;
+          }
+          for (GeneralName gn : gns.getNames()) {
+            if (gn.getTagNo() == GeneralName.uniformResourceIdentifier) {
+              uris.add(gn.getName().toString());
+            } else {
+              otherSans++;
+            }
+          }
+        }
+      }
+      return new ParsedRequest(cns, others, uris, otherSans, key);
+    } catch (GeneralSecurityException | OperatorCreationException | PKCSException e) {
+      throw new IllegalArgumentException("the certification request cannot be verified: " + e.getMessage());
+    } catch (IllegalArgumentException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("the certification request is malformed: " + e.getMessage());
+    }
+  }
+
+  /** PEM text of a certificate, key or other object JcaPEMWriter understands. */
+  public static String toPem(Object o) {
+    StringWriter sw = new StringWriter();
+    try (JcaPEMWriter w = new JcaPEMWriter(sw)) {
+      w.writeObject(o instanceof PrivateKey k ? new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null) : o);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return sw.toString();
+  }
+
+  /** Reads every certificate in a PEM text, in order. */
+  public static List<X509Certificate> certificatesFromPem(String pem) throws IOException {
+    List<X509Certificate> out = new ArrayList<>();
+    try (PEMParser p = new PEMParser(new StringReader(pem))) {
+      Object o;
+      while ((o = p.readObject()) != null) {
+        if (o instanceof X509CertificateHolder h) {
+          try {
+            out.add(new JcaX509CertificateConverter().setProvider(PROVIDER).getCertificate(h));
+          } catch (GeneralSecurityException e) {
+            throw new IOException("bad certificate in PEM: " + e.getMessage(), e);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Reads a private key (PKCS#8 or traditional EC) from PEM and returns it with its public key. */
+  public static KeyPair keyPairFromPem(String pem, PublicKey publicKeyIfKnown) throws IOException {
+    try (PEMParser p = new PEMParser(new StringReader(pem))) {
+      Object o = p.readObject();
+      JcaPEMKeyConverter conv = new JcaPEMKeyConverter().setProvider(PROVIDER);
+      if (o instanceof PEMKeyPair kp) {
+        return conv.getKeyPair(kp);
+      }
+      if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
+        PrivateKey priv = conv.getPrivateKey(info);
+        PublicKey pub = publicKeyIfKnown != null ? publicKeyIfKnown : derivePublic(priv);
+        return new KeyPair(pub, priv);
+      }
+      throw new IOException("no private key in PEM");
+    }
+  }
+
+  private static PublicKey derivePublic(PrivateKey priv) throws IOException {
+    if (priv instanceof org.bouncycastle.jce.interfaces.ECPrivateKey ec) {
+      try {
+        var spec = ec.getParameters();
+        var q = spec.getG().multiply(ec.getD()).normalize();
+        var pubSpec = new org.bouncycastle.jce.spec.ECPublicKeySpec(q, spec);
+        return java.security.KeyFactory.getInstance("EC", PROVIDER).generatePublic(pubSpec);
+      } catch (GeneralSecurityException e) {
+        throw new IOException("cannot derive public key: " + e.getMessage(), e);
+      }
+    }
+    throw new IOException("cannot derive the public key of a " + priv.getAlgorithm() + " key");
+  }
+
+  /** Argon2id (version 0x13) of {@code password}; memory in KiB. */
+  public static byte[] argon2id(byte[] password, byte[] salt, int memoryKib, int iterations, int parallelism, int length) {
+    org.bouncycastle.crypto.params.Argon2Parameters params =
+        new org.bouncycastle.crypto.params.Argon2Parameters.Builder(
+                org.bouncycastle.crypto.params.Argon2Parameters.ARGON2_id)
+            .withVersion(org.bouncycastle.crypto.params.Argon2Parameters.ARGON2_VERSION_13)
+            .withMemoryAsKB(memoryKib)
+            .withIterations(iterations)
+            .withParallelism(parallelism)
+            .withSalt(salt)
+            .build();
+    org.bouncycastle.crypto.generators.Argon2BytesGenerator gen =
+        new org.bouncycastle.crypto.generators.Argon2BytesGenerator();
+    gen.init(params);
+    byte[] out = new byte[length];
+    gen.generateBytes(password, out);
+    return out;
+  }
+}
