@@ -1,0 +1,82 @@
+package org.q2q.client.internal.grpc;
+
+import io.grpc.ManagedChannel;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.X509TrustManager;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.AddressTrustManager;
+import org.q2q.certstore.Identity;
+import org.q2q.client.ServerAddress;
+
+/**
+ * Opens gRPC channels to a domain's presence server over TLS. The server is authenticated by its
+ * domain's CA and the q2q address in its certificate (the domain), never by the DNS name or IP it
+ * was reached at, so {@code 127.0.0.1:8788} can serve {@code localhost} or {@code example.com}.
+ */
+public final class PresenceChannels {
+  /** Keepalive so a dead server is noticed even on an idle channel. */
+  private static final long KEEPALIVE_SECONDS = 30;
+
+  private PresenceChannels() {}
+
+  /**
+   * A trust manager accepting only a server certificate issued by {@code ca} for {@code domain}.
+   */
+  public static X509TrustManager trustingCa(Address domain, X509Certificate ca, Clock clock) {
+    return new AddressTrustManager(
+        d -> d.equals(domain.domain()) ? Optional.of(ca) : Optional.empty(),
+        AddressTrustManager.AddressCheck.exactly(domain.domainAddress()),
+        clock);
+  }
+
+  /**
+   * Opens a channel (connects lazily).
+   *
+   * @param server where the server listens
+   * @param domain the domain it speaks for (used as the TLS authority)
+   * @param trust decides whether the server's certificate is acceptable
+   * @param client the client identity for mutual TLS, or null for Registration calls
+   */
+  public static ManagedChannel open(ServerAddress server, Address domain, X509TrustManager trust, Identity client) {
+    try {
+      SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forClient()).trustManager(trust);
+      if (client != null) {
+        b.keyManager(client.privateKey(), client.chainArray());
+      }
+      SslContext ssl = b.build();
+      return NettyChannelBuilder.forAddress(server.host(), server.port())
+          .sslContext(ssl)
+          .overrideAuthority(authority(domain))
+          .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+          .keepAliveWithoutCalls(true)
+          .build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot set up TLS to " + server + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String authority(Address domain) {
+    String d = domain.domain();
+    // gRPC authorities must be host names; an IP-literal domain is fine as is.
+    return d;
+  }
+
+  /** Thrown inside trust managers; here so callers can recognise certificate failures. */
+  public static boolean isCertificateFailure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof CertificateException || c instanceof javax.net.ssl.SSLHandshakeException) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
