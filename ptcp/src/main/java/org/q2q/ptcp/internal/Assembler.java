@@ -1,0 +1,147 @@
+package org.q2q.ptcp.internal;
+
+import java.util.Iterator;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Out-of-order reassembly: holds received bytes above RCV.NXT until the gap below them is filled, and
+ * reports the held ranges as SACK blocks (RFC 2018). Offsets are 64-bit stream offsets.
+ *
+ * <p>Stored chunks never overlap each other; duplicate bytes are discarded on insert.
+ * Not thread-safe; event-loop only.
+ */
+public final class Assembler {
+  /** Chunks keyed by start offset; never overlapping. */
+  private final TreeMap<Long, byte[]> chunks = new TreeMap<>();
+  /** Merged ranges start -> end (exclusive); adjacent chunks share one range. */
+  private final TreeMap<Long, Long> ranges = new TreeMap<>();
+  /** Bytes held. */
+  private long held;
+  /** Start of the range that received the most recent segment (reported first in SACK). */
+  private long latestRangeStart = -1;
+
+  /** Bytes held out of order. */
+  public long heldBytes() {
+    return held;
+  }
+
+  /** Whether nothing is held. */
+  public boolean isEmpty() {
+    return chunks.isEmpty();
+  }
+
+  /**
+   * Stores {@code len} bytes of {@code data} at {@code pos} as stream range [start, start+len), minus
+   * the parts already held. Returns the number of new bytes stored.
+   */
+  public int insert(long start, byte[] data, int pos, int len) {
+    long end = start + len;
+    long cur = start;
+    int added = 0;
+    Map.Entry<Long, byte[]> prev = chunks.floorEntry(start);
+    if (prev != null && prev.getKey() + prev.getValue().length > cur) {
+      cur = prev.getKey() + prev.getValue().length;
+    }
+    while (cur < end) {
+      Map.Entry<Long, byte[]> next = chunks.ceilingEntry(cur);
+      long stop = next == null ? end : Math.min(end, next.getKey());
+      if (stop > cur) {
+        byte[] piece = new byte[(int) (stop - cur)];
+        System.arraycopy(data, pos + (int) (cur - start), piece, 0, piece.length);
+        chunks.put(cur, piece);
+        added += piece.length;
+      }
+      if (next == null || next.getKey() >= end) {
+        break;
+      }
+      cur = next.getKey() + next.getValue().length;
+    }
+    held += added;
+    addRange(start, end);
+    return added;
+  }
+
+  private void addRange(long start, long end) {
+    Map.Entry<Long, Long> lo = ranges.floorEntry(start);
+    if (lo != null && lo.getValue() >= start) {
+      start = lo.getKey();
+      end = Math.max(end, lo.getValue());
+    }
+    Map.Entry<Long, Long> hi = ranges.ceilingEntry(start);
+    while (hi != null && hi.getKey() <= end) {
+      end = Math.max(end, hi.getValue());
+      ranges.remove(hi.getKey());
+      hi = ranges.ceilingEntry(start);
+    }
+    ranges.put(start, end);
+    latestRangeStart = start;
+  }
+
+  /** Removes and returns the chunk starting at or below {@code rcvNxt}, or null. */
+  public byte[] pollReady(long rcvNxt, long[] startOut) {
+    while (true) {
+      Map.Entry<Long, byte[]> first = chunks.firstEntry();
+      if (first == null || first.getKey() > rcvNxt) {
+        return null;
+      }
+      chunks.pollFirstEntry();
+      held -= first.getValue().length;
+      long end = first.getKey() + first.getValue().length;
+      if (end <= rcvNxt) {
+        continue;
+      }
+      startOut[0] = first.getKey();
+      return first.getValue();
+    }
+  }
+
+  /** Drops range bookkeeping below {@code rcvNxt}. */
+  public void advance(long rcvNxt) {
+    Iterator<Map.Entry<Long, Long>> it = ranges.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<Long, Long> e = it.next();
+      if (e.getKey() >= rcvNxt) {
+        break;
+      }
+      it.remove();
+      if (e.getValue() > rcvNxt) {
+        ranges.put(rcvNxt, e.getValue());
+        break;
+      }
+    }
+  }
+
+  /**
+   * Fills up to {@code max} SACK blocks (offsets): first the range that got the latest segment, then
+   * the lowest ranges. Returns the number of blocks.
+   */
+  public int sackBlocks(long[] left, long[] right, int max) {
+    int n = 0;
+    Long latestEnd = latestRangeStart >= 0 ? ranges.get(latestRangeStart) : null;
+    if (latestEnd != null && max > 0) {
+      left[0] = latestRangeStart;
+      right[0] = latestEnd;
+      n = 1;
+    }
+    for (Map.Entry<Long, Long> e : ranges.entrySet()) {
+      if (n >= max) {
+        break;
+      }
+      if (latestEnd != null && e.getKey() == latestRangeStart) {
+        continue;
+      }
+      left[n] = e.getKey();
+      right[n] = e.getValue();
+      n++;
+    }
+    return n;
+  }
+
+  /** Discards everything held. */
+  public void clear() {
+    chunks.clear();
+    ranges.clear();
+    held = 0;
+  }
+}

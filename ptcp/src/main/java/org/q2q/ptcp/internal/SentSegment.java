@@ -1,0 +1,37 @@
+package org.q2q.ptcp.internal;
+
+/**
+ * One transmitted and not yet cumulatively acknowledged range of the send stream (offsets), with
+ * the bookkeeping for SACK, loss detection and RTT sampling. Not thread-safe; event-loop only.
+ */
+public final class SentSegment {
+  /** Stream offset of the first payload byte. */
+  public long start;
+  /** Payload bytes. */
+  public int length;
+  /** Whether the FIN follows the payload (occupying offset start+length). */
+  public boolean fin;
+  /** Time of the latest (re)transmission, ns. */
+  public long sentTime;
+  /** Whether it was ever retransmitted (Karn: no RTT sample). */
+  public boolean retransmitted;
+  /** Selectively acknowledged by the peer. */
+  public boolean sacked;
+  /** Deemed lost and awaiting retransmission (not counted in flight). */
+  public boolean lost;
+  /** Datagram size it was sent in, bytes. */
+  public int datagramSize;
+
+  SentSegment(long start, int length, boolean fin, long sentTime, int datagramSize) {
+    this.start = start;
+    this.length = length;
+    this.fin = fin;
+    this.sentTime = sentTime;
+    this.datagramSize = datagramSize;
+  }
+
+  /** Offset one past the last sequence number it occupies (payload, plus one for FIN). */
+  public long end() {
+    return start + length + (fin ? 1 : 0);
+  }
+}
