@@ -80,8 +80,8 @@ public final class ChainValidator {
       return "the certificate of " + who + " is not yet valid (at " + at + ")";
     }
     if (e.getReason() == CertPathValidatorException.BasicReason.INVALID_SIGNATURE
-        || e.getReason() == CertPathValidatorException.BasicReason.UNSPECIFIED
-        || e.getReason() == CertPathValidatorException.BasicReason.UNDETERMINED_REVOCATION_STATUS) {
+        || e.getReason() == java.security.cert.PKIXReason.NO_TRUST_ANCHOR
+        || e.getReason() == CertPathValidatorException.BasicReason.UNSPECIFIED) {
       return "the certificate of " + who + " was not issued by the CA of " + caDomain + ": " + e.getMessage();
     }
     return "the certificate of " + who + " is not valid for " + caDomain + ": " + e.getMessage();

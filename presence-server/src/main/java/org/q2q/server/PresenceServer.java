@@ -1,0 +1,401 @@
+package org.q2q.server;
+
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.CertificateAuthority;
+import org.q2q.certstore.Identity;
+import org.q2q.certstore.PasswordHasher;
+import org.q2q.server.internal.grpc.StatusMappingInterceptor;
+import org.q2q.server.internal.registration.FailureLimiter;
+import org.q2q.server.internal.registration.RegistrationService;
+import org.q2q.server.internal.tls.ServerTls;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A domain's presence server: its CA, its accounts, and the gRPC services over TLS.
+ *
+ * <ul>
+ *   <li>{@link #start()} loads (or creates on first start) the CA in the data folder, issues the
+ *       server's own TLS certificate from it, opens the account database and listens;
+ *   <li>the Registration service is always there; more services are added with {@link
+ *       Builder#addService} (e.g. Presence);
+ *   <li>every call passes the {@link CallerIdentity} interceptor (client certificates are optional
+ *       in TLS and checked per call against {@link #domainCas()}) and a catch-all that turns
+ *       exceptions into described statuses;
+ *   <li>{@link #close()} stops taking calls, closes services that are {@link AutoCloseable} (so
+ *       they can end long-lived streams), waits up to the grace period, then cancels the rest.
+ * </ul>
+ *
+ * Safe for concurrent use.
+ */
+public final class PresenceServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PresenceServer.class);
+
+  /** Makes a service once the server's CA and registries exist (called by {@link #start()}). */
+  @FunctionalInterface
+  public interface ServiceFactory {
+    /** The service to add; if it is {@link AutoCloseable} it is closed when the server closes. */
+    BindableService create(PresenceServer server) throws IOException;
+  }
+
+  private final Builder config;
+  private final Address domain;
+  private volatile CertificateAuthority ca;
+  private volatile DomainCas domainCas;
+  private volatile Identity serverIdentity;
+  private volatile AccountStore accounts;
+  private volatile Server server;
+  private volatile ExecutorService executor;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  private PresenceServer(Builder b) {
+    this.config = b;
+    this.domain = Address.ofDomain(b.domain);
+  }
+
+  /** A builder with the defaults of {@code q2q server}. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Starts the server: CA, TLS identity, database, services, listening socket.
+   *
+   * @throws IOException if the data folder, the database or the port cannot be used
+   */
+  public synchronized PresenceServer start() throws IOException {
+    if (server != null) {
+      throw new IllegalStateException("already started");
+    }
+    boolean ok = false;
+    try {
+      ca = CertificateAuthority.loadOrCreate(config.dataDir, domain, config.clock);
+      domainCas = new DomainCas(ca, config.clock);
+      serverIdentity = ServerTls.issueIdentity(ca, config.bindHost);
+      accounts = AccountStore.open(config.dataDir, config.clock);
+      closeables.add(accounts);
+
+      executor = newExecutor(config.threads);
+      InetSocketAddress bind =
+          config.bindHost == null || config.bindHost.isEmpty()
+              ? new InetSocketAddress(config.port)
+              : new InetSocketAddress(config.bindHost, config.port);
+      NettyServerBuilder sb =
+          NettyServerBuilder.forAddress(bind)
+              .sslContext(ServerTls.serverContext(serverIdentity))
+              .executor(executor)
+              // clients ping idle channels every 30 s (PresenceChannels); allow it, or gRPC
+              // answers GOAWAY "too_many_pings"
+              .permitKeepAliveTime(10, TimeUnit.SECONDS)
+              .permitKeepAliveWithoutCalls(true)
+              .handshakeTimeout(20, TimeUnit.SECONDS)
+              .maxInboundMessageSize(config.maxMessageBytes);
+
+      FailureLimiter byAddress =
+          new FailureLimiter(config.maxFailures, config.failureWindow, config.clock, 100_000);
+      FailureLimiter byIp =
+          new FailureLimiter(config.maxFailures, config.failureWindow, config.clock, 100_000);
+      List<BindableService> services = new ArrayList<>();
+      services.add(
+          new RegistrationService(
+              ca, accounts, config.hasher, config.registration, config.certificateValidity,
+              byAddress, byIp, Math.max(2, Runtime.getRuntime().availableProcessors())));
+      for (ServiceFactory f : config.factories) {
+        BindableService s = f.create(this);
+        services.add(s);
+        if (s instanceof AutoCloseable c) {
+          closeables.add(0, c); // services close before the database
+        }
+      }
+      for (BindableService s : services) {
+        ServerServiceDefinition def = s.bindService();
+        // the catch-all runs inside the identity interceptor's context (interceptors added last run first)
+        sb.addService(
+            ServerInterceptors.intercept(
+                def, new StatusMappingInterceptor(), CallerIdentity.interceptor(domainCas)));
+      }
+      server = sb.build().start();
+      ok = true;
+      log.info("q2q presence server for {} listening on {} (CA {}, registration {})",
+          domain, server.getListenSockets(), ca.fingerprint(), config.registration);
+      return this;
+    } catch (IOException e) {
+      throw new IOException(describeStartFailure(e), e);
+    } finally {
+      if (!ok) {
+        closeQuietly();
+      }
+    }
+  }
+
+  private String describeStartFailure(IOException e) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof java.net.BindException) {
+        return "cannot listen on " + (config.bindHost == null ? "*" : config.bindHost) + ":" + config.port
+            + ": " + c.getMessage() + " (is another server running? choose another --port)";
+      }
+    }
+    return e.getMessage();
+  }
+
+  private static ExecutorService newExecutor(int threads) {
+    // Bounded, so a flood of calls queues (then is refused) instead of spawning threads; streaming
+    // calls hold no thread while idle, and unary calls are short (Argon2 is the longest step).
+    AtomicInteger n = new AtomicInteger();
+    ThreadFactory tf =
+        r -> {
+          Thread t = new Thread(r, "q2q-server-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        };
+    ThreadPoolExecutor e =
+        new ThreadPoolExecutor(
+            threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(10_000), tf);
+    e.allowCoreThreadTimeOut(true);
+    return e;
+  }
+
+  /** The domain this server speaks for. */
+  public Address domain() {
+    return domain;
+  }
+
+  /** The domain's CA (available after {@link #start()}). */
+  public CertificateAuthority ca() {
+    return requireStarted(ca);
+  }
+
+  /** The CAs trusted for callers' certificates: the own one and learned foreign ones. */
+  public DomainCas domainCas() {
+    return requireStarted(domainCas);
+  }
+
+  /** The server's TLS identity (address = the domain), issued by {@link #ca()} on start. */
+  public Identity serverIdentity() {
+    return requireStarted(serverIdentity);
+  }
+
+  /** The account database. */
+  public AccountStore accounts() {
+    return requireStarted(accounts);
+  }
+
+  /** The TCP port actually listened on (useful with port 0). */
+  public int port() {
+    Server s = requireStarted(server);
+    return ((InetSocketAddress) s.getListenSockets().get(0)).getPort();
+  }
+
+  /** The data folder. */
+  public Path dataDir() {
+    return config.dataDir;
+  }
+
+  /** The clock every component uses. */
+  public Clock clock() {
+    return config.clock;
+  }
+
+  /** The registration mode. */
+  public RegistrationMode registrationMode() {
+    return config.registration;
+  }
+
+  /** Blocks until the server has terminated (after {@link #close()} from another thread). */
+  public void awaitTermination() throws InterruptedException {
+    requireStarted(server).awaitTermination();
+  }
+
+  /**
+   * Stops gracefully: no new calls, closeable services closed, running calls get the grace period
+   * ({@link Builder#shutdownGrace}), then are cancelled. Idempotent.
+   */
+  @Override
+  public synchronized void close() {
+    Server s = server;
+    if (s != null && !s.isShutdown()) {
+      s.shutdown();
+      log.info("q2q presence server for {} stopping", domain);
+    }
+    for (AutoCloseable c : closeables) {
+      if (!(c instanceof AccountStore)) {
+        closeOne(c);
+      }
+    }
+    if (s != null) {
+      try {
+        if (!s.awaitTermination(config.shutdownGrace.toMillis(), TimeUnit.MILLISECONDS)) {
+          s.shutdownNow();
+          s.awaitTermination(5, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        s.shutdownNow();
+        Thread.currentThread().interrupt();
+      }
+    }
+    closeQuietly();
+  }
+
+  private void closeQuietly() {
+    Server s = server;
+    if (s != null) {
+      s.shutdownNow();
+    }
+    for (AutoCloseable c : closeables) {
+      closeOne(c);
+    }
+    closeables.clear();
+    ExecutorService e = executor;
+    if (e != null) {
+      e.shutdown();
+    }
+  }
+
+  private static void closeOne(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception ex) {
+      log.warn("closing {} failed: {}", c, ex.toString());
+    }
+  }
+
+  private static <T> T requireStarted(T value) {
+    if (value == null) {
+      throw new IllegalStateException("the presence server is not started");
+    }
+    return value;
+  }
+
+  /** Settings of a {@link PresenceServer}; defaults are those of {@code q2q server}. */
+  public static final class Builder {
+    private String domain = "localhost";
+    private Path dataDir = Path.of("q2q-data");
+    private int port = 8788;
+    private String bindHost; // null: all interfaces
+    private RegistrationMode registration = RegistrationMode.OPEN;
+    private Clock clock = Clock.systemUTC();
+    private PasswordHasher hasher = PasswordHasher.DEFAULT;
+    private Duration certificateValidity = CertificateAuthority.DEFAULT_VALIDITY;
+    private int maxFailures = 5;
+    private Duration failureWindow = Duration.ofMinutes(1);
+    private int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+    private int maxMessageBytes = 4 * 1024 * 1024;
+    private Duration shutdownGrace = Duration.ofSeconds(5);
+    private final List<ServiceFactory> factories = new ArrayList<>();
+
+    private Builder() {}
+
+    /** The domain this server speaks for (default {@code localhost}). */
+    public Builder domain(String domain) {
+      this.domain = Address.ofDomain(domain).domain();
+      return this;
+    }
+
+    /** The data folder: CA, database (default {@code ./q2q-data}). */
+    public Builder dataDir(Path dataDir) {
+      this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
+      return this;
+    }
+
+    /** The TCP port (default 8788; 0 picks a free one, see {@link PresenceServer#port()}). */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port " + port + " is not in 0..65535");
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** The interface to listen on (default: all); a host name or IP literal. */
+    public Builder bindHost(String bindHost) {
+      this.bindHost = bindHost == null || bindHost.isBlank() ? null : bindHost;
+      return this;
+    }
+
+    /** Who may create accounts (default {@link RegistrationMode#OPEN}). */
+    public Builder registration(RegistrationMode registration) {
+      this.registration = Objects.requireNonNull(registration, "registration");
+      return this;
+    }
+
+    /** The clock for certificates, validation and rate limits (default system UTC). */
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** The password hasher for new accounts (default Argon2id at OWASP's parameters). */
+    public Builder passwordHasher(PasswordHasher hasher) {
+      this.hasher = Objects.requireNonNull(hasher, "hasher");
+      return this;
+    }
+
+    /** Lifetime of user certificates (default one year). */
+    public Builder certificateValidity(Duration validity) {
+      if (validity.isNegative() || validity.isZero()) {
+        throw new IllegalArgumentException("certificate validity must be positive: " + validity);
+      }
+      this.certificateValidity = validity;
+      return this;
+    }
+
+    /** Failed password attempts allowed per address and per client IP within {@code window}. */
+    public Builder failedAttemptLimit(int maxFailures, Duration window) {
+      this.maxFailures = maxFailures;
+      this.failureWindow = window;
+      return this;
+    }
+
+    /** Threads that run calls (default max(4, 2 x cores)). */
+    public Builder threads(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("threads must be at least 1: " + threads);
+      }
+      this.threads = threads;
+      return this;
+    }
+
+    /** How long {@link PresenceServer#close()} waits for running calls (default 5 s). */
+    public Builder shutdownGrace(Duration grace) {
+      this.shutdownGrace = Objects.requireNonNull(grace, "grace");
+      return this;
+    }
+
+    /** Adds a service built by {@code factory} when the server starts. */
+    public Builder addService(ServiceFactory factory) {
+      factories.add(Objects.requireNonNull(factory, "factory"));
+      return this;
+    }
+
+    /** Adds a ready-made service. */
+    public Builder addService(BindableService service) {
+      Objects.requireNonNull(service, "service");
+      factories.add(s -> service);
+      return this;
+    }
+
+    /** The server (not started). */
+    public PresenceServer build() {
+      return new PresenceServer(this);
+    }
+  }
+}
