@@ -203,7 +203,7 @@ public final class PtcpConfig {
     private long connectTimeout = 10_000_000_000L;
     private long idleTimeout = 30_000_000_000L;
     private long keepaliveInterval = 10_000_000_000L;
-    private long timeWait = 2_000_000_000L;
+    private long timeWait = 15_000_000_000L;
     private long delayedAck = 10_000_000L;
     private int initialDatagramSize = 1200;
     private int maxDatagramSize = 1452;
@@ -263,7 +263,7 @@ public final class PtcpConfig {
       return this;
     }
 
-    /** TIME_WAIT duration (default 2 s). */
+    /** TIME_WAIT duration (default 15 s; the record is small: no buffers are kept). */
     public Builder timeWait(Duration d) {
       timeWait = ns(d);
       return this;

@@ -88,6 +88,8 @@ public final class PtcpConnection {
   private int probePending;
   /** Size to report in a PROBE_ACK option, or 0. */
   private int probeAckToSend;
+  /** TIME_WAIT after an idle timeout: say nothing at all. */
+  private boolean quiet;
   /** Consecutive retransmission timeouts without progress. */
   private int consecutiveRtos;
 
@@ -444,13 +446,13 @@ public final class PtcpConnection {
     if (!handshakeConfirmed) {
       handshakeConfirmed = true;
     }
-    timers.set(Timer.KEEPALIVE, now + cfg.keepaliveInterval);
     if (state == PtcpState.TIME_WAIT) {
-      if (h.has(Header.FIN)) {
-        ackNow = true;
+      if (!quiet && (h.has(Header.FIN) || h.payloadLength > 0)) {
+        ackNow = true; // the peer missed our last ACK
       }
       return;
     }
+    timers.set(Timer.KEEPALIVE, now + cfg.keepaliveInterval);
     boolean progress = false;
     if (h.has(Header.ACK)) {
       progress |= processAck(now, h);
@@ -530,7 +532,12 @@ public final class PtcpConnection {
       return;
     }
     long segOff = SeqNum.toOffset(irs, h.seq, rcvNxt);
-    if (segOff == rcvNxt) {
+    if (segOff == rcvNxt && state == PtcpState.LAST_ACK && sndUna >= finOffset) {
+      // All our data is acknowledged and the peer's FIN was received; only the ACK of our FIN is
+      // missing, and the peer forgot the connection (its TIME_WAIT ended): a clean close.
+      terminate();
+      endpoint.emit(new PtcpEvent(PtcpEvent.Type.CLOSED, this, null));
+    } else if (segOff == rcvNxt) {
       fail(PtcpErrorCode.CONNECTION_RESET, "reset by peer"
           + (h.errorCode > 0 ? " (" + PtcpErrorCode.fromCode(h.errorCode) + ")" : ""));
     } else if (segOff > rcvNxt && segOff < rcvNxt + Math.max(1, rcvAdvEdge - rcvNxt)) {
@@ -788,8 +795,18 @@ public final class PtcpConnection {
         fail(PtcpErrorCode.CONNECT_TIMEOUT, "no answer from " + remote + " within "
             + cfg.connectTimeout / 1_000_000 + " ms");
       } else {
-        fail(PtcpErrorCode.IDLE_TIMEOUT, "nothing heard from " + remote + " for "
-            + (now - lastProgress) / 1_000_000 + " ms");
+        PtcpException e = new PtcpException(PtcpErrorCode.IDLE_TIMEOUT, localCid,
+            "nothing heard from " + remote + " for " + (now - lastProgress) / 1_000_000 + " ms");
+        // Linger quietly for one more idle period: a peer that still hears us now and then gets
+        // silence rather than an RST, so it times out too instead of seeing a reset.
+        state = PtcpState.TIME_WAIT;
+        quiet = true;
+        board.clear();
+        sendBuf.release();
+        asm.clear();
+        timers.stopAll();
+        timers.set(Timer.TIME_WAIT, now + cfg.idleTimeout);
+        endpoint.emit(new PtcpEvent(PtcpEvent.Type.CLOSED, this, e));
       }
       return;
     }
@@ -841,6 +858,9 @@ public final class PtcpConnection {
       rtt.backoff();
       if (consecutiveRtos >= 3 && mtud.onBlackHole()) {
         cc.onMssUpdate(mtud.current() - Header.FIXED_LENGTH);
+        if (cfg.mtuProbing) {
+          timers.set(Timer.MTU_PROBE, now + rtt.rto());
+        }
       }
       board.markAllLost();
       cc.onRetransmissionTimeout(now);

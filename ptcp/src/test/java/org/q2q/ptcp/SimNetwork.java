@@ -45,6 +45,7 @@ final class SimNetwork {
   long now;
   private long order;
   final PtcpEndpoint[] ep = new PtcpEndpoint[2];
+  final long seed;
   final InetSocketAddress[] addr = {ADDR_A, ADDR_B};
   /** links[0]: A to B; links[1]: B to A. */
   final Link[] links = {new Link(), new Link()};
@@ -58,6 +59,7 @@ final class SimNetwork {
 
   @SuppressWarnings("unchecked")
   SimNetwork(long seed, PtcpConfig a, PtcpConfig b) {
+    this.seed = seed;
     rnd = new Random(seed);
     ep[0] = new PtcpEndpoint(a, new Random(seed * 31 + 1));
     ep[1] = new PtcpEndpoint(b, new Random(seed * 31 + 2));
@@ -101,8 +103,15 @@ final class SimNetwork {
     }
   }
 
+  /** Every datagram offered to a link: {time, from, flags byte, length}. */
+  final List<long[]> sendLog = new ArrayList<>();
+  boolean logSends;
+
   private void send(int from, byte[] d, Link l) {
     l.sent++;
+    if (logSends) {
+      sendLog.add(new long[] {now, from, d.length > 2 ? d[2] & 0xff : -1, d.length});
+    }
     if (l.silent || (now >= l.blackHoleFrom && now < l.blackHoleUntil)
         || (l.loss > 0 && rnd.nextDouble() < l.loss)) {
       l.dropped++;

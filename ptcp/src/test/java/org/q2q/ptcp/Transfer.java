@@ -65,10 +65,14 @@ final class Transfer {
       if (sent == size && !client.isOutputShutdown()) {
         client.shutdownOutput();
       }
+    }
+    if (client.state() != PtcpState.SYN_SENT) {
       replyReceived = readCheck(client, replyReceived, true);
     }
-    if (server != null && !server.isClosed() && server.state() != PtcpState.CLOSED) {
+    if (server != null) {
       received = readCheck(server, received, false);
+    }
+    if (server != null && !server.isClosed()) {
       if (replySize > 0 && !server.isOutputShutdown()) {
         replySent = writePattern(server, replySent, replySize);
       }

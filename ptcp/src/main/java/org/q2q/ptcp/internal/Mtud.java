@@ -23,6 +23,8 @@ public final class Mtud {
   /** Smallest size known not to work minus one; probing stays at or below it, bytes. */
   private int upper;
   private final int min;
+  /** The initial (assumed safe) size, bytes. */
+  private final int base;
   /** Size of the probe in flight, or 0. */
   private int probeSize;
   private int probeTries;
@@ -30,6 +32,7 @@ public final class Mtud {
   /** Creates a search starting at {@code initial}, never below {@code min} nor above {@code max}. */
   public Mtud(int initial, int min, int max) {
     this.min = min;
+    this.base = Math.max(min, Math.min(initial, max));
     this.current = Math.max(min, Math.min(initial, max));
     this.lower = current;
     this.upper = max;
@@ -123,13 +126,17 @@ public final class Mtud {
     return false;
   }
 
-  /** Repeated RTOs: halve the size (black-hole fallback). Returns true if it shrank. */
+  /**
+   * Repeated RTOs: fall back to the initial size, or halve it when already there (black-hole
+   * fallback). The search may later climb back to just below the abandoned size. Returns true if the
+   * size shrank.
+   */
   public boolean onBlackHole() {
     if (current <= min) {
       return false;
     }
     upper = current - 1;
-    current = Math.max(min, current / 2);
+    current = current > base ? base : Math.max(min, current / 2);
     lower = current;
     probeSize = 0;
     return true;
