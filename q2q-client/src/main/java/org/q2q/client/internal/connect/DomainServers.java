@@ -1,0 +1,216 @@
+package org.q2q.client.internal.connect;
+
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.X509TrustManager;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.CaPinStore;
+import org.q2q.certstore.Certificates;
+import org.q2q.certstore.ChainValidator;
+import org.q2q.certstore.Identity;
+import org.q2q.client.ServerAddress;
+import org.q2q.client.ServerLocator;
+import org.q2q.client.internal.grpc.PresenceChannels;
+import org.q2q.proto.IdentifyRequest;
+import org.q2q.proto.IdentifyResponse;
+import org.q2q.proto.RegistrationGrpc;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The presence servers this client talks to, one gRPC channel per domain (with the client's
+ * identity for mutual TLS), and the CAs it trusts for each domain.
+ *
+ * <ul>
+ *   <li>Own domain: the pinned CA, else the CA at the end of the identity's chain.
+ *   <li>A foreign domain: its pinned CA; else it is learned with Identify from the domain's server
+ *       and pinned (trust on first use, like SSH). The server's TLS chain seen on that call must
+ *       validate against the CA it returned and name the domain, so an impostor server cannot
+ *       hand out a CA other than the one that signed its own certificate.
+ * </ul>
+ *
+ * Safe for concurrent use.
+ */
+public final class DomainServers implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DomainServers.class);
+  private static final long IDENTIFY_TIMEOUT_SECONDS = 15;
+
+  private final Identity identity;
+  private final CaPinStore pins; // null: remember CAs in memory only
+  private final ServerLocator locator;
+  private final Optional<String> ownServer;
+  private final Clock clock;
+  private final Executor blocking;
+  private final Map<String, X509Certificate> cas = new ConcurrentHashMap<>();
+  private final Map<String, CompletableFuture<X509Certificate>> learning = new ConcurrentHashMap<>();
+  private final Map<String, Server> channels = new ConcurrentHashMap<>();
+
+  /** A domain's server: where it is and the channel to it. */
+  public record Server(Address domain, ServerAddress address, ManagedChannel channel) {}
+
+  /**
+   * @param pins where learned CAs are pinned (the client home), or null for memory only
+   * @param ownServer the server remembered or given for the client's own address, if any
+   * @param blocking runs the blocking Identify calls
+   */
+  public DomainServers(Identity identity, CaPinStore pins, ServerLocator locator, Optional<String> ownServer,
+      Clock clock, Executor blocking) {
+    this.identity = identity;
+    this.pins = pins;
+    this.locator = locator;
+    this.ownServer = ownServer;
+    this.clock = clock;
+    this.blocking = blocking;
+    String own = identity.address().domain();
+    X509Certificate ca = null;
+    try {
+      ca = pins == null ? null : pins.get(own).orElse(null);
+    } catch (IOException e) {
+      log.warn("{} cannot read the pinned CA of {}: {}", identity.address(), own, e.getMessage());
+    }
+    cas.put(own, ca != null ? ca : identity.caCertificate());
+  }
+
+  /** The trusted CA of {@code domain}, if known (the peer sessions' CA resolver). */
+  public Optional<X509Certificate> caFor(String domain) {
+    X509Certificate ca = cas.get(domain);
+    if (ca != null) {
+      return Optional.of(ca);
+    }
+    if (pins != null) {
+      try {
+        Optional<X509Certificate> pinned = pins.get(domain);
+        pinned.ifPresent(c -> cas.put(domain, c));
+        return pinned;
+      } catch (IOException e) {
+        log.warn("{} cannot read the pinned CA of {}: {}", identity.address(), domain, e.getMessage());
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Where {@code domain}'s server is (throws IllegalArgumentException for a bad configuration). */
+  public ServerAddress locate(Address domain) {
+    return locator.locate(domain.domainAddress(),
+        domain.domain().equals(identity.address().domain()) ? ownServer : Optional.empty());
+  }
+
+  /** The channel to the client's own domain's server (created on first use). */
+  public Server own() {
+    Address d = identity.address().domainAddress();
+    return channels.computeIfAbsent(d.domain(), k -> open(d, cas.get(d.domain())));
+  }
+
+  /**
+   * The channel to {@code domain}'s server, learning and pinning the domain's CA first if needed.
+   *
+   * @return fails with an IOException (server unreachable, CA mismatch or not a CA for the domain)
+   */
+  public CompletableFuture<Server> server(Address domain) {
+    Address d = domain.domainAddress();
+    Server s = channels.get(d.domain());
+    if (s != null) {
+      return CompletableFuture.completedFuture(s);
+    }
+    return learnCa(d).thenApply(ca -> channels.computeIfAbsent(d.domain(), k -> open(d, ca)));
+  }
+
+  /** The CA of {@code domain}: known, or learned by Identify and pinned (trust on first use). */
+  public CompletableFuture<X509Certificate> learnCa(Address domain) {
+    Optional<X509Certificate> known = caFor(domain.domain());
+    if (known.isPresent()) {
+      return CompletableFuture.completedFuture(known.get());
+    }
+    return learning.computeIfAbsent(domain.domain(), k -> {
+      CompletableFuture<X509Certificate> f = CompletableFuture.supplyAsync(() -> identify(domain), blocking);
+      f.whenComplete((ca, e) -> learning.remove(k));
+      return f;
+    });
+  }
+
+  private X509Certificate identify(Address domain) {
+    ServerAddress where = locate(domain);
+    AtomicReference<X509Certificate[]> seen = new AtomicReference<>();
+    X509TrustManager capture = new CapturingTrustManager(seen);
+    ManagedChannel ch = PresenceChannels.open(where, domain, capture, null);
+    try {
+      IdentifyResponse r = RegistrationGrpc.newBlockingStub(ch)
+          .withDeadlineAfter(IDENTIFY_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+          .identify(IdentifyRequest.newBuilder().setSubject(domain.domain()).build());
+      X509Certificate ca = Certificates.fromDer(r.getCaCertificate().toByteArray());
+      X509Certificate[] chain = seen.get();
+      if (chain == null) {
+        throw new CertificateException("the server presented no certificate");
+      }
+      Address named = ChainValidator.validate(List.of(chain), ca, clock.instant());
+      if (!named.equals(domain)) {
+        throw new CertificateException("the server at " + where + " is " + named + ", not " + domain);
+      }
+      if (pins != null) {
+        if (pins.verifyOrPin(domain.domain(), ca, null)) {
+          log.info("{} pinned the CA of {} learned from {} (trust on first use)", identity.address(), domain, where);
+        }
+      }
+      cas.put(domain.domain(), ca);
+      return ca;
+    } catch (StatusRuntimeException e) {
+      throw new java.util.concurrent.CompletionException(new IOException(
+          "cannot learn the CA of " + domain + " from its server " + where + ": " + e.getStatus().getCode()
+              + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"), e));
+    } catch (Exception e) {
+      throw new java.util.concurrent.CompletionException(new IOException(
+          "cannot trust the server of " + domain + " at " + where + ": " + e.getMessage(), e));
+    } finally {
+      ch.shutdownNow();
+    }
+  }
+
+  private Server open(Address domain, X509Certificate ca) {
+    ServerAddress where = locate(domain);
+    ManagedChannel ch = PresenceChannels.open(where, domain, PresenceChannels.trustingCa(domain, ca, clock), identity);
+    log.debug("{} channel to the server of {} at {}", identity.address(), domain, where);
+    return new Server(domain, where, ch);
+  }
+
+  @Override
+  public void close() {
+    channels.values().forEach(s -> s.channel().shutdownNow());
+    channels.clear();
+  }
+
+  /** Accepts any server chain for the Identify call and remembers it for the check afterwards. */
+  private static final class CapturingTrustManager implements X509TrustManager {
+    private final AtomicReference<X509Certificate[]> seen;
+
+    CapturingTrustManager(AtomicReference<X509Certificate[]> seen) {
+      this.seen = seen;
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      throw new CertificateException("not a server");
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) {
+      seen.set(chain.clone());
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
+    }
+  }
+}

@@ -1,0 +1,98 @@
+package org.q2q.client.internal.presence;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import org.q2q.certstore.Address;
+import org.q2q.client.AcceptPolicy;
+import org.q2q.client.ChannelHandler;
+import org.q2q.client.VirtualChannel;
+import org.q2q.client.internal.peer.ChannelAcceptor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The services this client listens for, with their accept policies and handlers. Consulted both
+ * for the server's Inbound queries and for channels a peer opens on an existing session, so a
+ * policy cannot be bypassed by reusing a session. Safe for concurrent use.
+ */
+public final class LocalListeners {
+  private static final Logger log = LoggerFactory.getLogger(LocalListeners.class);
+
+  /** One listening service. */
+  public record Listening(String service, String description, AcceptPolicy policy, ChannelHandler handler) {}
+
+  private final Map<String, Listening> byService = new ConcurrentHashMap<>();
+  private final Executor handlerExecutor;
+
+  /** @param handlerExecutor runs the applications' handlers (never an event loop) */
+  public LocalListeners(Executor handlerExecutor) {
+    this.handlerExecutor = handlerExecutor;
+  }
+
+  /**
+   * Adds a listener.
+   *
+   * @throws IllegalStateException if the service already has one
+   */
+  public void add(Listening l) {
+    if (byService.putIfAbsent(l.service(), l) != null) {
+      throw new IllegalStateException("already listening for service '" + l.service() + "'");
+    }
+  }
+
+  /** Removes the listener {@code l} (only if still registered). */
+  public void remove(Listening l) {
+    byService.remove(l.service(), l);
+  }
+
+  /** The listener of {@code service}. */
+  public Optional<Listening> get(String service) {
+    return Optional.ofNullable(byService.get(service));
+  }
+
+  /** Whether {@code from} may reach {@code service}: a decline names why. */
+  public AcceptPolicy.Decision decide(Address from, String service) {
+    Listening l = byService.get(service);
+    if (l == null) {
+      return AcceptPolicy.Decision.decline("no listener for service '" + service + "' here");
+    }
+    try {
+      return l.policy().decide(from, service);
+    } catch (RuntimeException e) {
+      log.warn("accept policy of '{}' threw for {}", service, from, e);
+      return AcceptPolicy.Decision.decline("the listener's accept policy failed");
+    }
+  }
+
+  /**
+   * The channel acceptor of every peer session: unknown services are refused with
+   * NO_SUCH_SERVICE, declined peers with REFUSED, and accepted channels go to their handler on
+   * the handler executor.
+   */
+  public ChannelAcceptor acceptor() {
+    return ch -> {
+      Listening l = byService.get(ch.service());
+      if (l == null) {
+        return false;
+      }
+      AcceptPolicy.Decision d = decide(ch.remoteAddress(), ch.service());
+      if (!d.accepted()) {
+        log.info("{} channel {} for '{}' declined: {}", ch.remoteAddress(), ch.id(), ch.service(), d.reason());
+        throw new SecurityException(d.reason());
+      }
+      handlerExecutor.execute(() -> run(l, ch));
+      return true;
+    };
+  }
+
+  private static void run(Listening l, VirtualChannel ch) {
+    try {
+      l.handler().accepted(ch);
+    } catch (Exception | Error e) {
+      log.warn("{} channel {} handler of '{}' failed", ch.remoteAddress(), ch.id(), l.service(), e);
+      ch.reset("the listener failed: " + e.getClass().getSimpleName());
+    }
+  }
+}
