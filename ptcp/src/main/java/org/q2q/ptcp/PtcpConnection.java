@@ -296,6 +296,11 @@ public final class PtcpConnection {
     return timers.next();
   }
 
+  /** Our ISN as an unsigned value (tests). */
+  long isnForTests() {
+    return iss & 0xffffffffL;
+  }
+
   /** Deadline of {@code t} for tests, or -1 when unarmed. */
   long timerDeadline(Timer t) {
     return timers.isSet(t) ? timers.get(t) : -1;
@@ -1074,6 +1079,11 @@ public final class PtcpConnection {
       h.flags |= Header.PSH;
     }
     writeSegment(h, out, start, crc, sndNxt, len);
+    if (board.isEmpty()) {
+      // RFC 6298 5.1: start the timer for this data (it may have been running as a persist or
+      // handshake timer).
+      timers.set(Timer.RETRANSMIT, now + rtt.rto());
+    }
     board.add(sndNxt, len, fin, now, dsize);
     sndNxt += len;
     sndMax = sndNxt + (fin ? 1 : 0);

@@ -201,9 +201,41 @@ final class SimNetwork {
     return false;
   }
 
-  /** Steps until idle (bounded by 10 million steps). */
+  /**
+   * Steps until the network is quiet: nothing in flight and no timer due within one second (keepalive
+   * and TIME_WAIT timers may remain). Bounded by one million steps; returns true if it got quiet.
+   */
   boolean drive() {
-    return driveBounded(10_000_000L);
+    for (int i = 0; i < 1_000_000; i++) {
+      if (inFlight.isEmpty()) {
+        long next = Long.MAX_VALUE;
+        for (PtcpEndpoint e : ep) {
+          next = Math.min(next, e.pollTimeout().orElse(Long.MAX_VALUE));
+        }
+        if (next > now + 1_000_000_000L && !hasTransmit()) {
+          return true;
+        }
+      }
+      if (!step()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean hasTransmit() {
+    for (int i = 0; i < 2; i++) {
+      buf.clear();
+      InetSocketAddress d = ep[i].pollTransmit(now, buf);
+      if (d != null) {
+        buf.flip();
+        byte[] b = new byte[buf.remaining()];
+        buf.get(b);
+        send(i, b, links[i]);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Steps while {@code cond} is false and time stays below {@code until}; returns cond. */
