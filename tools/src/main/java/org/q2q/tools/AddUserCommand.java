@@ -1,0 +1,77 @@
+package org.q2q.tools;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.Certificates;
+import org.q2q.certstore.PasswordHasher;
+import org.q2q.server.AccountStore;
+import org.q2q.tools.ExitCodes.UsageException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code q2q server adduser ADDRESS}: add an account to a server's data folder (works while it runs). */
+@Command(
+    name = "adduser",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Add an account to a presence server's data folder.",
+      "For --registration closed. Works whether or not the server is running."
+    })
+final class AddUserCommand implements Callable<Integer> {
+  @Spec private CommandSpec spec;
+  @Mixin private VerboseMixin verbose;
+
+  @Parameters(paramLabel = "ADDRESS", description = "The address to add, e.g. alice@example.com.")
+  String address;
+
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "q2q-data",
+      description = "The server's data folder (default: ./${DEFAULT-VALUE}).")
+  Path data;
+
+  @Option(names = "--password-stdin", description = "Read the password from the first line of standard input.")
+  boolean passwordStdin;
+
+  @Override
+  public Integer call() throws Exception {
+    CliEnvironment env = Main.of(spec).environment();
+    Address a = Address.parse(address);
+    if (a.isDomain()) {
+      throw new UsageException("'" + a + "' is a domain; accounts are user addresses such as alice@" + a);
+    }
+    checkDomain(a);
+    String password = Passwords.read(env, passwordStdin, "New password for " + a + ": ", true);
+    try (AccountStore accounts = AccountStore.open(data, Clock.systemUTC())) {
+      try {
+        accounts.addAccount(a, password, PasswordHasher.DEFAULT);
+      } catch (IllegalStateException e) {
+        throw new ExitCodes.CommandFailedException(ExitCodes.FAILURE, e.getMessage());
+      }
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("added " + a + " to " + data.toAbsolutePath().normalize());
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  /** The data folder's CA, if it has one yet, says which domain the server speaks for. */
+  private void checkDomain(Address a) throws IOException {
+    Path ca = data.resolve("ca.crt");
+    if (!Files.exists(ca)) {
+      return;
+    }
+    Address domain = Certificates.addressOf(Certificates.readPem(ca).get(0)).orElse(null);
+    if (domain != null && !domain.domain().equals(a.domain())) {
+      throw new UsageException(
+          "the server in " + data + " speaks for " + domain + "; it cannot have an account " + a);
+    }
+  }
+}

@@ -1,0 +1,20 @@
+package org.q2q.tools;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Log levels of the command line: quiet (WARN) by default, -v INFO, -vv DEBUG; logs go to stderr. */
+final class Logging {
+  private Logging() {}
+
+  /** Sets the level for {@code verbosity} = number of -v flags. */
+  static void setVerbosity(int verbosity) {
+    Level level = verbosity <= 0 ? Level.WARN : verbosity == 1 ? Level.INFO : Level.DEBUG;
+    ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(level);
+    // gRPC logs through java.util.logging: keep it as quiet as ours
+    java.util.logging.Logger.getLogger("io.grpc")
+        .setLevel(verbosity <= 0 ? java.util.logging.Level.SEVERE
+            : verbosity == 1 ? java.util.logging.Level.WARNING : java.util.logging.Level.FINE);
+  }
+}

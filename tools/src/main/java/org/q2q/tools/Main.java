@@ -1,0 +1,85 @@
+package org.q2q.tools;
+
+import java.util.Objects;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code q2q} command. Subcommands are listed in {@code subcommands} below: adding one is a
+ * one-line change. Commands implement {@code Callable<Integer>}, get the environment with {@link
+ * #of(CommandSpec)}, and throw on failure ({@link CliErrors} turns the exception into one line on
+ * stderr and an {@link ExitCodes exit code}); only {@link #main} exits.
+ */
+@Command(
+    name = "q2q",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    description = "Reach people and programs by address (alice@example.com), through NATs, end-to-end encrypted.",
+    synopsisSubcommandLabel = "COMMAND",
+    subcommands = {
+      HelpCommand.class,
+      ServerCommand.class,
+      RegisterCommand.class,
+      WhoamiCommand.class,
+      IdentifyCommand.class,
+    },
+    footer = {
+      "",
+      "Environment: Q2Q_HOME (default ~/.q2q) holds identities and pinned CAs;",
+      "Q2Q_SERVERS=domain=host:port,... says where a domain's presence server is.",
+      "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by the server, 4 server unreachable, 5 untrusted certificate."
+    })
+public final class Main implements Runnable {
+  @Spec private CommandSpec spec;
+  @Mixin private VerboseMixin verbose;
+
+  private final CliEnvironment environment;
+  /** Number of -v flags seen anywhere on the command line. */
+  int verbosity;
+
+  /** The command with {@code environment}. */
+  public Main(CliEnvironment environment) {
+    this.environment = Objects.requireNonNull(environment, "environment");
+  }
+
+  /** Runs {@code q2q} and exits with its code. */
+  public static void main(String[] args) {
+    Logging.setVerbosity(0);
+    System.exit(commandLine(CliEnvironment.system()).execute(args));
+  }
+
+  /** The configured command line (tests run {@code execute} on it with their own environment). */
+  public static CommandLine commandLine(CliEnvironment environment) {
+    Main main = new Main(environment);
+    CommandLine cl = new CommandLine(main);
+    cl.setCaseInsensitiveEnumValuesAllowed(true);
+    cl.setExecutionExceptionHandler(new CliErrors.ExecutionHandler(main));
+    cl.setParameterExceptionHandler(new CliErrors.ParameterHandler());
+    return cl;
+  }
+
+  /** The root {@link Main} of the command that {@code spec} belongs to. */
+  public static Main of(CommandSpec spec) {
+    return (Main) spec.root().userObject();
+  }
+
+  /** The environment commands read. */
+  public CliEnvironment environment() {
+    return environment;
+  }
+
+  /** True if -v was given. */
+  public boolean verbose() {
+    return verbosity > 0;
+  }
+
+  @Override
+  public void run() {
+    // no command: show what there is
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+}

@@ -1,0 +1,87 @@
+package org.q2q.tools;
+
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.q2q.server.PresenceServer;
+import org.q2q.server.RegistrationMode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code q2q server}: run a domain's presence server until SIGTERM/SIGINT. */
+@Command(
+    name = "server",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run the presence server of a domain.",
+      "It is the domain's certificate authority, keeps its accounts, and serves gRPC over TLS. It runs until Ctrl-C / SIGTERM, then stops gracefully."
+    },
+    subcommands = {AddUserCommand.class})
+final class ServerCommand implements Callable<Integer> {
+  @Spec private CommandSpec spec;
+  @Mixin private VerboseMixin verbose;
+
+  @Option(names = "--domain", paramLabel = "DOMAIN", defaultValue = "localhost",
+      description = "The domain this server speaks for (default: ${DEFAULT-VALUE}).")
+  String domain;
+
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "q2q-data",
+      description = "Data folder: the CA key and the account database (default: ./${DEFAULT-VALUE}).")
+  Path data;
+
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "8788",
+      description = "TCP port to listen on (default: ${DEFAULT-VALUE}; 0 picks a free one).")
+  int port;
+
+  @Option(names = "--bind", paramLabel = "HOST", description = "Interface to listen on (default: all).")
+  String bind;
+
+  @Option(names = "--registration", paramLabel = "open|closed", defaultValue = "open",
+      description = "open: the first register of an address creates it; closed: only 'q2q server adduser' does (default: ${DEFAULT-VALUE}).")
+  RegistrationMode registration;
+
+  @Override
+  public Integer call() throws Exception {
+    PresenceServer server =
+        PresenceServer.builder()
+            .domain(domain)
+            .dataDir(data)
+            .port(port)
+            .bindHost(bind)
+            .registration(registration)
+            .build()
+            .start();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread hook =
+        new Thread(
+            () -> {
+              // stderr, not the logger: logging may already be shut down in a shutdown hook
+              System.err.println("q2q: stopping the server...");
+              server.close();
+              System.err.println("q2q: server stopped");
+              stopped.countDown();
+            },
+            "q2q-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+
+    PrintWriter out = spec.commandLine().getOut();
+    String listen = (bind == null ? "all interfaces" : bind) + ", port " + server.port();
+    String local = bind == null || InetAddress.getByName(bind).isAnyLocalAddress() ? "127.0.0.1" : bind;
+    out.println("q2q presence server for " + server.domain() + " listening on " + listen + " (gRPC over TLS)");
+    out.println("  CA fingerprint " + server.ca().fingerprint());
+    out.println("  data in " + data.toAbsolutePath().normalize() + ", registration " + registration.name().toLowerCase(java.util.Locale.ROOT));
+    out.println("  register with: q2q register alice@" + server.domain() + " --server "
+        + new org.q2q.client.ServerAddress(local, server.port()));
+    out.println("Stop with Ctrl-C.");
+    out.flush();
+
+    server.awaitTermination();
+    stopped.await();
+    return ExitCodes.OK;
+  }
+}

@@ -1,0 +1,164 @@
+package org.q2q.tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.q2q.certstore.Address;
+import org.q2q.server.LoopbackServer;
+import org.q2q.server.RegistrationMode;
+import picocli.CommandLine;
+
+/** The q2q command line, in-process, against a real presence server on loopback. */
+@Timeout(60)
+class MainTest {
+  @TempDir Path home;
+
+  /** What one run printed and returned. */
+  record Run(int exit, String out, String err) {}
+
+  private Run q2q(String stdin, String... args) {
+    return q2q(Map.of("Q2Q_HOME", home.toString()), stdin, args);
+  }
+
+  private static Run q2q(Map<String, String> env, String stdin, String... args) {
+    CommandLine cl = Main.commandLine(new CliEnvironment(
+        env, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), null));
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int exit = cl.execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @Test
+  void helpListsTheCommands() {
+    Run r = q2q("", "--help");
+    assertThat(r.exit()).isZero();
+    assertThat(r.out()).contains("server", "register", "whoami", "identify", "help").contains("Exit codes");
+  }
+
+  @Test
+  void registerWhoamiAndIdentify() throws Exception {
+    try (LoopbackServer s = LoopbackServer.start()) {
+      Run reg = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin");
+      assertThat(reg.err()).isEmpty();
+      assertThat(reg.exit()).isZero();
+      String fp = s.server().ca().fingerprint().toString();
+      assertThat(reg.out())
+          .contains("registered alice@localhost at " + s.hostPort())
+          .contains("CA of localhost: " + fp + " (newly pinned)")
+          .contains("identity stored in " + home.resolve("identities/alice@localhost"))
+          .contains("certificate valid until ");
+      assertThat(Files.getPosixFilePermissions(home.resolve("identities/alice@localhost/key.pem")))
+          .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+
+      Run who = q2q("", "whoami"); // the only identity, its remembered server
+      assertThat(who.exit()).as(who.err()).isZero();
+      assertThat(who.out())
+          .contains("identity     alice@localhost")
+          .contains("server       " + s.hostPort())
+          .containsPattern("seen as      127\\.0\\.0\\.1:\\d+");
+
+      Run id = q2q("", "identify", "localhost", "--server", s.hostPort());
+      assertThat(id.exit()).as(id.err()).isZero();
+      assertThat(id.out()).contains("localhost CA " + fp).contains("the same");
+
+      Run again = q2q("secret\n", "register", "alice@localhost", "--password-stdin");
+      assertThat(again.exit()).as(again.err()).isZero();
+      assertThat(again.out()).contains("(already pinned)");
+    }
+  }
+
+  @Test
+  void aWrongPasswordIsOneLineAndExitCode3() throws Exception {
+    try (LoopbackServer s = LoopbackServer.start()) {
+      assertThat(q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin").exit()).isZero();
+      Path other = home.resolve("other");
+      Run r = q2q(Map.of("Q2Q_HOME", other.toString()), "guess\n",
+          "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin");
+      assertThat(r.exit()).isEqualTo(ExitCodes.REFUSED);
+      assertThat(r.err()).isEqualTo("q2q: wrong password for alice@localhost" + System.lineSeparator());
+    }
+  }
+
+  @Test
+  void anInvalidAddressSaysWhyWithExitCode2() {
+    Run r = q2q("secret\n", "register", "alice@bob@localhost", "--password-stdin");
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).isEqualTo(
+        "q2q: invalid address 'alice@bob@localhost': contains more than one '@'" + System.lineSeparator());
+  }
+
+  @Test
+  void anUnreachableServerIsExitCode4() throws Exception {
+    int port;
+    try (java.net.ServerSocket ss = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = ss.getLocalPort();
+    }
+    Run r = q2q("secret\n", "register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin");
+    assertThat(r.exit()).isEqualTo(ExitCodes.UNREACHABLE);
+    assertThat(r.err()).isEqualTo(
+        "q2q: server 127.0.0.1:" + port + " is not reachable: connection refused" + System.lineSeparator());
+  }
+
+  @Test
+  void stackTracesOnlyWithVerbose() {
+    Run quiet = q2q("", "whoami");
+    assertThat(quiet.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(quiet.err()).startsWith("q2q: there is no identity in ").doesNotContain("\tat ");
+    Run loud = q2q("", "-v", "whoami");
+    assertThat(loud.err()).contains("\tat ");
+  }
+
+  @Test
+  void whoamiWithSeveralIdentitiesAsksForAs() throws Exception {
+    try (LoopbackServer s = LoopbackServer.start()) {
+      q2q("a\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin");
+      q2q("b\n", "register", "bob@localhost", "--server", s.hostPort(), "--password-stdin");
+      Run r = q2q("", "whoami");
+      assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+      assertThat(r.err()).contains("alice@localhost, bob@localhost").contains("--as");
+      Run bob = q2q("", "whoami", "--as", "bob@localhost");
+      assertThat(bob.exit()).as(bob.err()).isZero();
+      assertThat(bob.out()).contains("identity     bob@localhost");
+    }
+  }
+
+  @Test
+  void adduserMakesAnAccountAClosedServerAccepts() throws Exception {
+    try (LoopbackServer s = LoopbackServer.start("localhost", b -> b.registration(RegistrationMode.CLOSED))) {
+      Run refused = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin");
+      assertThat(refused.exit()).isEqualTo(ExitCodes.REFUSED);
+      assertThat(refused.err()).contains("no account carol@localhost").contains("registration is closed");
+
+      Run add = q2q("pw\n", "server", "adduser", "carol@localhost", "--data", s.dataDir().toString(), "--password-stdin");
+      assertThat(add.exit()).as(add.err()).isZero();
+      assertThat(s.server().accounts().find(Address.parse("carol@localhost"))).isPresent();
+
+      Run ok = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin");
+      assertThat(ok.exit()).as(ok.err()).isZero();
+
+      Run otherDomain = q2q("pw\n", "server", "adduser", "dave@example.com", "--data", s.dataDir().toString(), "--password-stdin");
+      assertThat(otherDomain.exit()).isEqualTo(ExitCodes.USAGE);
+      assertThat(otherDomain.err()).contains("speaks for localhost");
+    }
+  }
+
+  @Test
+  void anUnknownOptionIsAUsageError() {
+    Run r = q2q("", "register", "alice@localhost", "--frobnicate");
+    assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).startsWith("q2q: Unknown option: '--frobnicate'").contains("q2q register --help");
+  }
+}
