@@ -1,0 +1,137 @@
+package org.q2q.client.internal.peer;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.Future;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.util.Objects;
+
+/**
+ * Blocking writes onto a virtual channel, for tools. Each write copies the caller's bytes into
+ * buffers of at most {@value #MAX_WRITE} bytes and flushes them; it blocks while {@value
+ * #MAX_OUTSTANDING} bytes are written but not yet handed to the transport, which is what happens
+ * while the peer chokes the channel or the transport is not writable. {@link #flush()} is a no-op;
+ * {@link #close()} half-closes and waits until the end was handed to the transport.
+ *
+ * <p>Safe for concurrent use, though concurrent writers interleave whole chunks. Must not be used
+ * on the event loop.
+ */
+final class ChannelOutputStream extends OutputStream {
+  static final int MAX_WRITE = 64 * 1024;
+  static final long MAX_OUTSTANDING = 256 * 1024;
+
+  private final VirtualChildChannel ch;
+  private final Object lock = new Object();
+  /** Bytes written and not yet handed to the transport. Guarded by lock. */
+  private long outstanding;
+  /** The first failed write. Guarded by lock. */
+  private Throwable writeFailure;
+  /** Guarded by lock. */
+  private boolean closed;
+
+  ChannelOutputStream(VirtualChildChannel ch) {
+    this.ch = ch;
+  }
+
+  @Override
+  public void write(int b) throws IOException {
+    write(new byte[] {(byte) b}, 0, 1);
+  }
+
+  @Override
+  public void write(byte[] b, int off, int len) throws IOException {
+    Objects.checkFromIndexSize(off, len, b.length);
+    checkNotEventLoop();
+    synchronized (lock) {
+      if (closed) {
+        throw new IOException("output stream of channel " + ch.channelId + " is closed");
+      }
+    }
+    while (len > 0) {
+      int n = Math.min(len, MAX_WRITE);
+      awaitCapacity();
+      ByteBuf buf = ch.alloc().buffer(n);
+      buf.writeBytes(b, off, n);
+      synchronized (lock) {
+        outstanding += n;
+      }
+      // Ownership of buf passes to the channel (released once sent or on failure).
+      ch.writeAndFlush(buf).addListener(f -> {
+        synchronized (lock) {
+          outstanding -= n;
+          if (!f.isSuccess() && writeFailure == null) {
+            writeFailure = f.cause();
+          }
+          lock.notifyAll();
+        }
+      });
+      off += n;
+      len -= n;
+    }
+  }
+
+  private void awaitCapacity() throws IOException {
+    synchronized (lock) {
+      for (; ; ) {
+        if (writeFailure != null || !ch.isActive()) {
+          throw failure();
+        }
+        if (outstanding < MAX_OUTSTANDING) {
+          return;
+        }
+        try {
+          lock.wait(200); // woken by the completion (or failure) of an outstanding write
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while channel " + ch.channelId + " was choked");
+        }
+      }
+    }
+  }
+
+  private IOException failure() {
+    IOException e = ch.endedException();
+    if (ch.failure() == null && writeFailure != null && ch.isOpen()) {
+      return new IOException("write on channel " + ch.channelId + " failed: " + writeFailure, writeFailure);
+    }
+    return e;
+  }
+
+  /** No-op: every write is flushed. */
+  @Override
+  public void flush() {}
+
+  /**
+   * Half-closes: sends the end after every byte written and waits until it was handed to the
+   * transport. Idempotent.
+   *
+   * @throws IOException naming the error code if the channel was reset before the end was sent
+   */
+  @Override
+  public void close() throws IOException {
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    checkNotEventLoop();
+    Future<Void> end = ch.shutdownOutput();
+    try {
+      end.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while ending channel " + ch.channelId);
+    }
+    if (!end.isSuccess()) {
+      throw ch.endedException();
+    }
+  }
+
+  private void checkNotEventLoop() {
+    if (ch.eventLoop().inEventLoop()) {
+      throw new IllegalStateException("blocking stream of channel " + ch.channelId + " used on its event loop");
+    }
+  }
+}

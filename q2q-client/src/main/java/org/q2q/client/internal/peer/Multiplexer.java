@@ -1,0 +1,614 @@
+package org.q2q.client.internal.peer;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.LongObjectHashMap;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.q2q.certstore.Address;
+import org.q2q.client.ChannelResetException;
+import org.q2q.client.PeerSessionException;
+import org.q2q.client.Q2qErrorCode;
+import org.q2q.client.VirtualChannel;
+import org.q2q.proto.ChannelData;
+import org.q2q.proto.ChannelOpen;
+import org.q2q.proto.ChannelReset;
+import org.q2q.proto.PeerFrame;
+import org.q2q.proto.SourceAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The channel multiplexer of an established peer session: the last handler of the transport's
+ * pipeline, receiving {@link PeerFrame}s and writing frames for every {@link VirtualChildChannel}.
+ *
+ * <ul>
+ *   <li><b>Ids</b>: the initiator opens odd ids, the acceptor even ones, each side increasing and
+ *       never reused. An open with the wrong parity or an already-used id, or a frame for an id
+ *       never opened, is answered with a reset {@code PROTOCOL_ERROR} for that id; frames for a
+ *       recently closed channel are dropped silently (they crossed our reset).
+ *   <li><b>Sending</b>: channels with flushed bytes queue in a {@link WriteScheduler}; while the
+ *       transport is writable, each takes a turn of one chunk. Control frames bypass the queue.
+ *   <li><b>Unacknowledged bytes</b>: choke/unchoke alone cannot bound what is in flight when a
+ *       choke is sent (socket buffers can hold megabytes), so the sender also keeps the data bytes
+ *       it wrote but the peer has not yet processed at most {@link #sendWindow}, the smallest
+ *       {@code receive_budget} the peer announced (its overrun allowance). Pings carry the acks:
+ *       a Ping's nonce is this side's cumulative data-byte count when it was written, and since the
+ *       peer handles frames in order, its Pong proves it processed every byte before. A ping goes
+ *       out every quarter window. Hence after a choke at most {@code sendWindow} more bytes arrive,
+ *       and a peer exceeding that is resetting-worthy ({@code FLOW_CONTROL_ERROR}).
+ *   <li><b>Receiving</b>: data goes to the channel, whose {@link ReceiveBudget} decides choke,
+ *       unchoke and {@code FLOW_CONTROL_ERROR}. The transport is always read, so a choked channel
+ *       never stalls the others.
+ *   <li><b>Session errors</b>: a malformed or oversize frame, a second Hello, or a dead peer
+ *       (heartbeat) end the whole session. This side then sends a reset on channel 0 (the session)
+ *       saying why, closes the transport and fails every channel with {@code SESSION_LOST}.
+ * </ul>
+ *
+ * <p>Not thread-safe: everything runs on the transport's event loop; public entry points hop onto
+ * it.
+ */
+final class Multiplexer extends ChannelDuplexHandler {
+  private static final Logger log = LoggerFactory.getLogger(Multiplexer.class);
+  /** Chunks written between flushes inside one scheduling round, so writability stays current. */
+  private static final int CHUNKS_PER_FLUSH = 16;
+  private static final long MAX_CHANNEL_ID = 0xFFFF_FFFFL;
+
+  private final PeerSession session;
+  private final PeerSessionConfig cfg;
+  private final Clock clock;
+  private final Channel parent;
+  private final LongObjectHashMap<VirtualChildChannel> channels = new LongObjectHashMap<>();
+  private final WriteScheduler scheduler = new WriteScheduler();
+  private ChannelHandlerContext ctx;
+  /** Next id this side opens. */
+  private long nextLocalId;
+  /** Highest id the peer opened so far (0: none). */
+  private long highestRemoteId;
+  private boolean inWriteLoop;
+  private boolean closed;
+  /** Clock millis of the last frame received. */
+  private long lastReceivedMillis;
+  /** Data payload bytes written so far (also the nonce of the next ping). */
+  private long sentBytes;
+  /** Data bytes the peer proved processed (highest pong nonce). */
+  private long ackedBytes;
+  /** sentBytes when the last ping was written. */
+  private long lastPingAt;
+  /** Most unacknowledged data bytes allowed: the smallest receive budget the peer announced. */
+  private long sendWindow = Long.MAX_VALUE;
+  private ScheduledFuture<?> heartbeat;
+
+  Multiplexer(PeerSession session, PeerSessionConfig cfg, Channel parent) {
+    this.session = session;
+    this.cfg = cfg;
+    this.clock = cfg.clock();
+    this.parent = parent;
+    this.nextLocalId = cfg.role().firstChannelId();
+  }
+
+  PeerSession session() {
+    return session;
+  }
+
+  Channel parentChannel() {
+    return parent;
+  }
+
+  Address localAddress() {
+    return session.localAddress();
+  }
+
+  Address remoteAddress() {
+    return session.remoteAddress();
+  }
+
+  String logId() {
+    return session.logId();
+  }
+
+  // ---- pipeline events ----
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    lastReceivedMillis = clock.millis();
+    long period = cfg.heartbeatInterval().toMillis();
+    heartbeat = ctx.executor().scheduleAtFixedRate(this::heartbeatTick, period, period, TimeUnit.MILLISECONDS);
+    if (!ctx.channel().isActive()) {
+      sessionEnded("the transport closed during the handshake", null);
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof PeerFrame frame)) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    lastReceivedMillis = clock.millis();
+    if (closed) {
+      return;
+    }
+    switch (frame.getKindCase()) {
+      case OPEN -> onOpen(frame.getOpen());
+      case ACCEPT -> onAccept(Frames.id(frame.getAccept().getChannelId()), frame.getAccept().getReceiveBudget());
+      case DATA -> onData(frame.getData());
+      case CHOKE -> {
+        VirtualChildChannel ch = channelFor(Frames.id(frame.getChoke().getChannelId()), "choke", true);
+        if (ch != null) {
+          ch.onChoke();
+        }
+      }
+      case UNCHOKE -> {
+        VirtualChildChannel ch = channelFor(Frames.id(frame.getUnchoke().getChannelId()), "unchoke", true);
+        if (ch != null) {
+          ch.onUnchoke();
+          writeLoop();
+        }
+      }
+      case END -> {
+        VirtualChildChannel ch = channelFor(Frames.id(frame.getEnd().getChannelId()), "end", true);
+        if (ch != null) {
+          ch.onEnd();
+        }
+      }
+      case RESET -> onReset(frame.getReset());
+      case PING -> ctx.writeAndFlush(Frames.pong(frame.getPing().getNonce()), ctx.voidPromise());
+      case PONG -> onPong(frame.getPong().getNonce());
+      case SOURCE_ADDRESS -> onSourceAddress(frame.getSourceAddress());
+      case HELLO -> sessionError(Q2qErrorCode.PROTOCOL_ERROR, "a second Hello in an established session");
+      case KIND_NOT_SET -> log.debug("{} ignored a frame of a kind this version does not know", logId());
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      writeLoop();
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    sessionEnded("the transport closed", null);
+    ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    FrameException fe = findFrameException(cause);
+    if (fe != null) {
+      sessionError(fe.code(), fe.getMessage());
+      return;
+    }
+    if (!closed) {
+      log.warn("{} transport failed: {}", logId(), String.valueOf(cause));
+    }
+    sessionEnded("the transport failed: " + cause.getMessage(), cause);
+    ctx.close();
+  }
+
+  private static FrameException findFrameException(Throwable t) {
+    for (int i = 0; t != null && i < 5; i++, t = t.getCause()) {
+      if (t instanceof FrameException fe) {
+        return fe;
+      }
+    }
+    return null;
+  }
+
+  // ---- opening ----
+
+  /** Opens a channel to {@code service}; see {@link PeerSession#openChannel(String, ChannelHandler)}. */
+  Future<VirtualChannel> openChannel(String service, ChannelHandler handler) {
+    Promise<VirtualChannel> promise = parent.eventLoop().newPromise();
+    if (parent.eventLoop().inEventLoop()) {
+      open0(service, handler, promise);
+    } else {
+      parent.eventLoop().execute(() -> open0(service, handler, promise));
+    }
+    return promise;
+  }
+
+  private void open0(String service, ChannelHandler handler, Promise<VirtualChannel> promise) {
+    if (closed) {
+      promise.tryFailure(new PeerSessionException(Q2qErrorCode.SESSION_LOST, logId() + " session is closed"));
+      return;
+    }
+    long id = nextLocalId;
+    if (id > MAX_CHANNEL_ID) {
+      promise.tryFailure(new PeerSessionException(Q2qErrorCode.INTERNAL_ERROR, logId() + " channel ids exhausted"));
+      return;
+    }
+    nextLocalId += 2;
+    VirtualChildChannel ch = new VirtualChildChannel(this, id, service, true, cfg);
+    if (handler != null) {
+      ch.pipeline().addLast(handler);
+    }
+    ch.openPromise = promise;
+    if (!register(ch)) {
+      promise.tryFailure(new PeerSessionException(Q2qErrorCode.INTERNAL_ERROR, logId() + " could not register channel"));
+      return;
+    }
+    channels.put(id, ch);
+    log.debug("{} opening channel {} to service '{}'", logId(), id, service);
+    ctx.writeAndFlush(Frames.open(id, service, cfg.overrunAllowance()), ctx.voidPromise());
+  }
+
+  private boolean register(VirtualChildChannel ch) {
+    return parent.eventLoop().register(ch).isSuccess(); // synchronous: we are on the loop
+  }
+
+  private void onOpen(ChannelOpen open) {
+    long id = Frames.id(open.getChannelId());
+    String service = open.getService();
+    if (id == 0 || cfg.role().opens(id)) {
+      channelProtocolError(id, "open of channel " + id + " has the wrong parity: the peer opens "
+          + (cfg.role() == PeerRole.INITIATOR ? "even" : "odd") + " ids");
+      return;
+    }
+    if (id <= highestRemoteId) {
+      channelProtocolError(id, "open of channel " + id + " reuses an id (highest so far " + highestRemoteId + ")");
+      return;
+    }
+    highestRemoteId = id;
+    notePeerBudget(open.getReceiveBudget());
+    if (service.isEmpty()) {
+      sendReset(id, Q2qErrorCode.PROTOCOL_ERROR, "open of channel " + id + " names no service");
+      return;
+    }
+    VirtualChildChannel ch = new VirtualChildChannel(this, id, service, false, cfg);
+    if (!register(ch)) {
+      sendReset(id, Q2qErrorCode.INTERNAL_ERROR, "could not register the channel");
+      return;
+    }
+    channels.put(id, ch);
+    boolean accepted;
+    try {
+      accepted = cfg.acceptor().accept(ch.handle());
+    } catch (Exception e) {
+      log.info("{} listener refused channel {} for service '{}': {}", logId(), id, service, e.toString());
+      refuse(ch, Q2qErrorCode.REFUSED, "the listener refused service '" + service + "'");
+      return;
+    }
+    if (!ch.isOpen()) {
+      return; // the acceptor closed or reset it already
+    }
+    if (!accepted) {
+      log.debug("{} no service '{}' for channel {}", logId(), service, id);
+      refuse(ch, Q2qErrorCode.NO_SUCH_SERVICE, "no service '" + service + "' at " + localAddress());
+      return;
+    }
+    ctx.writeAndFlush(Frames.accept(id, cfg.overrunAllowance()), ctx.voidPromise());
+    log.debug("{} accepted channel {} for service '{}'", logId(), id, service);
+    ch.activate();
+  }
+
+  private void refuse(VirtualChildChannel ch, Q2qErrorCode code, String reason) {
+    sendReset(ch.channelId, code, reason);
+    ch.resetExchanged = true;
+    ch.unsafe().close(ch.voidPromise());
+  }
+
+  private void onAccept(long id, int budget) {
+    VirtualChildChannel ch = channelFor(id, "accept", true);
+    if (ch == null) {
+      return;
+    }
+    if (!ch.locallyOpened || ch.isActive()) {
+      resetChannel(ch, Q2qErrorCode.PROTOCOL_ERROR, "unexpected accept for channel " + id);
+      return;
+    }
+    notePeerBudget(budget);
+    ch.activate();
+    if (ch.openPromise != null && !ch.openPromise.trySuccess(ch.handle())) {
+      ch.close(); // the opener gave up (cancelled) meanwhile
+    }
+  }
+
+  // ---- data and control ----
+
+  private void onData(ChannelData data) {
+    long id = Frames.id(data.getChannelId());
+    VirtualChildChannel ch = channelFor(id, "data", true);
+    if (ch == null) {
+      return;
+    }
+    if (!ch.isActive()) {
+      resetChannel(ch, Q2qErrorCode.PROTOCOL_ERROR, "data on channel " + id + " before it was accepted");
+      return;
+    }
+    int n = data.getPayload().size();
+    if (n == 0) {
+      return;
+    }
+    ByteBuf buf = ctx.alloc().buffer(n);
+    buf.writeBytes(data.getPayload().asReadOnlyByteBuffer());
+    ch.onData(buf);
+  }
+
+  private void onReset(ChannelReset reset) {
+    long id = Frames.id(reset.getChannelId());
+    Q2qErrorCode code = Frames.code(reset);
+    if (id == Frames.SESSION) {
+      String why = code == Q2qErrorCode.NO_ERROR
+          ? "the peer closed the session"
+          : "the peer ended the session: " + code + (reset.getReason().isEmpty() ? "" : ": " + reset.getReason());
+      log.info("{} {}", logId(), why);
+      sessionEnded(why, null);
+      ctx.close();
+      return;
+    }
+    VirtualChildChannel ch = channelFor(id, "reset", false);
+    if (ch != null) {
+      log.debug("{} channel {} reset by peer: {} {}", logId(), id, code, reset.getReason());
+      ch.fail(new ChannelResetException(code, id, true, reset.getReason()));
+    }
+  }
+
+  /** A budget of 0 means "not stated" (a proto3 default) and changes nothing. */
+  private void notePeerBudget(int budget) {
+    long b = Integer.toUnsignedLong(budget);
+    if (b > 0 && b < sendWindow) {
+      sendWindow = b;
+    }
+  }
+
+  /** The peer processed every data byte up to {@code nonce}: the send window moves. */
+  private void onPong(long nonce) {
+    if (nonce > ackedBytes && nonce <= sentBytes) {
+      ackedBytes = nonce;
+      writeLoop();
+    }
+  }
+
+  private void ping() {
+    lastPingAt = sentBytes;
+    ctx.write(Frames.ping(sentBytes), ctx.voidPromise());
+  }
+
+  private void onSourceAddress(SourceAddress sa) {
+    session.noteSourceAddress(sa.getAddress());
+  }
+
+  /**
+   * The open channel {@code id}, or null: a frame for a channel closed recently is dropped, one for
+   * an id never opened is answered with PROTOCOL_ERROR (unless it is itself a reset).
+   */
+  private VirtualChildChannel channelFor(long id, String kind, boolean answerUnknown) {
+    VirtualChildChannel ch = channels.get(id);
+    if (ch != null) {
+      return ch;
+    }
+    boolean used = id != 0 && (cfg.role().opens(id) ? id < nextLocalId : id <= highestRemoteId);
+    if (used) {
+      log.debug("{} dropped {} for closed channel {}", logId(), kind, id);
+    } else if (answerUnknown) {
+      log.warn("{} peer sent {} for unknown channel {}", logId(), kind, id);
+      sendReset(id, Q2qErrorCode.PROTOCOL_ERROR, kind + " for unknown channel " + id);
+    }
+    return null;
+  }
+
+  /** A protocol error about channel {@code id}: resets that channel, live or not. */
+  private void channelProtocolError(long id, String reason) {
+    log.warn("{} {}", logId(), reason);
+    VirtualChildChannel live = channels.get(id);
+    if (live != null) {
+      resetChannel(live, Q2qErrorCode.PROTOCOL_ERROR, reason);
+    } else {
+      sendReset(id, Q2qErrorCode.PROTOCOL_ERROR, reason);
+    }
+  }
+
+  /** This side resets {@code ch} because of {@code code}: tells the peer and fails the channel. */
+  void resetChannel(VirtualChildChannel ch, Q2qErrorCode code, String reason) {
+    if (!ch.isOpen()) {
+      return;
+    }
+    log.warn("{} resetting channel {}: {}: {}", logId(), ch.channelId, code, reason);
+    sendReset(ch.channelId, code, reason);
+    ch.fail(new ChannelResetException(code, ch.channelId, false, reason));
+  }
+
+  /** The application resets {@code ch} (CANCEL); its closeFuture succeeds. */
+  void resetByApplication(VirtualChildChannel ch, String reason) {
+    if (!parent.eventLoop().inEventLoop()) {
+      parent.eventLoop().execute(() -> resetByApplication(ch, reason));
+      return;
+    }
+    if (!ch.isOpen()) {
+      return;
+    }
+    sendReset(ch.channelId, Q2qErrorCode.CANCEL, reason);
+    ch.resetExchanged = true;
+    ch.unsafe().close(ch.voidPromise());
+  }
+
+  void sendChoke(VirtualChildChannel ch) {
+    log.debug("{} choking channel {} ({} unconsumed bytes)", logId(), ch.channelId, ch.unconsumedBytes());
+    control(Frames.choke(ch.channelId));
+  }
+
+  void sendUnchoke(VirtualChildChannel ch) {
+    log.debug("{} unchoking channel {}", logId(), ch.channelId);
+    control(Frames.unchoke(ch.channelId));
+  }
+
+  private void sendReset(long id, Q2qErrorCode code, String reason) {
+    control(Frames.reset(id, code, reason));
+  }
+
+  private void control(PeerFrame frame) {
+    if (!closed) {
+      ctx.writeAndFlush(frame, ctx.voidPromise());
+    }
+  }
+
+  /** Called from the child's doClose: forget it, and reset it unless it ended gracefully. */
+  void childClosed(VirtualChildChannel ch) {
+    channels.remove(ch.channelId);
+    if (!ch.resetExchanged && !closed && !(ch.endSent() && ch.remoteEnded())) {
+      ch.resetExchanged = true;
+      sendReset(ch.channelId, Q2qErrorCode.CANCEL, "closed by the application");
+    }
+  }
+
+  /** Closes {@code ch} quietly once both directions have ended. */
+  void maybeFinished(VirtualChildChannel ch) {
+    if (ch.isOpen() && ch.endSent() && ch.inputShutdownDelivered()) {
+      log.debug("{} channel {} finished", logId(), ch.channelId);
+      ch.unsafe().close(ch.voidPromise());
+    }
+  }
+
+  // ---- sending ----
+
+  /** {@code ch} has bytes or an end to send: give it a turn. */
+  void schedule(VirtualChildChannel ch) {
+    if (ch.isOpen() && (ch.hasPendingData() || ch.endDue())) {
+      scheduler.add(ch);
+      writeLoop();
+    }
+  }
+
+  /** Round-robin: one chunk per ready channel per turn while the transport is writable. */
+  private void writeLoop() {
+    if (inWriteLoop || closed) {
+      return;
+    }
+    inWriteLoop = true;
+    int unflushed = 0;
+    try {
+      long room;
+      while (parent.isWritable() && (room = sendWindow - (sentBytes - ackedBytes)) > 0) {
+        VirtualChildChannel ch = scheduler.poll();
+        if (ch == null) {
+          break;
+        }
+        if (!ch.isOpen()) {
+          continue;
+        }
+        if (!ch.isChokedByPeer()) {
+          ByteBuf chunk = ch.pollChunk((int) Math.min(cfg.chunkSize(), room));
+          if (chunk != null) {
+            sentBytes += chunk.readableBytes();
+            ctx.write(new OutboundData(ch.channelId, chunk), ctx.voidPromise());
+            if (sentBytes - lastPingAt >= sendWindow / 4) {
+              ping();
+            }
+            if (++unflushed >= CHUNKS_PER_FLUSH) {
+              ctx.flush();
+              unflushed = 0;
+            }
+          }
+          if (ch.hasPendingData()) {
+            scheduler.add(ch);
+            continue;
+          }
+        }
+        if (ch.endDue()) {
+          ctx.write(Frames.end(ch.channelId), ctx.voidPromise());
+          unflushed++;
+          ch.endWritten();
+        }
+      }
+      if (!scheduler.isEmpty() && sentBytes - ackedBytes >= sendWindow && lastPingAt < sentBytes) {
+        ping(); // the window is full: make sure the peer is asked to acknowledge all of it
+        unflushed++;
+      }
+    } finally {
+      inWriteLoop = false;
+    }
+    if (unflushed > 0) {
+      ctx.flush();
+    }
+  }
+
+  // ---- liveness and the end of the session ----
+
+  private void heartbeatTick() {
+    if (closed) {
+      return;
+    }
+    long silent = clock.millis() - lastReceivedMillis;
+    long idle = cfg.idleTimeout().toMillis();
+    if (silent >= idle) {
+      log.warn("{} no frame from the peer for {} ms (idle timeout {} ms): session lost", logId(), silent, idle);
+      sessionEnded("no frame from the peer for " + silent + " ms (idle timeout " + idle + " ms)", null);
+      ctx.close();
+      return;
+    }
+    ping();
+    ctx.flush();
+  }
+
+  /** This side decided the peer broke the protocol: say why on channel 0, then close. */
+  void sessionError(Q2qErrorCode code, String reason) {
+    if (closed) {
+      return;
+    }
+    log.warn("{} ending the session: {}: {}", logId(), code, reason);
+    ctx.writeAndFlush(Frames.reset(Frames.SESSION, code, reason)).addListener(ChannelFutureListener.CLOSE);
+    sessionEnded("session ended: " + code + ": " + reason, null);
+  }
+
+  /** Local close: tell the peer (NO_ERROR on channel 0), fail the channels, close the transport. */
+  void close() {
+    if (!parent.eventLoop().inEventLoop()) {
+      parent.eventLoop().execute(this::close);
+      return;
+    }
+    if (closed) {
+      return;
+    }
+    ctx.writeAndFlush(Frames.reset(Frames.SESSION, Q2qErrorCode.NO_ERROR, "session closed"))
+        .addListener(ChannelFutureListener.CLOSE);
+    sessionEnded("the session was closed locally", null);
+  }
+
+  /** Marks the session ended and fails every open channel with SESSION_LOST. Idempotent. */
+  private void sessionEnded(String why, Throwable cause) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (heartbeat != null) {
+      heartbeat.cancel(false);
+    }
+    scheduler.clear();
+    List<VirtualChildChannel> open = new ArrayList<>(channels.values());
+    channels.clear();
+    if (!open.isEmpty()) {
+      log.info("{} session ended with {} open channels: {}", logId(), open.size(), why);
+    } else {
+      log.debug("{} session ended: {}", logId(), why);
+    }
+    for (VirtualChildChannel ch : open) {
+      ch.fail(new ChannelResetException(Q2qErrorCode.SESSION_LOST, ch.channelId, false, why, cause));
+    }
+    session.ended(why, cause);
+  }
+
+  // ---- introspection ----
+
+  int openChannelCount() {
+    return channels.size();
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+}

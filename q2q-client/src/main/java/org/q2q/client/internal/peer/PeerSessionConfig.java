@@ -1,0 +1,276 @@
+package org.q2q.client.internal.peer;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Objects;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.AddressTrustManager.CaResolver;
+import org.q2q.certstore.Identity;
+
+/**
+ * Everything a {@link PeerSession} needs: who we are, whom we trust, our role, and the limits of
+ * the multiplexer. Immutable; build with {@link #builder(Identity, CaResolver, PeerRole)}.
+ *
+ * <p>Flow-control settings (per channel, receiving side): the receiver chokes a channel when its
+ * unconsumed bytes reach {@link #receiveHighWaterMark()} and unchokes once they drop to {@link
+ * #receiveLowWaterMark()}. Bytes in flight when the choke is sent still arrive, so a sender is
+ * allowed {@link #overrunAllowance()} bytes beyond the high mark; more resets the channel with
+ * {@code FLOW_CONTROL_ERROR}. The allowance is announced to the peer as the channel's {@code
+ * receive_budget}; a sender keeps its unacknowledged bytes within the smallest budget announced
+ * (acknowledged by Ping/Pong, see {@link Multiplexer}), so it also bounds a session's throughput to
+ * one allowance per round trip, hence its generous default of 4 MiB. A channel thus buffers at most
+ * high mark + allowance + one 64 KiB frame.
+ */
+public final class PeerSessionConfig {
+  /** Default largest frame accepted (the length prefix's value), 1 MiB. */
+  public static final int DEFAULT_MAX_FRAME_SIZE = 1 << 20;
+  /** Default data chunk, 16 KiB: small enough to interleave channels fairly. */
+  public static final int DEFAULT_CHUNK_SIZE = 16 * 1024;
+  /** Largest chunk the protocol allows per data frame (peer.proto: at most 64 KiB). */
+  public static final int MAX_CHUNK_SIZE = 64 * 1024;
+
+  private final Identity identity;
+  private final CaResolver caResolver;
+  private final PeerRole role;
+  private final Address expectedPeer;
+  private final String listenerId;
+  private final ChannelAcceptor acceptor;
+  private final Clock clock;
+  private final String transport;
+  private final Duration handshakeTimeout;
+  private final Duration heartbeatInterval;
+  private final Duration idleTimeout;
+  private final int receiveHighWaterMark;
+  private final int receiveLowWaterMark;
+  private final int overrunAllowance;
+  private final int maxFrameSize;
+  private final int chunkSize;
+
+  private PeerSessionConfig(Builder b) {
+    identity = b.identity;
+    caResolver = b.caResolver;
+    role = b.role;
+    expectedPeer = b.expectedPeer;
+    listenerId = b.listenerId;
+    acceptor = b.acceptor;
+    clock = b.clock;
+    transport = b.transport;
+    handshakeTimeout = b.handshakeTimeout;
+    heartbeatInterval = b.heartbeatInterval;
+    idleTimeout = b.idleTimeout;
+    receiveHighWaterMark = b.receiveHighWaterMark;
+    receiveLowWaterMark = b.receiveLowWaterMark;
+    overrunAllowance = b.overrunAllowance;
+    maxFrameSize = b.maxFrameSize;
+    chunkSize = b.chunkSize;
+  }
+
+  /** Starts a configuration with the defaults for everything else. */
+  public static Builder builder(Identity identity, CaResolver caResolver, PeerRole role) {
+    return new Builder(identity, caResolver, role);
+  }
+
+  /** Our identity, presented to the peer. */
+  public Identity identity() {
+    return identity;
+  }
+
+  /** Finds the trusted CA of the peer's domain. */
+  public CaResolver caResolver() {
+    return caResolver;
+  }
+
+  /** Initiator or acceptor. */
+  public PeerRole role() {
+    return role;
+  }
+
+  /** The address the peer's certificate must name; null (acceptor only) accepts any valid one. */
+  public Address expectedPeer() {
+    return expectedPeer;
+  }
+
+  /** The listener id the initiator sends in Hello ("" if none). */
+  public String listenerId() {
+    return listenerId;
+  }
+
+  /** Decides about channels the peer opens. */
+  public ChannelAcceptor acceptor() {
+    return acceptor;
+  }
+
+  /** Decides certificate validity and heartbeat expiry. */
+  public Clock clock() {
+    return clock;
+  }
+
+  /** Which path carries the session ("tcp", "ptcp", "relay"), for diagnostics. */
+  public String transport() {
+    return transport;
+  }
+
+  /** TLS handshake plus Hello exchange must finish within this. */
+  public Duration handshakeTimeout() {
+    return handshakeTimeout;
+  }
+
+  /** How often a Ping is sent and liveness checked. */
+  public Duration heartbeatInterval() {
+    return heartbeatInterval;
+  }
+
+  /** No frame at all from the peer for this long fails the session with SESSION_LOST. */
+  public Duration idleTimeout() {
+    return idleTimeout;
+  }
+
+  /** Unconsumed bytes of one channel at which it is choked. */
+  public int receiveHighWaterMark() {
+    return receiveHighWaterMark;
+  }
+
+  /** Unconsumed bytes of one channel at or below which a choked channel is unchoked. */
+  public int receiveLowWaterMark() {
+    return receiveLowWaterMark;
+  }
+
+  /** Bytes a sender may deliver beyond the high mark (in flight when choked) before a reset. */
+  public int overrunAllowance() {
+    return overrunAllowance;
+  }
+
+  /** Largest frame accepted; a larger length prefix fails the session with FRAME_TOO_LARGE. */
+  public int maxFrameSize() {
+    return maxFrameSize;
+  }
+
+  /** Bytes per data frame this side sends. */
+  public int chunkSize() {
+    return chunkSize;
+  }
+
+  /** Builder; every setter checks its value and names it on failure. */
+  public static final class Builder {
+    private final Identity identity;
+    private final CaResolver caResolver;
+    private final PeerRole role;
+    private Address expectedPeer;
+    private String listenerId = "";
+    private ChannelAcceptor acceptor = ChannelAcceptor.refuseAll();
+    private Clock clock = Clock.systemUTC();
+    private String transport = "tcp";
+    private Duration handshakeTimeout = Duration.ofSeconds(15);
+    private Duration heartbeatInterval = Duration.ofSeconds(15);
+    private Duration idleTimeout = Duration.ofSeconds(45);
+    private int receiveHighWaterMark = 256 * 1024;
+    private int receiveLowWaterMark = 128 * 1024;
+    private int overrunAllowance = 4 << 20;
+    private int maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
+    private int chunkSize = DEFAULT_CHUNK_SIZE;
+
+    private Builder(Identity identity, CaResolver caResolver, PeerRole role) {
+      this.identity = Objects.requireNonNull(identity, "identity");
+      this.caResolver = Objects.requireNonNull(caResolver, "caResolver");
+      this.role = Objects.requireNonNull(role, "role");
+    }
+
+    /** The address the peer must prove (required for the initiator). */
+    public Builder expectedPeer(Address expectedPeer) {
+      this.expectedPeer = expectedPeer;
+      return this;
+    }
+
+    /** The listener id the initiator sends in Hello. */
+    public Builder listenerId(String listenerId) {
+      this.listenerId = Objects.requireNonNull(listenerId, "listenerId");
+      return this;
+    }
+
+    public Builder acceptor(ChannelAcceptor acceptor) {
+      this.acceptor = Objects.requireNonNull(acceptor, "acceptor");
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** "tcp", "ptcp" or "relay". */
+    public Builder transport(String transport) {
+      this.transport = Objects.requireNonNull(transport, "transport");
+      return this;
+    }
+
+    public Builder handshakeTimeout(Duration timeout) {
+      this.handshakeTimeout = positive(timeout, "handshakeTimeout");
+      return this;
+    }
+
+    /** Ping every {@code interval}; fail the session after {@code idleTimeout} without any frame. */
+    public Builder heartbeat(Duration interval, Duration idleTimeout) {
+      this.heartbeatInterval = positive(interval, "heartbeatInterval");
+      this.idleTimeout = positive(idleTimeout, "idleTimeout");
+      if (idleTimeout.compareTo(interval) <= 0) {
+        throw new IllegalArgumentException(
+            "idleTimeout must exceed heartbeatInterval: " + idleTimeout + " <= " + interval);
+      }
+      return this;
+    }
+
+    /** Per-channel receive budget: choke at {@code high}, unchoke at {@code low}. */
+    public Builder receiveWaterMarks(int low, int high) {
+      if (low < 0 || high <= 0 || low >= high) {
+        throw new IllegalArgumentException("need 0 <= low < high, got low=" + low + " high=" + high);
+      }
+      this.receiveLowWaterMark = low;
+      this.receiveHighWaterMark = high;
+      return this;
+    }
+
+    /** Bytes tolerated beyond the high mark before FLOW_CONTROL_ERROR. */
+    public Builder overrunAllowance(int bytes) {
+      if (bytes < 4096) {
+        throw new IllegalArgumentException("overrunAllowance < 4096: " + bytes);
+      }
+      this.overrunAllowance = bytes;
+      return this;
+    }
+
+    public Builder maxFrameSize(int bytes) {
+      if (bytes < 1024) {
+        throw new IllegalArgumentException("maxFrameSize < 1024: " + bytes);
+      }
+      this.maxFrameSize = bytes;
+      return this;
+    }
+
+    public Builder chunkSize(int bytes) {
+      if (bytes < 1 || bytes > MAX_CHUNK_SIZE) {
+        throw new IllegalArgumentException("chunkSize not in 1.." + MAX_CHUNK_SIZE + ": " + bytes);
+      }
+      this.chunkSize = bytes;
+      return this;
+    }
+
+    public PeerSessionConfig build() {
+      if (role == PeerRole.INITIATOR && expectedPeer == null) {
+        throw new IllegalStateException("an initiator must name the peer address it expects");
+      }
+      if (maxFrameSize < chunkSize + 32) {
+        throw new IllegalStateException(
+            "maxFrameSize " + maxFrameSize + " cannot carry chunks of " + chunkSize + " bytes");
+      }
+      return new PeerSessionConfig(this);
+    }
+
+    private static Duration positive(Duration d, String name) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive: " + d);
+      }
+      return d;
+    }
+  }
+}

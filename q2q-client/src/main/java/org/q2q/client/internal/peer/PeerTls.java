@@ -1,0 +1,105 @@
+package org.q2q.client.internal.peer;
+
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import java.net.Socket;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.AddressTrustManager;
+import org.q2q.certstore.AddressTrustManager.AddressCheck;
+
+/**
+ * Mutual TLS 1.3 between two q2q identities: the initiator is the TLS client, the acceptor the
+ * server requiring a client certificate; each side checks the other's chain against the CA of the
+ * other's domain and the address against the one expected. The trust decision is remembered so a
+ * failed handshake can say exactly why ({@link #rejection()}) and a good one who ({@link
+ * #verifiedPeer()}).
+ *
+ * <p>One instance per session attempt. Safe for concurrent use (the engine may call from a
+ * delegated-task thread).
+ */
+final class PeerTls extends X509ExtendedTrustManager {
+  private final AddressTrustManager delegate;
+  private volatile CertificateException rejection;
+  private volatile Address verifiedPeer;
+
+  PeerTls(PeerSessionConfig cfg) {
+    AddressCheck check = cfg.expectedPeer() == null ? AddressCheck.any() : AddressCheck.exactly(cfg.expectedPeer());
+    this.delegate = new AddressTrustManager(cfg.caResolver(), check, cfg.clock());
+  }
+
+  /** A new SslHandler for {@code cfg}'s role presenting {@code cfg}'s identity. */
+  SslHandler newHandler(PeerSessionConfig cfg, ByteBufAllocator alloc) throws SSLException {
+    SslContextBuilder b =
+        cfg.role() == PeerRole.INITIATOR
+            ? SslContextBuilder.forClient().keyManager(cfg.identity().privateKey(), cfg.identity().chainArray())
+            : SslContextBuilder.forServer(cfg.identity().privateKey(), cfg.identity().chainArray())
+                .clientAuth(ClientAuth.REQUIRE);
+    SslContext ctx = b.sslProvider(SslProvider.JDK).protocols("TLSv1.3").trustManager(this).build();
+    SslHandler handler = ctx.newHandler(alloc);
+    handler.setHandshakeTimeoutMillis(cfg.handshakeTimeout().toMillis());
+    return handler;
+  }
+
+  /** Why this side rejected the peer's certificate, or null if it did not. */
+  CertificateException rejection() {
+    return rejection;
+  }
+
+  /** The peer's address once its certificate was verified, else null. */
+  Address verifiedPeer() {
+    return verifiedPeer;
+  }
+
+  private void verify(X509Certificate[] chain) throws CertificateException {
+    try {
+      verifiedPeer = delegate.verify(chain);
+    } catch (CertificateException e) {
+      rejection = e;
+      throw e;
+    }
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    verify(chain);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    verify(chain);
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    verify(chain);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
+    verify(chain);
+  }
+
+  @Override
+  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    verify(chain);
+  }
+
+  @Override
+  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+    verify(chain);
+  }
+
+  @Override
+  public X509Certificate[] getAcceptedIssuers() {
+    return delegate.getAcceptedIssuers();
+  }
+}

@@ -1,0 +1,595 @@
+package org.q2q.client.internal.peer;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.AbstractChannel;
+import io.netty.channel.ChannelConfig;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelMetadata;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelConfig;
+import io.netty.channel.DefaultChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.ChannelOutputShutdownEvent;
+import io.netty.channel.socket.ChannelOutputShutdownException;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultPromise;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.internal.StringUtil;
+import java.net.SocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.util.ArrayDeque;
+import org.q2q.client.ChannelResetException;
+import org.q2q.client.VirtualChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One virtual channel as a child Netty {@link io.netty.channel.Channel} of the peer session's
+ * transport, modelled on Netty's {@code AbstractHttp2StreamChannel}: its own pipeline, on the
+ * parent's event loop, writes leave through the parent via the {@link Multiplexer}.
+ *
+ * <ul>
+ *   <li><b>Reading</b>: received chunks wait in {@link #inbound} (they are the channel's
+ *       unconsumed bytes, see {@link ReceiveBudget}) until the application asks: each {@code read()}
+ *       (explicit or from autoRead, which is off initially) delivers up to 64 KiB to the pipeline,
+ *       and delivered bytes count as consumed. The peer's end is delivered after the last byte as
+ *       {@link ChannelInputShutdownEvent} + {@link ChannelInputShutdownReadComplete}; half-closure
+ *       is always allowed (the channel stays open for writing).
+ *   <li><b>Writing</b>: flushed {@code ByteBuf}s stay in this channel's outbound buffer until the
+ *       multiplexer's round-robin scheduler takes them a chunk at a time; so {@link #isWritable()}
+ *       turns false when the buffer passes its high-water mark, and also while the peer has choked
+ *       the channel (user-defined writability bit {@value #CHOKE_WRITABILITY_BIT}). A write promise
+ *       completes when its last byte was handed to the transport.
+ *   <li><b>Closing</b>: {@link #shutdownOutput()} sends the end after the buffered bytes; {@code
+ *       close()} resets the channel with CANCEL unless both directions already ended.
+ * </ul>
+ *
+ * <p>State is confined to the event loop except the volatile flags read by {@code isOpen()} etc.
+ */
+final class VirtualChildChannel extends AbstractChannel implements DuplexChannel {
+  private static final Logger log = LoggerFactory.getLogger(VirtualChildChannel.class);
+  private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
+  /** Writability bit cleared while the peer chokes this channel. */
+  static final int CHOKE_WRITABILITY_BIT = 1;
+  /** Most bytes one read() delivers, so a stream adapter buffers a bounded amount. */
+  static final int MAX_BYTES_PER_READ = 64 * 1024;
+
+  final Multiplexer mux;
+  final long channelId;
+  final String service;
+  final boolean locallyOpened;
+  private final DefaultChannelConfig config;
+  private final VirtualChannelAddress local;
+  private final VirtualChannelAddress remote;
+  private final RealVirtualChannel handle;
+  /** Completes when the channel closed: success, or the failure that ended it. */
+  private final Promise<Void> termination;
+
+  private volatile boolean open = true;
+  private volatile boolean active;
+  /** Set when a reset was sent or received, so closing sends no second one. */
+  boolean resetExchanged;
+  /** Why the channel ended abnormally (peer reset, protocol violation, lost session), or null. */
+  private volatile ChannelResetException failure;
+  /** For channels this side opens: completed on accept, failed on reset. */
+  Promise<VirtualChannel> openPromise;
+
+  // Receive side (event loop only).
+  /** Received chunks not yet delivered: the channel's unconsumed bytes. Owned by this channel. */
+  private final ArrayDeque<ByteBuf> inbound = new ArrayDeque<>();
+  private final ReceiveBudget budget;
+  private boolean readPending;
+  private boolean delivering;
+  private boolean remoteEnded;
+  private volatile boolean inputShutdown;
+  /** How many chokes this side sent (diagnostics and tests). */
+  private volatile int chokesSent;
+
+  // Send side (event loop only).
+  /** Maintained by {@link WriteScheduler}: true while queued for a turn. */
+  boolean scheduled;
+  private volatile boolean chokedByPeer;
+  private volatile boolean outputShutdownRequested;
+  private volatile boolean endSent;
+  private ChannelPromise endPromise;
+
+  VirtualChildChannel(
+      Multiplexer mux, long channelId, String service, boolean locallyOpened, PeerSessionConfig cfg) {
+    super(mux.parentChannel());
+    this.mux = mux;
+    this.channelId = channelId;
+    this.service = service;
+    this.locallyOpened = locallyOpened;
+    this.config = new DefaultChannelConfig(this);
+    config.setAutoRead(false);
+    config.setWriteBufferWaterMark(new WriteBufferWaterMark(64 * 1024, 128 * 1024));
+    this.budget = new ReceiveBudget(cfg.receiveLowWaterMark(), cfg.receiveHighWaterMark(), cfg.overrunAllowance());
+    this.local = new VirtualChannelAddress(mux.localAddress(), service, channelId);
+    this.remote = new VirtualChannelAddress(mux.remoteAddress(), service, channelId);
+    this.termination = new DefaultPromise<>(mux.parentChannel().eventLoop());
+    this.handle = new RealVirtualChannel(this, mux.session());
+  }
+
+  /** The public face of this channel. */
+  RealVirtualChannel handle() {
+    return handle;
+  }
+
+  Promise<Void> termination() {
+    return termination;
+  }
+
+  ChannelResetException failure() {
+    return failure;
+  }
+
+  /**
+   * A fresh exception for a blocking caller finding the channel ended: a copy of the reset (same
+   * code) if it was reset or its session lost, else "closed".
+   */
+  java.io.IOException endedException() {
+    ChannelResetException f = failure;
+    if (f != null) {
+      return new ChannelResetException(f.code(), f.channelId(), f.byPeer(), f.reason(), f);
+    }
+    return new java.io.IOException("channel " + channelId + " (" + service + ") is closed");
+  }
+
+  /** Unconsumed bytes buffered for the application (event loop; approximate elsewhere). */
+  long unconsumedBytes() {
+    return budget.unconsumed();
+  }
+
+  int chokesSent() {
+    return chokesSent;
+  }
+
+  boolean isChokedByPeer() {
+    return chokedByPeer;
+  }
+
+  // ---- lifecycle, called by the multiplexer on the event loop ----
+
+  /** The channel was accepted: it becomes active and fires channelActive. */
+  void activate() {
+    if (open && !active) {
+      active = true;
+      pipeline().fireChannelActive();
+    }
+  }
+
+  /**
+   * Ends the channel abnormally: buffered input is dropped, the pipeline sees {@code
+   * exceptionCaught(cause)}, then the channel closes. The caller has sent (or received) the reset.
+   */
+  void fail(ChannelResetException cause) {
+    if (!open) {
+      return;
+    }
+    resetExchanged = true;
+    failure = cause;
+    releaseInbound();
+    if (openPromise != null) {
+      openPromise.tryFailure(cause);
+    }
+    if (active) {
+      pipeline().fireExceptionCaught(cause);
+    }
+    unsafe().close(voidPromise());
+  }
+
+  // ---- receive side ----
+
+  /** @param data a received chunk; released by this method (queued and later delivered, or dropped) */
+  void onData(ByteBuf data) {
+    if (!open) {
+      data.release();
+      return;
+    }
+    if (remoteEnded) {
+      data.release();
+      mux.resetChannel(this, org.q2q.client.Q2qErrorCode.PROTOCOL_ERROR, "data after the end of channel " + channelId);
+      return;
+    }
+    int n = data.readableBytes();
+    switch (budget.received(n)) {
+      case OVERRUN -> {
+        data.release();
+        mux.resetChannel(
+            this,
+            org.q2q.client.Q2qErrorCode.FLOW_CONTROL_ERROR,
+            "channel " + channelId + " was sent " + budget.unconsumed() + " unconsumed bytes, more than the choke"
+                + " allows (" + budget.limit() + ")");
+        return;
+      }
+      case CHOKE -> {
+        chokesSent++;
+        mux.sendChoke(this);
+      }
+      case OK -> {}
+    }
+    inbound.addLast(data);
+    deliver();
+  }
+
+  /** The peer ended its output. */
+  void onEnd() {
+    if (!open || remoteEnded) {
+      return;
+    }
+    remoteEnded = true;
+    deliver();
+  }
+
+  boolean remoteEnded() {
+    return remoteEnded;
+  }
+
+  /** Hands queued chunks to the pipeline while a read is pending; see the class comment. */
+  private void deliver() {
+    if (delivering) {
+      return; // a re-entrant read() from channelReadComplete only sets readPending
+    }
+    delivering = true;
+    try {
+      while (readPending && open) {
+        if (inbound.isEmpty()) {
+          if (remoteEnded && !inputShutdown) {
+            readPending = false;
+            inputShutdown = true;
+            pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            pipeline().fireUserEventTriggered(ChannelInputShutdownReadComplete.INSTANCE);
+            mux.maybeFinished(this);
+          }
+          break;
+        }
+        readPending = false;
+        int batch = 0;
+        ByteBuf chunk;
+        while (batch < MAX_BYTES_PER_READ && open && (chunk = inbound.pollFirst()) != null) {
+          int n = chunk.readableBytes();
+          batch += n;
+          if (budget.consumed(n)) {
+            mux.sendUnchoke(this);
+          }
+          pipeline().fireChannelRead(chunk);
+        }
+        pipeline().fireChannelReadComplete();
+      }
+    } finally {
+      delivering = false;
+    }
+  }
+
+  private void releaseInbound() {
+    ByteBuf b;
+    while ((b = inbound.pollFirst()) != null) {
+      b.release();
+    }
+  }
+
+  // ---- send side ----
+
+  void onChoke() {
+    if (!chokedByPeer) {
+      chokedByPeer = true;
+      setChokeWritability(false);
+    }
+  }
+
+  void onUnchoke() {
+    if (chokedByPeer) {
+      chokedByPeer = false;
+      setChokeWritability(true);
+      if (hasPendingData() || endDue()) {
+        mux.schedule(this);
+      }
+    }
+  }
+
+  private void setChokeWritability(boolean writable) {
+    ChannelOutboundBuffer out = unsafe().outboundBuffer();
+    if (out != null) {
+      out.setUserDefinedWritability(CHOKE_WRITABILITY_BIT, writable);
+    }
+  }
+
+  /** True if flushed bytes wait to be sent. */
+  boolean hasPendingData() {
+    ChannelOutboundBuffer out = unsafe().outboundBuffer();
+    return out != null && out.current() != null;
+  }
+
+  /**
+   * Takes up to {@code max} flushed bytes off the outbound buffer (completing the promises of
+   * writes fully taken).
+   *
+   * @return a chunk the caller owns and must release (normally by writing it), or null if none
+   */
+  ByteBuf pollChunk(int max) {
+    ChannelOutboundBuffer out = unsafe().outboundBuffer();
+    if (out == null) {
+      return null;
+    }
+    for (; ; ) {
+      Object msg = out.current();
+      if (msg == null) {
+        return null;
+      }
+      ByteBuf buf = (ByteBuf) msg;
+      int readable = buf.readableBytes();
+      if (readable == 0) {
+        out.remove();
+        continue;
+      }
+      int n = Math.min(readable, max);
+      ByteBuf chunk = buf.retainedSlice(buf.readerIndex(), n);
+      out.removeBytes(n);
+      return chunk;
+    }
+  }
+
+  /** True if the end must be sent now: requested and every flushed byte already taken. */
+  boolean endDue() {
+    return outputShutdownRequested && !endSent && !hasPendingData();
+  }
+
+  /** The end frame was handed to the transport. */
+  void endWritten() {
+    endSent = true;
+    if (endPromise != null) {
+      endPromise.trySuccess();
+    }
+    pipeline().fireUserEventTriggered(ChannelOutputShutdownEvent.INSTANCE);
+    mux.maybeFinished(this);
+  }
+
+  boolean endSent() {
+    return endSent;
+  }
+
+  boolean inputShutdownDelivered() {
+    return inputShutdown;
+  }
+
+  // ---- DuplexChannel ----
+
+  @Override
+  public boolean isInputShutdown() {
+    return inputShutdown;
+  }
+
+  @Override
+  public ChannelFuture shutdownInput() {
+    return shutdownInput(newPromise());
+  }
+
+  /** Not supported: a channel's input ends when the peer ends it; use close() or reset. */
+  @Override
+  public ChannelFuture shutdownInput(ChannelPromise promise) {
+    promise.setFailure(
+        new UnsupportedOperationException("a virtual channel's input ends when the peer ends it; use close() to abort"));
+    return promise;
+  }
+
+  @Override
+  public boolean isOutputShutdown() {
+    return outputShutdownRequested;
+  }
+
+  @Override
+  public ChannelFuture shutdownOutput() {
+    return shutdownOutput(newPromise());
+  }
+
+  /** Sends the end after every byte flushed so far; the promise completes once it is written. */
+  @Override
+  public ChannelFuture shutdownOutput(ChannelPromise promise) {
+    EventLoop loop = eventLoop();
+    if (loop.inEventLoop()) {
+      shutdownOutput0(promise);
+    } else {
+      loop.execute(() -> shutdownOutput0(promise));
+    }
+    return promise;
+  }
+
+  private void shutdownOutput0(ChannelPromise promise) {
+    if (outputShutdownRequested) {
+      if (endSent) {
+        promise.trySuccess();
+      } else if (endPromise != null) {
+        endPromise.addListener(f -> {
+          if (f.isSuccess()) {
+            promise.trySuccess();
+          } else {
+            promise.tryFailure(f.cause());
+          }
+        });
+      }
+      return;
+    }
+    if (!isActive()) {
+      promise.tryFailure(closedCause("shutdownOutput"));
+      return;
+    }
+    flush();
+    outputShutdownRequested = true;
+    endPromise = promise;
+    mux.schedule(this);
+  }
+
+  @Override
+  public boolean isShutdown() {
+    return inputShutdown && endSent;
+  }
+
+  @Override
+  public ChannelFuture shutdown() {
+    return shutdownOutput();
+  }
+
+  @Override
+  public ChannelFuture shutdown(ChannelPromise promise) {
+    return shutdownOutput(promise);
+  }
+
+  private Exception closedCause(String what) {
+    ChannelResetException f = failure;
+    if (f != null) {
+      return f;
+    }
+    ClosedChannelException e = new ClosedChannelException();
+    e.initCause(new IllegalStateException(what + " on closed channel " + channelId));
+    return e;
+  }
+
+  // ---- AbstractChannel ----
+
+  @Override
+  protected AbstractUnsafe newUnsafe() {
+    return new ChildUnsafe();
+  }
+
+  @Override
+  protected DefaultChannelPipeline newChannelPipeline() {
+    return new ChildPipeline(this);
+  }
+
+  @Override
+  protected boolean isCompatible(EventLoop loop) {
+    return true;
+  }
+
+  @Override
+  protected SocketAddress localAddress0() {
+    return local;
+  }
+
+  @Override
+  protected SocketAddress remoteAddress0() {
+    return remote;
+  }
+
+  @Override
+  protected void doBind(SocketAddress localAddress) {
+    throw new UnsupportedOperationException("virtual channels cannot be bound");
+  }
+
+  @Override
+  protected void doDisconnect() {
+    doClose();
+  }
+
+  @Override
+  protected void doClose() {
+    if (!open) {
+      return;
+    }
+    open = false;
+    active = false;
+    releaseInbound();
+    if (openPromise != null) {
+      openPromise.tryFailure(closedCause("open"));
+    }
+    mux.childClosed(this);
+    ChannelResetException f = failure;
+    if (f != null) {
+      termination.tryFailure(f);
+    } else {
+      termination.trySuccess(null);
+    }
+  }
+
+  @Override
+  protected void doBeginRead() {
+    readPending = true;
+    deliver();
+  }
+
+  @Override
+  protected void doWrite(ChannelOutboundBuffer in) {
+    // Bytes stay in the outbound buffer until the scheduler takes them (bounded memory, fairness).
+    mux.schedule(this);
+  }
+
+  /** @param msg must be a ByteBuf; on rejection the caller (AbstractUnsafe) releases it */
+  @Override
+  protected Object filterOutboundMessage(Object msg) throws Exception {
+    if (msg instanceof ByteBuf) {
+      if (outputShutdownRequested) {
+        throw new ChannelOutputShutdownException("channel " + channelId + " output was shut down");
+      }
+      return msg;
+    }
+    throw new UnsupportedOperationException(
+        "unsupported message type: " + StringUtil.simpleClassName(msg) + " (virtual channels carry ByteBuf)");
+  }
+
+  @Override
+  public ChannelConfig config() {
+    return config;
+  }
+
+  @Override
+  public boolean isOpen() {
+    return open;
+  }
+
+  @Override
+  public boolean isActive() {
+    return open && active;
+  }
+
+  @Override
+  public ChannelMetadata metadata() {
+    return METADATA;
+  }
+
+  @Override
+  public String toString() {
+    return "[" + mux.logId() + " ch " + channelId + " " + service + "]";
+  }
+
+  private final class ChildUnsafe extends AbstractUnsafe {
+    @Override
+    public void connect(SocketAddress remoteAddress, SocketAddress localAddress, ChannelPromise promise) {
+      promise.setFailure(new UnsupportedOperationException("virtual channels are opened through their PeerSession"));
+    }
+  }
+
+  /** Keeps resets that reach the tail out of the WARN log: they are reported via closeFuture. */
+  private static final class ChildPipeline extends DefaultChannelPipeline {
+    ChildPipeline(VirtualChildChannel channel) {
+      super(channel);
+    }
+
+    @Override
+    protected void onUnhandledInboundException(Throwable cause) {
+      try {
+        if (cause instanceof ChannelResetException) {
+          log.debug("{} {}", channel(), cause.getMessage());
+        } else {
+          log.warn("{} exception reached the end of the pipeline", channel(), cause);
+        }
+      } finally {
+        ReferenceCountUtil.release(cause);
+      }
+    }
+
+    @Override
+    protected void onUnhandledInboundMessage(ChannelHandlerContext ctx, Object msg) {
+      try {
+        log.debug("{} discarded an inbound message nobody handled: {}", channel(), msg);
+      } finally {
+        ReferenceCountUtil.release(msg);
+      }
+    }
+  }
+}

@@ -1,0 +1,416 @@
+package org.q2q.client.internal.peer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.q2q.client.ChannelResetException;
+import org.q2q.client.Q2qErrorCode;
+import org.q2q.client.VirtualChannel;
+
+/** Virtual channels over a real TLS peer session on loopback TCP. */
+@Timeout(60)
+class VirtualChannelTest {
+  private final Loopback net = new Loopback();
+  private final TestServices services = new TestServices();
+
+  @AfterEach
+  void tearDown() {
+    services.close();
+    net.close();
+    assertThat(services.errors).isEmpty();
+  }
+
+  private Loopback.Pair pair() throws Exception {
+    return pair(b -> {});
+  }
+
+  private Loopback.Pair pair(java.util.function.Consumer<PeerSessionConfig.Builder> tune) throws Exception {
+    PeerSessionConfig.Builder acc = PeerSessionConfig.builder(TestPki.BOB, TestPki.TRUST_BOTH, PeerRole.ACCEPTOR).acceptor(services);
+    PeerSessionConfig.Builder init = PeerSessionConfig.builder(TestPki.ALICE, TestPki.TRUST_BOTH, PeerRole.INITIATOR)
+        .expectedPeer(TestPki.BOB.address());
+    tune.accept(acc);
+    tune.accept(init);
+    net.listen(acc.build(), null);
+    return net.pair(init.build());
+  }
+
+  private static VirtualChannel open(PeerSession s, String service) throws Exception {
+    return s.openChannel(service).get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void openingAServiceTheListenerDoesNotOfferIsResetWithNoSuchService() throws Exception {
+    Loopback.Pair p = pair();
+    Throwable t = catchThrowable(() -> p.initiator().openChannel("nope").get(10, TimeUnit.SECONDS));
+
+    assertThat(t).isInstanceOf(ExecutionException.class).cause().isInstanceOf(ChannelResetException.class);
+    ChannelResetException r = (ChannelResetException) t.getCause();
+    assertThat(r.code()).isEqualTo(Q2qErrorCode.NO_SUCH_SERVICE);
+    assertThat(r.byPeer()).isTrue();
+    assertThat(r).hasMessageContaining("no service 'nope' at bob@a.test");
+    assertThat(p.initiator().isOpen()).isTrue();
+  }
+
+  @Test
+  void aListenerThatThrowsRefusesWithoutLeakingItsMessage() throws Exception {
+    Loopback.Pair p = pair();
+    Throwable t = catchThrowable(() -> p.initiator().openChannel("broken").get(10, TimeUnit.SECONDS));
+
+    ChannelResetException r = (ChannelResetException) t.getCause();
+    assertThat(r.code()).isEqualTo(Q2qErrorCode.REFUSED);
+    assertThat(r.getMessage()).doesNotContain("exploded");
+  }
+
+  @Test
+  void echoThroughANettyHandlerWithBlockingStreams() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "echo");
+    assertThat(ch.id()).isOdd();
+    assertThat(ch.remoteAddress()).isEqualTo(TestPki.BOB.address());
+    assertThat(ch.localAddress()).isEqualTo(TestPki.ALICE.address());
+    assertThat(ch.transport()).isEqualTo("tcp");
+
+    OutputStream out = ch.outputStream();
+    out.write("hello, bob".getBytes(StandardCharsets.UTF_8));
+    byte[] back = ch.inputStream().readNBytes(10);
+    assertThat(new String(back, StandardCharsets.UTF_8)).isEqualTo("hello, bob");
+
+    out.close(); // half-close: the echo ends its side when our end arrives
+    assertThat(ch.inputStream().read()).isEqualTo(-1);
+    ch.closeFuture().get(10, TimeUnit.SECONDS);
+    assertThat(ch.closeFuture().isSuccess()).isTrue();
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {0, 1, 1 << 20, 64 << 20})
+  void bulkTransferArrivesIntact(int size) throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "sha");
+    String sent;
+    try (OutputStream out = ch.outputStream()) {
+      sent = TestServices.writeRandom(out, size, size);
+    }
+    assertThat(TestServices.readAll(ch.inputStream())).isEqualTo(sent);
+  }
+
+  @Test
+  void hundredChannelsAtOnceOverOneSession() throws Exception {
+    Loopback.Pair p = pair();
+    List<Future<?>> results = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      int n = i;
+      results.add(services.pool.submit(() -> {
+        VirtualChannel ch = open(p.initiator(), "sha");
+        String sent;
+        try (OutputStream out = ch.outputStream()) {
+          sent = TestServices.writeRandom(out, n, 100_000 + n * 3_001L);
+        }
+        assertThat(TestServices.readAll(ch.inputStream())).isEqualTo(sent);
+        return null;
+      }));
+    }
+    for (Future<?> f : results) {
+      f.get(50, TimeUnit.SECONDS);
+    }
+    assertThat(services.accepted).hasSize(100);
+    assertThat(services.accepted).extracting(VirtualChannel::id).doesNotHaveDuplicates().allMatch(id -> id % 2 == 1);
+  }
+
+  @Test
+  void theAcceptorOpensEvenChannelsBackToTheInitiator() throws Exception {
+    TestServices initiatorServices = new TestServices();
+    try {
+      PeerSessionConfig acc = PeerSessionConfig.builder(TestPki.BOB, TestPki.TRUST_BOTH, PeerRole.ACCEPTOR).build();
+      net.listen(acc, null);
+      Loopback.Pair p = net.pair(PeerSessionConfig.builder(TestPki.ALICE, TestPki.TRUST_BOTH, PeerRole.INITIATOR)
+          .expectedPeer(TestPki.BOB.address()).acceptor(initiatorServices).build());
+      VirtualChannel ch = open(p.acceptor(), "sha");
+      assertThat(ch.id()).isEven();
+      String sent;
+      try (OutputStream out = ch.outputStream()) {
+        sent = TestServices.writeRandom(out, 7, 300_000);
+      }
+      assertThat(TestServices.readAll(ch.inputStream())).isEqualTo(sent);
+    } finally {
+      initiatorServices.close();
+    }
+  }
+
+  @Test
+  void halfCloseKeepsTheOtherDirectionOpenBothWays() throws Exception {
+    Loopback.Pair p = pair();
+    // Opener ends first: the service reads to the end, then answers.
+    VirtualChannel first = open(p.initiator(), "sha");
+    first.outputStream().write("abc".getBytes(StandardCharsets.US_ASCII));
+    first.shutdownOutput().get(10, TimeUnit.SECONDS);
+    assertThat(first.channel().isOpen()).isTrue();
+    assertThat(TestServices.readAll(first.inputStream()))
+        .isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    first.closeFuture().get(10, TimeUnit.SECONDS);
+    assertThat(first.closeFuture().isSuccess()).isTrue();
+
+    // Acceptor ends first: it says hello and ends; the opener reads to EOF and can still write.
+    CompletableFuture<String> heard = new CompletableFuture<>();
+    VirtualChannel[] acceptorSide = new VirtualChannel[1];
+    p.acceptor().transportChannel().eventLoop().submit(() -> null).get();
+    VirtualChannel second;
+    PeerSession s = p.initiator();
+    second = open(s, "echo");
+    second.outputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+    assertThat(new String(second.inputStream().readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
+    second.outputStream().close();
+    assertThat(second.inputStream().read()).isEqualTo(-1);
+    assertThat(heard).isNotNull();
+    assertThat(acceptorSide[0]).isNull();
+  }
+
+  @Test
+  void peerEndingFirstLeavesOurOutputOpen() throws Exception {
+    TestServices initiatorServices = new TestServices();
+    CompletableFuture<String> receivedAfterEnd = new CompletableFuture<>();
+    ChannelAcceptor greeter = ch -> {
+      // Netty side: greet, end our output at once, then collect what the opener still sends.
+      ch.channel().pipeline().addLast(new ChannelInboundHandlerAdapter() {
+        final StringBuilder got = new StringBuilder();
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+          ctx.writeAndFlush(Unpooled.copiedBuffer("hi", StandardCharsets.US_ASCII));
+          ((DuplexChannel) ctx.channel()).shutdownOutput();
+          ctx.channel().config().setAutoRead(true);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+          ByteBuf b = (ByteBuf) msg;
+          got.append(b.toString(StandardCharsets.US_ASCII));
+          b.release();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+          if (evt instanceof ChannelInputShutdownEvent) {
+            receivedAfterEnd.complete(got.toString());
+          }
+        }
+      });
+      return true;
+    };
+    try {
+      net.listen(PeerSessionConfig.builder(TestPki.BOB, TestPki.TRUST_BOTH, PeerRole.ACCEPTOR).acceptor(greeter).build(), null);
+      Loopback.Pair p = net.pair(PeerSessionConfig.builder(TestPki.ALICE, TestPki.TRUST_BOTH, PeerRole.INITIATOR)
+          .expectedPeer(TestPki.BOB.address()).build());
+      VirtualChannel ch = open(p.initiator(), "greeting");
+      assertThat(TestServices.readAll(ch.inputStream())).isEqualTo("hi");
+      assertThat(((DuplexChannel) ch.channel()).isInputShutdown()).isTrue();
+      try (OutputStream out = ch.outputStream()) {
+        out.write("still talking".getBytes(StandardCharsets.US_ASCII));
+      }
+      assertThat(receivedAfterEnd.get(10, TimeUnit.SECONDS)).isEqualTo("still talking");
+      ch.closeFuture().get(10, TimeUnit.SECONDS);
+      assertThat(ch.closeFuture().isSuccess()).isTrue();
+      assertThat(ch.channel().isOpen()).isFalse();
+    } finally {
+      initiatorServices.close();
+    }
+  }
+
+  @Test
+  void closingAChannelLeavesTheSessionAndOtherChannelsWorking() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel keep = open(p.initiator(), "echo");
+    VirtualChannel drop = open(p.initiator(), "echo");
+    drop.close();
+    drop.closeFuture().get(10, TimeUnit.SECONDS);
+
+    keep.outputStream().write(new byte[] {1, 2, 3});
+    assertThat(keep.inputStream().readNBytes(3)).containsExactly(1, 2, 3);
+    VirtualChannel again = open(p.initiator(), "echo");
+    again.outputStream().write(new byte[] {4});
+    assertThat(again.inputStream().read()).isEqualTo(4);
+    assertThat(p.initiator().isOpen()).isTrue();
+    assertThat(p.acceptor().isOpen()).isTrue();
+    // The acceptor saw the close as a CANCEL reset of that channel only.
+    VirtualChannel droppedThere = services.accepted.get(1);
+    Throwable t = catchThrowable(() -> droppedThere.closeFuture().get(10, TimeUnit.SECONDS));
+    assertThat(((ChannelResetException) t.getCause()).code()).isEqualTo(Q2qErrorCode.CANCEL);
+  }
+
+  @Test
+  void resetReachesThePeerWithCodeAndReason() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "sha");
+    ch.outputStream().write(new byte[1000]);
+    ch.reset("changed my mind");
+    ch.closeFuture().get(10, TimeUnit.SECONDS);
+    assertThat(ch.closeFuture().isSuccess()).isTrue();
+    assertThatThrownBy(() -> ch.outputStream().write(1)).isInstanceOf(java.io.IOException.class);
+
+    VirtualChannel there = services.accepted.get(0);
+    Throwable t = catchThrowable(() -> there.closeFuture().get(10, TimeUnit.SECONDS));
+    ChannelResetException r = (ChannelResetException) t.getCause();
+    assertThat(r.code()).isEqualTo(Q2qErrorCode.CANCEL);
+    assertThat(r.reason()).isEqualTo("changed my mind");
+    services.errors.removeIf(e -> e instanceof ChannelResetException c && c.code() == Q2qErrorCode.CANCEL);
+  }
+
+  @Test
+  void losingTheTransportFailsEveryOpenChannelWithSessionLost() throws Exception {
+    Loopback.Pair p = pair();
+    List<VirtualChannel> mine = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      mine.add(open(p.initiator(), "sink"));
+    }
+    net.acceptedSocket.get().close(); // kill the acceptor's TCP socket without any goodbye
+
+    for (VirtualChannel ch : mine) {
+      Throwable t = catchThrowable(() -> ch.closeFuture().get(10, TimeUnit.SECONDS));
+      assertThat(((ChannelResetException) t.getCause()).code()).isEqualTo(Q2qErrorCode.SESSION_LOST);
+      Throwable read = catchThrowable(() -> ch.inputStream().read());
+      assertThat(read).isInstanceOf(ChannelResetException.class).hasMessageContaining("SESSION_LOST");
+    }
+    for (VirtualChannel ch : services.accepted) {
+      Throwable t = catchThrowable(() -> ch.closeFuture().get(10, TimeUnit.SECONDS));
+      assertThat(((ChannelResetException) t.getCause()).code()).isEqualTo(Q2qErrorCode.SESSION_LOST);
+    }
+    p.initiator().closeFuture().await(10, TimeUnit.SECONDS);
+    assertThat(p.initiator().isOpen()).isFalse();
+    Throwable open = catchThrowable(() -> p.initiator().openChannel("echo").get(10, TimeUnit.SECONDS));
+    assertThat(open).cause().hasMessageContaining("closed");
+  }
+
+  @Test
+  void closingTheSessionFailsChannelsOnBothSides() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "sink");
+    p.acceptor().close().get(10, TimeUnit.SECONDS);
+
+    Throwable t = catchThrowable(() -> ch.closeFuture().get(10, TimeUnit.SECONDS));
+    ChannelResetException r = (ChannelResetException) t.getCause();
+    assertThat(r.code()).isEqualTo(Q2qErrorCode.SESSION_LOST);
+    assertThat(r).hasMessageContaining("the peer closed the session");
+    Throwable s = catchThrowable(() -> p.initiator().closeFuture().get(10, TimeUnit.SECONDS));
+    assertThat(s).cause().hasMessageContaining("the peer closed the session");
+  }
+
+  @Test
+  void nettyHandlerOnTheOpenerTalksToBlockingStreamsOnTheAcceptor() throws Exception {
+    Loopback.Pair p = pair();
+    CompletableFuture<String> answer = new CompletableFuture<>();
+    StringBuilder got = new StringBuilder();
+    VirtualChannel ch = p.initiator().openChannel("sha", new ChannelInboundHandlerAdapter() {
+      @Override
+      public void channelActive(ChannelHandlerContext ctx) {
+        ctx.writeAndFlush(Unpooled.copiedBuffer("abc", StandardCharsets.US_ASCII));
+        ((DuplexChannel) ctx.channel()).shutdownOutput();
+        ctx.channel().config().setAutoRead(true);
+      }
+
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf b = (ByteBuf) msg;
+        got.append(b.toString(StandardCharsets.US_ASCII));
+        b.release();
+      }
+
+      @Override
+      public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+          answer.complete(got.toString());
+        }
+      }
+    }).get(10, TimeUnit.SECONDS);
+
+    assertThat(answer.get(10, TimeUnit.SECONDS)).isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    ch.closeFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void heartbeatFailsChannelsWhenThePeerGoesSilent() throws Exception {
+    Swallower swallow = new Swallower();
+    PeerSessionConfig acc = PeerSessionConfig.builder(TestPki.BOB, TestPki.TRUST_BOTH, PeerRole.ACCEPTOR)
+        .acceptor(services)
+        .heartbeat(Duration.ofMillis(100), Duration.ofMillis(600))
+        .build();
+    net.listen(acc, ch -> ch.pipeline().addFirst(swallow));
+    Loopback.Pair p = net.pair(PeerSessionConfig.builder(TestPki.ALICE, TestPki.TRUST_BOTH, PeerRole.INITIATOR)
+        .expectedPeer(TestPki.BOB.address())
+        .heartbeat(Duration.ofMillis(100), Duration.ofMillis(600))
+        .build());
+    VirtualChannel ch = open(p.initiator(), "sink");
+    assertThat(services.accepted).hasSize(1);
+    Thread.onSpinWait();
+    // Everything alive for longer than the idle timeout while pings flow.
+    long start = System.nanoTime();
+    assertThat(services.accepted.get(0).closeFuture().await(900, TimeUnit.MILLISECONDS)).isFalse();
+
+    swallow.swallowing = true; // from now on the acceptor hears nothing
+    start = System.nanoTime();
+    Throwable t = catchThrowable(() -> services.accepted.get(0).closeFuture().get(10, TimeUnit.SECONDS));
+    long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    ChannelResetException r = (ChannelResetException) t.getCause();
+    assertThat(r.code()).isEqualTo(Q2qErrorCode.SESSION_LOST);
+    assertThat(r).hasMessageContaining("idle timeout 600 ms");
+    assertThat(tookMs).isLessThan(600 + 100 + 1500); // timeout + one tick + scheduling slack
+    assertThat(ch).isNotNull();
+  }
+
+  /** A transport fault: once switched on, every inbound byte is dropped. */
+  @io.netty.channel.ChannelHandler.Sharable
+  static final class Swallower extends ChannelInboundHandlerAdapter {
+    volatile boolean swallowing;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (swallowing) {
+        io.netty.util.ReferenceCountUtil.release(msg);
+      } else {
+        ctx.fireChannelRead(msg);
+      }
+    }
+  }
+
+  @Test
+  void writesOfZeroBytesAndEmptyBuffersAreHarmless() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "sha");
+    ch.outputStream().write(new byte[0]);
+    ch.channel().writeAndFlush(Unpooled.EMPTY_BUFFER).get(10, TimeUnit.SECONDS);
+    ch.outputStream().close();
+    assertThat(TestServices.readAll(ch.inputStream()))
+        .isEqualTo("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  }
+
+  @Test
+  void inputStreamReadsUnblockWithEofAndStreamsRejectTheEventLoop() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "echo");
+    InputStream in = ch.inputStream();
+    Throwable onLoop = catchThrowable(() -> ch.channel().eventLoop().submit(() -> in.read()).get());
+    assertThat(onLoop).cause().isInstanceOf(IllegalStateException.class).hasMessageContaining("event loop");
+    ch.outputStream().close();
+    assertThat(in.read()).isEqualTo(-1);
+  }
+}
