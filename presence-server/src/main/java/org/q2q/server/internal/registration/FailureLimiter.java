@@ -80,6 +80,11 @@ public final class FailureLimiter {
     failures.remove(key);
   }
 
+  /** How many keys are tracked now (for tests of the memory bound). */
+  synchronized int trackedKeys() {
+    return failures.size();
+  }
+
   private void expire(Deque<Instant> d, Instant now) {
     Instant cutoff = now.minus(window);
     while (!d.isEmpty() && !d.peekFirst().isAfter(cutoff)) {
