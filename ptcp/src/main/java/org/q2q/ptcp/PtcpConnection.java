@@ -564,6 +564,9 @@ public final class PtcpConnection {
       cc.onMssUpdate(mtud.current() - Header.FIXED_LENGTH);
       board.markOversizeLost(mtud.current());
     }
+    if (cfg.mtuProbing && mtud.probeInFlight() == 0) {
+      timers.set(Timer.MTU_PROBE, now);
+    }
   }
 
   private boolean processAck(long now, Header h) {
@@ -997,7 +1000,7 @@ public final class PtcpConnection {
         fillHeader(h, Header.PROBE, sndNxt);
         int pad = size - h.encodedLength();
         if (pad > 0 && out.remaining() >= size) {
-          timers.set(Timer.MTU_PROBE, now + Math.max(rtt.rto(), 2 * rtt.srtt()));
+          timers.set(Timer.MTU_PROBE, now + Math.min(rtt.rto(), 2 * rtt.srtt() + 20_000_000L));
           return finishControl(h, out, start, crc, pad);
         }
       }

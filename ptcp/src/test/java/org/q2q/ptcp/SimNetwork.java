@@ -27,6 +27,8 @@ final class SimNetwork {
     double duplicate;
     double corrupt;
     int mtu = 65535;
+    /** Datagrams larger than this vanish (an ICMP-less MTU black hole). */
+    int dropAbove = Integer.MAX_VALUE;
     /** Bottleneck rate, bytes per second (0 = infinite). */
     long rate = 20_000_000L;
     /** Maximum queueing delay at the bottleneck before drop-tail, ns. */
@@ -112,7 +114,7 @@ final class SimNetwork {
     if (logSends) {
       sendLog.add(new long[] {now, from, d.length > 2 ? d[2] & 0xff : -1, d.length});
     }
-    if (l.silent || (now >= l.blackHoleFrom && now < l.blackHoleUntil)
+    if (l.silent || d.length > l.dropAbove || (now >= l.blackHoleFrom && now < l.blackHoleUntil)
         || (l.loss > 0 && rnd.nextDouble() < l.loss)) {
       l.dropped++;
       return;

@@ -26,6 +26,7 @@ public final class Cubic implements CongestionController {
   private boolean inRecovery;
   private long bytesAckedCa;
   private int mss;
+  private final HyStart hyStart = new HyStart();
 
   /** Creates a controller with an initial window of {@code initialSegments} segments. */
   public Cubic(int mss, int initialSegments) {
@@ -47,6 +48,9 @@ public final class Cubic implements CongestionController {
     }
     if (window < ssthresh) {
       window += bytes;
+      if (hyStart.onAck(now, rtt)) {
+        ssthresh = window;
+      }
       return;
     }
     if (epochStart == Long.MIN_VALUE) {

@@ -18,6 +18,7 @@ public final class NewReno implements CongestionController {
   private long recoveryStart = Long.MIN_VALUE;
   private boolean inRecovery;
   private int mss;
+  private final HyStart hyStart = new HyStart();
   private final int initialSegments;
 
   /** Creates a controller with an initial window of {@code initialSegments} segments. */
@@ -41,6 +42,9 @@ public final class NewReno implements CongestionController {
     }
     if (window < ssthresh) {
       window += bytes;
+      if (hyStart.onAck(now, rtt)) {
+        ssthresh = window;
+      }
     } else {
       bytesAcked += bytes;
       if (bytesAcked >= window) {
