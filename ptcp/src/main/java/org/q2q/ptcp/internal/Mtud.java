@@ -28,6 +28,8 @@ public final class Mtud {
   /** Size of the probe in flight, or 0. */
   private int probeSize;
   private int probeTries;
+  /** Whether the current ceiling was probed directly. */
+  private boolean triedUpper;
 
   /** Creates a search starting at {@code initial}, never below {@code min} nor above {@code max}. */
   public Mtud(int initial, int min, int max) {
@@ -57,10 +59,9 @@ public final class Mtud {
     if (probeSize != 0 || upper - lower < DONE_GAP) {
       return 0;
     }
-    probeSize = (lower + upper + 1) / 2;
-    if (upper - lower < 2 * DONE_GAP) {
-      probeSize = upper;
-    }
+    // Try the ceiling first (often the path takes the maximum), then bisect.
+    probeSize = triedUpper ? (lower + upper + 1) / 2 : upper;
+    triedUpper = true;
     probeTries = 0;
     return probeSize;
   }
@@ -114,6 +115,7 @@ public final class Mtud {
     }
     size = Math.max(min, size);
     upper = Math.min(upper, size);
+    triedUpper = false; // the truncation size itself is the best guess
     if (probeSize > upper) {
       probeSize = 0;
     }
