@@ -59,6 +59,11 @@ public final class Address implements Comparable<Address> {
       if (Character.isWhitespace(c) || Character.isSpaceChar(c)) {
         throw new AddressFormatException(text, "contains whitespace at position " + i);
       }
+      if (Character.getType(c) == Character.FORMAT) {
+        // zero-width and direction marks: IDN would silently drop some, making look-alikes
+        throw new AddressFormatException(
+            text, String.format("contains an invisible formatting character (U+%04X) at position %d", (int) c, i));
+      }
     }
     int at = text.indexOf('@');
     if (at < 0) {
@@ -116,36 +121,44 @@ public final class Address implements Comparable<Address> {
       throw new AddressFormatException(
           text, "the domain contains ':' (write IPv6 literals in brackets; ports are not part of an address)");
     }
-    String ascii;
-    try {
-      ascii = IDN.toASCII(domain, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
-    } catch (IllegalArgumentException e) {
-      throw new AddressFormatException(text, "the domain '" + domain + "' is not a valid host name");
-    }
-    if (ascii.endsWith(".")) {
-      ascii = ascii.substring(0, ascii.length() - 1);
-    }
-    if (ascii.isEmpty() || ascii.length() > 253) {
-      throw new AddressFormatException(text, "the domain must be 1 to 253 characters long");
-    }
-    if (IPV4.matcher(ascii).matches()) {
-      for (String part : ascii.split("\\.")) {
+    String d = domain.endsWith(".") ? domain.substring(0, domain.length() - 1) : domain;
+    if (IPV4.matcher(d).matches()) {
+      for (String part : d.split("\\.")) {
         if (Integer.parseInt(part) > 255) {
-          throw new AddressFormatException(text, "'" + ascii + "' is not an IPv4 address");
+          throw new AddressFormatException(text, "'" + d + "' is not an IPv4 address");
         }
       }
-      return ascii;
+      return d;
     }
-    for (String label : ascii.split("\\.", -1)) {
+    StringBuilder ascii = new StringBuilder();
+    for (String label : d.split("\\.", -1)) {
       if (label.isEmpty()) {
         throw new AddressFormatException(text, "the domain has an empty label (two dots in a row?)");
       }
-      if (!LABEL.matcher(label).matches()) {
-        throw new AddressFormatException(
-            text, "the domain label '" + label + "' may contain only letters, digits and inner '-'");
+      String a = label;
+      if (!label.chars().allMatch(c -> c < 128)) {
+        try {
+          // internationalised label -> punycode; STD3 rules refuse symbols and spaces
+          a = IDN.toASCII(label, IDN.USE_STD3_ASCII_RULES);
+        } catch (IllegalArgumentException e) {
+          throw new AddressFormatException(
+              text, "the domain label '" + label + "' is not a valid internationalised name");
+        }
       }
+      a = a.toLowerCase(Locale.ROOT);
+      if (!LABEL.matcher(a).matches()) {
+        throw new AddressFormatException(
+            text, "the domain label '" + label + "' may contain only letters, digits and inner '-' (at most 63)");
+      }
+      if (ascii.length() > 0) {
+        ascii.append('.');
+      }
+      ascii.append(a);
     }
-    return ascii;
+    if (ascii.length() > 253) {
+      throw new AddressFormatException(text, "the domain must be 1 to 253 characters long");
+    }
+    return ascii.toString();
   }
 
   /** The resource (user or role) part, or {@code null} for a domain address. */

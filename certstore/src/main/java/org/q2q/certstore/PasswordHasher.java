@@ -16,6 +16,10 @@ public final class PasswordHasher {
   public static final PasswordHasher DEFAULT = new PasswordHasher(19 * 1024, 2, 1);
 
   private static final int SALT_BYTES = 16;
+  /** Bounds on parameters read from a stored hash (1 GiB, 100 passes, 64 lanes). */
+  private static final int MAX_MEMORY_KIB = 1 << 20;
+  private static final int MAX_ITERATIONS = 100;
+  private static final int MAX_PARALLELISM = 64;
   private static final int HASH_BYTES = 32;
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -45,6 +49,9 @@ public final class PasswordHasher {
 
   /** True if {@code password} matches {@code encoded}; false for a malformed hash. */
   public boolean verify(String password, String encoded) {
+    if (encoded == null) {
+      return false;
+    }
     String[] parts = encoded.split("\\$");
     if (parts.length != 6 || !parts[1].equals("argon2id") || !parts[2].equals("v=19")) {
       return false;
@@ -64,9 +71,15 @@ public final class PasswordHasher {
           }
         }
       }
+      if (m < 8 * p || m > MAX_MEMORY_KIB || t < 1 || t > MAX_ITERATIONS || p < 1 || p > MAX_PARALLELISM) {
+        return false; // not a hash we would make; refuse rather than allocate without bound
+      }
       Base64.Decoder d = Base64.getDecoder();
       byte[] salt = d.decode(parts[4]);
       byte[] expected = d.decode(parts[5]);
+      if (salt.length < 8 || expected.length < 16 || expected.length > 64) {
+        return false;
+      }
       byte[] actual = derive(password, salt, m, t, p, expected.length);
       return MessageDigest.isEqual(expected, actual);
     } catch (IllegalArgumentException e) {
