@@ -23,10 +23,13 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.CertificateAuthority;
 import org.q2q.certstore.Identity;
 import org.q2q.certstore.PasswordHasher;
+import org.q2q.proto.PresenceGrpc;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.registration.FailureLimiter;
 import org.q2q.server.internal.registration.RegistrationService;
 import org.q2q.server.internal.tls.ServerTls;
+import org.q2q.server.presence.PresenceConfig;
+import org.q2q.server.presence.PresenceService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +39,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@link #start()} loads (or creates on first start) the CA in the data folder, issues the
  *       server's own TLS certificate from it, opens the account database and listens;
- *   <li>the Registration service is always there; more services are added with {@link
- *       Builder#addService} (e.g. Presence);
+ *   <li>the Registration service is always there, Presence by default ({@link Builder#presence});
+ *       more services are added with {@link Builder#addService};
  *   <li>every call passes the {@link CallerIdentity} interceptor (client certificates are optional
  *       in TLS and checked per call against {@link #domainCas()}) and a catch-all that turns
  *       exceptions into described statuses;
@@ -65,6 +68,7 @@ public final class PresenceServer implements AutoCloseable {
   private volatile AccountStore accounts;
   private volatile Server server;
   private volatile ExecutorService executor;
+  private volatile PresenceService presence;
   private final List<AutoCloseable> closeables = new ArrayList<>();
 
   private PresenceServer(Builder b) {
@@ -125,6 +129,13 @@ public final class PresenceServer implements AutoCloseable {
         if (s instanceof AutoCloseable c) {
           closeables.add(0, c); // services close before the database
         }
+      }
+      // Presence is on by default, unless disabled or replaced by an added service of the same name.
+      if (config.presence != null && services.stream().noneMatch(
+          s -> s.bindService().getServiceDescriptor().getName().equals(PresenceGrpc.SERVICE_NAME))) {
+        presence = new PresenceService(domainCas, config.presence, config.clock);
+        services.add(presence);
+        closeables.add(0, presence);
       }
       for (BindableService s : services) {
         ServerServiceDefinition def = s.bindService();
@@ -192,6 +203,15 @@ public final class PresenceServer implements AutoCloseable {
   /** The server's TLS identity (address = the domain), issued by {@link #ca()} on start. */
   public Identity serverIdentity() {
     return requireStarted(serverIdentity);
+  }
+
+  /**
+   * The built-in Presence service (its relay counters, for benchmarks and tests); null if it was
+   * disabled ({@link Builder#presence}) or replaced by an added service.
+   */
+  public PresenceService presence() {
+    requireStarted(server);
+    return presence;
   }
 
   /** The account database. */
@@ -301,6 +321,7 @@ public final class PresenceServer implements AutoCloseable {
     private int maxMessageBytes = 4 * 1024 * 1024;
     private Duration shutdownGrace = Duration.ofSeconds(5);
     private final List<ServiceFactory> factories = new ArrayList<>();
+    private PresenceConfig presence = PresenceConfig.defaults();
 
     private Builder() {}
 
@@ -377,6 +398,15 @@ public final class PresenceServer implements AutoCloseable {
     /** How long {@link PresenceServer#close()} waits for running calls (default 5 s). */
     public Builder shutdownGrace(Duration grace) {
       this.shutdownGrace = Objects.requireNonNull(grace, "grace");
+      return this;
+    }
+
+    /**
+     * The settings of the built-in Presence service (default {@link PresenceConfig#defaults()}:
+     * federation through {@code <domain>:8788}); null disables it.
+     */
+    public Builder presence(PresenceConfig presence) {
+      this.presence = presence;
       return this;
     }
 

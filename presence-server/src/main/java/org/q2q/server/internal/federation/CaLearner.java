@@ -1,0 +1,241 @@
+package org.q2q.server.internal.federation;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.Certificates;
+import org.q2q.certstore.ChainValidator;
+import org.q2q.certstore.Fingerprint;
+import org.q2q.proto.IdentifyRequest;
+import org.q2q.proto.IdentifyResponse;
+import org.q2q.proto.RegistrationGrpc;
+import org.q2q.server.DomainCas;
+import org.q2q.server.presence.DomainServerLocator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Learns a foreign domain's CA the first time one of its addresses calls: Identify against that
+ * domain's server (found by a {@link DomainServerLocator}), then pins it in {@link DomainCas}
+ * (trust on first use; a different CA for a known domain is refused there).
+ *
+ * <ul>
+ *   <li>the answer is tied to the TLS session it came on: the server's own certificate chain must
+ *       validate against the CA it returned and name the domain, so a server cannot hand out
+ *       another domain's CA;
+ *   <li>concurrent callers of one domain share one Identify; a failure is remembered for
+ *       {@link #FAILURE_BACKOFF} so a dead server is not hammered.
+ * </ul>
+ * Safe for concurrent use.
+ */
+public final class CaLearner {
+  private static final Logger log = LoggerFactory.getLogger(CaLearner.class);
+  /** How long a failed lookup is answered from memory. */
+  static final Duration FAILURE_BACKOFF = Duration.ofSeconds(10);
+
+  private final DomainCas cas;
+  private final DomainServerLocator locator;
+  private final Clock clock;
+  private final Duration timeout;
+  /** Lookups in flight, and recent failures (until their retry time). */
+  private final Map<String, CompletableFuture<X509Certificate>> lookups = new ConcurrentHashMap<>();
+  private final Map<String, Instant> retryAfter = new ConcurrentHashMap<>();
+
+  public CaLearner(DomainCas cas, DomainServerLocator locator, Clock clock, Duration timeout) {
+    this.cas = cas;
+    this.locator = locator;
+    this.clock = clock;
+    this.timeout = timeout;
+  }
+
+  /**
+   * The CA of {@code domain}: known already, or learned now.
+   *
+   * @return a future failing with UNAUTHENTICATED saying why it could not be learned
+   */
+  public CompletableFuture<X509Certificate> caFor(String domain) {
+    Optional<X509Certificate> known = cas.caFor(domain);
+    if (known.isPresent()) {
+      return CompletableFuture.completedFuture(known.get());
+    }
+    CompletableFuture<X509Certificate> running = lookups.get(domain);
+    if (running != null) {
+      return running;
+    }
+    Instant retry = retryAfter.get(domain);
+    if (retry != null && clock.instant().isBefore(retry)) {
+      return CompletableFuture.failedFuture(unauthenticated(domain, "a recent lookup failed; retrying after " + retry));
+    }
+    CompletableFuture<X509Certificate> mine = new CompletableFuture<>();
+    running = lookups.putIfAbsent(domain, mine);
+    if (running != null) {
+      return running;
+    }
+    identify(domain).whenComplete((ca, e) -> {
+      lookups.remove(domain, mine);
+      if (e != null) {
+        retryAfter.put(domain, clock.instant().plus(FAILURE_BACKOFF));
+        String why = e instanceof StatusRuntimeException s ? s.getStatus().getDescription() : e.getMessage();
+        log.warn("{}: cannot learn the CA: {}", domain, why);
+        mine.completeExceptionally(unauthenticated(domain, why));
+      } else {
+        retryAfter.remove(domain);
+        mine.complete(ca);
+      }
+    });
+    return mine;
+  }
+
+  private CompletableFuture<X509Certificate> identify(String domain) {
+    CompletableFuture<X509Certificate> result = new CompletableFuture<>();
+    InetSocketAddress server;
+    try {
+      server = locator.locate(domain);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(new IllegalStateException("no server known: " + e.getMessage()));
+    }
+    ServerChainCapture capture = new ServerChainCapture(Address.ofDomain(domain));
+    ManagedChannel channel;
+    try {
+      channel = NettyChannelBuilder.forAddress(server.getHostString(), server.getPort())
+          .sslContext(GrpcSslContexts.forClient().trustManager(capture).build())
+          .overrideAuthority(domain)
+          .build();
+    } catch (SSLException e) {
+      return CompletableFuture.failedFuture(new IllegalStateException("TLS setup: " + e.getMessage()));
+    }
+    log.info("{}: learning the CA from its server at {}", domain, server);
+    RegistrationGrpc.newStub(channel)
+        .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        .identify(IdentifyRequest.newBuilder().setSubject(domain).build(), new StreamObserver<>() {
+          @Override
+          public void onNext(IdentifyResponse r) {
+            try {
+              result.complete(check(domain, r, capture.chain.get()));
+            } catch (CertificateException | RuntimeException e) {
+              result.completeExceptionally(new IllegalStateException(
+                  "the server at " + server + " answered with an unusable CA: " + e.getMessage()));
+            }
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            Status s = Status.fromThrowable(t);
+            result.completeExceptionally(new IllegalStateException(
+                "Identify at " + server + " failed: " + s.getCode() + " " + s.getDescription()));
+          }
+
+          @Override
+          public void onCompleted() {
+            result.completeExceptionally(new IllegalStateException("Identify at " + server + " gave no answer"));
+          }
+        });
+    return result.whenComplete((ca, e) -> channel.shutdownNow());
+  }
+
+  private X509Certificate check(String domain, IdentifyResponse r, X509Certificate[] serverChain)
+      throws CertificateException {
+    X509Certificate ca = Certificates.fromDer(r.getCaCertificate().toByteArray());
+    if (!r.getDomain().isEmpty() && !Address.ofDomain(r.getDomain()).domain().equals(domain)) {
+      throw new CertificateException("it speaks for " + r.getDomain() + ", not " + domain);
+    }
+    if (serverChain == null) {
+      throw new CertificateException("no server certificate seen");
+    }
+    Address server = ChainValidator.validate(List.of(serverChain), ca, clock.instant());
+    if (!server.equals(Address.ofDomain(domain))) {
+      throw new CertificateException("its TLS certificate is for " + server + ", not " + domain);
+    }
+    boolean isNew = cas.learn(domain, ca); // refuses a CA different from the one already known
+    log.info("{}: {} CA {}", domain, isNew ? "learned and pinned" : "confirmed", Fingerprint.of(ca));
+    return ca;
+  }
+
+  private static StatusRuntimeException unauthenticated(String domain, String why) {
+    return Status.UNAUTHENTICATED
+        .withDescription("cannot verify a certificate of " + domain + ": the CA of " + domain
+            + " could not be learned (" + why + ")")
+        .asRuntimeException();
+  }
+
+  /**
+   * Accepts a server chain whose leaf names the expected domain and keeps it; the real check (the
+   * chain validates against the CA the server returns) happens once Identify has answered.
+   */
+  private static final class ServerChainCapture extends X509ExtendedTrustManager {
+    private final Address domain;
+    final AtomicReference<X509Certificate[]> chain = new AtomicReference<>();
+
+    ServerChainCapture(Address domain) {
+      this.domain = domain;
+    }
+
+    private void capture(X509Certificate[] c) throws CertificateException {
+      if (c == null || c.length == 0) {
+        throw new CertificateException("the server presented no certificate");
+      }
+      Address named = Certificates.addressOf(c[0])
+          .orElseThrow(() -> new CertificateException("the server's certificate names no q2q address"));
+      if (!named.equals(domain)) {
+        throw new CertificateException("the server's certificate is for " + named + ", not " + domain);
+      }
+      chain.set(c.clone());
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] c, String authType) throws CertificateException {
+      capture(c);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] c, String authType, Socket s) throws CertificateException {
+      capture(c);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] c, String authType, SSLEngine e) throws CertificateException {
+      capture(c);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] c, String authType) throws CertificateException {
+      throw new CertificateException("client side only");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] c, String authType, Socket s) throws CertificateException {
+      throw new CertificateException("client side only");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] c, String authType, SSLEngine e) throws CertificateException {
+      throw new CertificateException("client side only");
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** Not API: learning and pinning foreign domains' CAs by Identify against their servers. */
+package org.q2q.server.internal.federation;

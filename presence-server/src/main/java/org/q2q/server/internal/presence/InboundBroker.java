@@ -1,0 +1,189 @@
+package org.q2q.server.internal.presence;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.Certificates;
+import org.q2q.proto.ConnectionMethod;
+import org.q2q.proto.InboundAnswer;
+import org.q2q.proto.InboundQuery;
+import org.q2q.proto.InboundRequest;
+import org.q2q.proto.InboundResponse;
+import org.q2q.proto.Listener;
+import org.q2q.proto.RelayMethod;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Inbound: asks every Listen session registered for (to, service) for its connection methods and
+ * builds the listener list.
+ *
+ * <ul>
+ *   <li>no listener: NOT_FOUND naming the address and the service;
+ *   <li>each listener gets an InboundQuery with a fresh listener id and the caller's verified
+ *       address and chain; answers are awaited up to the configured timeout;
+ *   <li>accepting listeners become {@link Listener} entries: the id (now usable for 120 s), the
+ *       listener's chain from its own TLS session, its methods passed through untouched (unknown
+ *       kinds included) plus a relay method, the expiry and its description;
+ *   <li>all declined: PERMISSION_DENIED with their reasons; none answered: UNAVAILABLE.
+ * </ul>
+ * Safe for concurrent use.
+ */
+public final class InboundBroker {
+  private static final Logger log = LoggerFactory.getLogger(InboundBroker.class);
+  private static final Object NO_ANSWER = new Object();
+
+  private final Address ownDomain;
+  private final ListenerRegistry registry;
+  private final ListenerTickets tickets;
+  private final Duration answerTimeout;
+
+  public InboundBroker(Address ownDomain, ListenerRegistry registry, ListenerTickets tickets, Duration answerTimeout) {
+    this.ownDomain = ownDomain;
+    this.registry = registry;
+    this.tickets = tickets;
+    this.answerTimeout = answerTimeout;
+  }
+
+  private record Asked(ListenSession session, String id, CompletableFuture<Object> answer) {}
+
+  /**
+   * Handles one Inbound call of {@code caller}.
+   *
+   * @return the response, or a failure carrying a {@link StatusRuntimeException}
+   */
+  public CompletableFuture<InboundResponse> inbound(Caller caller, InboundRequest request) {
+    Address to;
+    String service;
+    try {
+      to = parseTo(request.getTo());
+      service = ServiceNames.check(request.getService());
+      checkBodyChain(caller, request.getCertificateChainList());
+      if (request.getUdpCandidatesCount() > 16) {
+        throw invalid("at most 16 udp_candidates, got " + request.getUdpCandidatesCount());
+      }
+    } catch (StatusRuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    String what = to + "/" + service;
+    if (!to.domain().equals(ownDomain.domain())) {
+      return CompletableFuture.failedFuture(Status.NOT_FOUND
+          .withDescription("no listener for service '" + service + "' at " + to + ": this server speaks for "
+              + ownDomain + ", ask " + to.domainAddress() + "'s server")
+          .asRuntimeException());
+    }
+    List<ListenSession> sessions = registry.lookup(to, service);
+    if (sessions.isEmpty()) {
+      String why = registry.listensAt(to) ? to + " does not offer service '" + service + "'"
+          : "nobody is listening at " + to;
+      return CompletableFuture.failedFuture(Status.NOT_FOUND
+          .withDescription("no listener for service '" + service + "' at " + to + " (" + why + ")")
+          .asRuntimeException());
+    }
+    List<ByteString> fromChain = caller.chain().stream().map(c -> ByteString.copyFrom(Certificates.toDer(c))).toList();
+    List<Asked> asked = new ArrayList<>();
+    for (ListenSession s : sessions) {
+      String id = tickets.newId();
+      InboundQuery.Builder q = InboundQuery.newBuilder()
+          .setFrom(caller.address().toString())
+          .setService(service)
+          .addAllUdpCandidates(request.getUdpCandidatesList())
+          .setListenerId(id)
+          .addAllFromCertificateChain(fromChain);
+      @SuppressWarnings({"unchecked", "rawtypes"})
+      CompletableFuture<Object> answer = (CompletableFuture) s.ask(q);
+      CompletableFuture<Object> timed = answer
+          .exceptionally(e -> NO_ANSWER)
+          .completeOnTimeout(NO_ANSWER, answerTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      timed.thenRun(() -> s.forget(answer));
+      asked.add(new Asked(s, id, timed));
+      log.debug("{} {}: asked {} for {}", id, caller.address(), s, what);
+    }
+    return CompletableFuture.allOf(asked.stream().map(Asked::answer).toArray(CompletableFuture[]::new))
+        .thenApply(v -> collect(caller, to, service, asked));
+  }
+
+  private InboundResponse collect(Caller caller, Address to, String service, List<Asked> asked) {
+    InboundResponse.Builder resp = InboundResponse.newBuilder();
+    List<String> declines = new ArrayList<>();
+    for (Asked a : asked) {
+      Object o = a.answer().join();
+      if (o == NO_ANSWER || !(o instanceof InboundAnswer answer)) {
+        log.info("{} {}: {} did not answer for {}/{}", a.id(), caller.address(), a.session(), to, service);
+        continue;
+      }
+      if (!answer.getAccept()) {
+        String reason = answer.getDeclineReason().isEmpty() ? "declined" : answer.getDeclineReason();
+        declines.add(reason.length() > 200 ? reason.substring(0, 200) + "..." : reason);
+        log.info("{} {}: {} declined {}/{}: {}", a.id(), caller.address(), a.session(), to, service, reason);
+        continue;
+      }
+      ListenerTicket t = new ListenerTicket(a.id(), caller.address(), to, service, a.session(),
+          tickets.expiryFromNow());
+      tickets.activate(t);
+      List<ConnectionMethod> methods = new ArrayList<>(answer.getMethodsList());
+      if (methods.stream().noneMatch(ConnectionMethod::hasRelay)) {
+        methods.add(ConnectionMethod.newBuilder().setRelay(RelayMethod.getDefaultInstance()).build());
+      }
+      resp.addListeners(Listener.newBuilder()
+          .setId(t.id())
+          .addAllCertificateChain(a.session().caller().chain().stream()
+              .map(c -> ByteString.copyFrom(Certificates.toDer(c))).toList())
+          .addAllMethods(methods)
+          .setExpiresUnixMillis(t.expires().toEpochMilli())
+          .setDescription(a.session().description(service)));
+      log.info("{} {}: {} accepted {}/{} ({} methods)", a.id(), caller.address(), a.session(), to, service,
+          methods.size());
+    }
+    if (resp.getListenersCount() > 0) {
+      return resp.build();
+    }
+    if (!declines.isEmpty()) {
+      throw new CompletionException(Status.PERMISSION_DENIED
+          .withDescription(to + " declined the connection to service '" + service + "': " + String.join("; ", declines))
+          .asRuntimeException());
+    }
+    throw new CompletionException(Status.UNAVAILABLE
+        .withDescription("the listener of service '" + service + "' at " + to + " did not answer within "
+            + answerTimeout.toMillis() + " ms")
+        .asRuntimeException());
+  }
+
+  private static Address parseTo(String text) {
+    if (text.isEmpty()) {
+      throw invalid("'to' is empty: name the address to reach, e.g. bob@example.com");
+    }
+    Address to;
+    try {
+      to = Address.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw invalid("'to' is not an address: " + e.getMessage());
+    }
+    if (to.isDomain()) {
+      throw invalid("'to' names the domain " + to + "; name a user address, e.g. bob@" + to);
+    }
+    return to;
+  }
+
+  private static void checkBodyChain(Caller caller, List<ByteString> body) {
+    if (body.isEmpty()) {
+      return;
+    }
+    byte[] tlsLeaf = Certificates.toDer(caller.chain().get(0));
+    if (!Arrays.equals(body.get(0).toByteArray(), tlsLeaf)) {
+      throw invalid("certificate_chain does not start with the TLS client certificate of " + caller.address());
+    }
+  }
+
+  private static StatusRuntimeException invalid(String what) {
+    return Status.INVALID_ARGUMENT.withDescription(what).asRuntimeException();
+  }
+}

@@ -1,0 +1,308 @@
+package org.q2q.server.internal.presence;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.SynchronizationContext;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.q2q.certstore.Address;
+import org.q2q.proto.BindUdpAnswer;
+import org.q2q.proto.BindUdpQuery;
+import org.q2q.proto.Heartbeat;
+import org.q2q.proto.InboundAnswer;
+import org.q2q.proto.InboundQuery;
+import org.q2q.proto.ListenDown;
+import org.q2q.proto.ListenUp;
+import org.q2q.proto.Registered;
+import org.q2q.proto.RelayOpen;
+import org.q2q.proto.ServiceOffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client's Listen session stream: the services it offers for its certificate address, and the
+ * queries the server pushes down to it (InboundQuery, BindUdpQuery, RelayOpen) with their answers.
+ *
+ * <ul>
+ *   <li>every Offer/Withdraw is answered with Registered (all services now registered);
+ *   <li>heartbeats are echoed;
+ *   <li>when the stream ends (complete, error, cancel) its registrations are removed and every
+ *       unanswered query fails.
+ * </ul>
+ *
+ * Thread-safety: safe for concurrent use; all state changes and writes to the stream run on one
+ * {@link SynchronizationContext}, so re-entrant calls (in-process transports) are queued, not nested.
+ */
+public final class ListenSession implements StreamObserver<ListenUp> {
+  private static final Logger log = LoggerFactory.getLogger(ListenSession.class);
+
+  private final String id;
+  private final Caller caller;
+  private final ServerCallStreamObserver<ListenDown> out;
+  private final ListenerRegistry registry;
+  private final int maxServices;
+  private final int maxPending;
+  private final SynchronizationContext ctx;
+  private final Consumer<ListenSession> onEnd;
+  /** Offered services and their descriptions; changed on ctx only, read anywhere. */
+  private final Map<String, String> services = new ConcurrentSkipListMap<>();
+  /** Unanswered queries by query id. */
+  private final Map<Long, CompletableFuture<?>> pending = new ConcurrentHashMap<>();
+  private final AtomicLong nextQuery = new AtomicLong(1);
+  /** Set once on ctx; read anywhere. */
+  private volatile boolean closed;
+
+  public ListenSession(
+      String id, Caller caller, ServerCallStreamObserver<ListenDown> out, ListenerRegistry registry,
+      int maxServices, int maxPending, Consumer<ListenSession> onEnd) {
+    this.onEnd = onEnd;
+    this.id = id;
+    this.caller = caller;
+    this.out = out;
+    this.registry = registry;
+    this.maxServices = maxServices;
+    this.maxPending = maxPending;
+    this.ctx = new SynchronizationContext(
+        (t, e) -> log.error("{} {}: unexpected error in the Listen session", id, caller.address(), e));
+    out.setOnCancelHandler(() -> ctx.execute(() -> end("cancelled by the client", null)));
+  }
+
+  /** The session id used in logs. */
+  public String id() {
+    return id;
+  }
+
+  /** The listening address (from its certificate). */
+  public Address address() {
+    return caller.address();
+  }
+
+  /** The listener's certificate chain from its TLS session, leaf first. */
+  public Caller caller() {
+    return caller;
+  }
+
+  /** Whether the stream is still open. */
+  public boolean isOpen() {
+    return !closed;
+  }
+
+  /** The description the listener gave {@code service}, or "" if it no longer offers it. */
+  public String description(String service) {
+    return services.getOrDefault(service, "");
+  }
+
+  @Override
+  public void onNext(ListenUp up) {
+    ctx.execute(() -> handle(up));
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    ctx.execute(() -> end("stream failed: " + Status.fromThrowable(t), null));
+  }
+
+  @Override
+  public void onCompleted() {
+    ctx.execute(() -> end("closed by the client", Status.OK));
+  }
+
+  private void handle(ListenUp up) {
+    if (closed) {
+      return;
+    }
+    try {
+      switch (up.getKindCase()) {
+        case OFFER -> offer(up.getOffer().getServicesList());
+        case WITHDRAW -> withdraw(up.getWithdraw().getServicesList());
+        case HEARTBEAT -> send(ListenDown.newBuilder().setHeartbeat(up.getHeartbeat()).build());
+        case INBOUND_ANSWER -> answer(up.getInboundAnswer().getQueryId(), up.getInboundAnswer());
+        case BIND_UDP_ANSWER -> answer(up.getBindUdpAnswer().getQueryId(), up.getBindUdpAnswer());
+        case KIND_NOT_SET -> log.debug("{} {}: ignoring a ListenUp of an unknown kind", id, caller.address());
+      }
+    } catch (StatusRuntimeException e) {
+      log.info("{} {}: ending the session: {}", id, caller.address(), e.getStatus());
+      end(e.getStatus().getDescription(), e.getStatus());
+    }
+  }
+
+  private void offer(List<ServiceOffer> offers) {
+    for (ServiceOffer o : offers) {
+      ServiceNames.check(o.getService());
+      if (o.getDescription().length() > 1024) {
+        throw Status.INVALID_ARGUMENT
+            .withDescription("the description of service '" + o.getService() + "' is longer than 1024 characters")
+            .asRuntimeException();
+      }
+    }
+    long after = java.util.stream.Stream.concat(services.keySet().stream(), offers.stream().map(ServiceOffer::getService))
+        .distinct().count();
+    if (after > maxServices) {
+      throw Status.RESOURCE_EXHAUSTED
+          .withDescription("a Listen stream may offer at most " + maxServices + " services")
+          .asRuntimeException();
+    }
+    for (ServiceOffer o : offers) {
+      services.put(o.getService(), o.getDescription());
+      registry.add(caller.address(), o.getService(), this);
+    }
+    log.info("{} {}: offering {}", id, caller.address(), services.keySet());
+    registered();
+  }
+
+  private void withdraw(List<String> names) {
+    for (String s : names) {
+      if (services.remove(s) != null) {
+        registry.remove(caller.address(), s, this);
+      }
+    }
+    log.info("{} {}: withdrew {}, offering {}", id, caller.address(), names, services.keySet());
+    registered();
+  }
+
+  private void registered() {
+    send(ListenDown.newBuilder()
+        .setRegistered(Registered.newBuilder()
+            .addAllServices(services.keySet())
+            .setAddress(caller.address().toString()))
+        .build());
+  }
+
+  @SuppressWarnings("unchecked")
+  private void answer(long queryId, Object answer) {
+    CompletableFuture<Object> f = (CompletableFuture<Object>) pending.remove(queryId);
+    if (f == null) {
+      log.debug("{} {}: answer to unknown or timed-out query {}", id, caller.address(), queryId);
+      return;
+    }
+    f.complete(answer); // a wrong answer type fails the waiting stage with a ClassCastException
+  }
+
+  /**
+   * Pushes an InboundQuery (its query id is set here).
+   *
+   * @return the answer; fails with UNAVAILABLE if the session ends or has too many pending queries
+   */
+  public CompletableFuture<InboundAnswer> ask(InboundQuery.Builder query) {
+    CompletableFuture<InboundAnswer> f = new CompletableFuture<>();
+    long q = register(f);
+    if (q != 0) {
+      ctx.execute(() -> send(ListenDown.newBuilder().setInboundQuery(query.setQueryId(q)).build()));
+    }
+    return f;
+  }
+
+  /** Pushes a BindUdpQuery (its query id is set here); the answer as {@link #ask}. */
+  public CompletableFuture<BindUdpAnswer> ask(BindUdpQuery.Builder query) {
+    CompletableFuture<BindUdpAnswer> f = new CompletableFuture<>();
+    long q = register(f);
+    if (q != 0) {
+      ctx.execute(() -> send(ListenDown.newBuilder().setBindUdpQuery(query.setQueryId(q)).build()));
+    }
+    return f;
+  }
+
+  /** Forgets a query whose answer is no longer awaited (timed out). */
+  public void forget(CompletableFuture<?> query) {
+    pending.values().remove(query);
+  }
+
+  private long register(CompletableFuture<?> f) {
+    if (closed) {
+      f.completeExceptionally(gone());
+      return 0;
+    }
+    if (pending.size() >= maxPending) {
+      log.warn("{} {}: {} queries unanswered; not asking more", id, caller.address(), pending.size());
+      f.completeExceptionally(Status.UNAVAILABLE
+          .withDescription(caller.address() + " has too many unanswered queries").asRuntimeException());
+      return 0;
+    }
+    long q = nextQuery.getAndIncrement();
+    pending.put(q, f);
+    if (closed && pending.remove(q) != null) { // raced with end()
+      f.completeExceptionally(gone());
+      return 0;
+    }
+    return q;
+  }
+
+  /** Tells the listener a connector opened a relay stream for one of its ids; false if gone. */
+  public boolean relayOpen(RelayOpen open) {
+    if (closed) {
+      return false;
+    }
+    ctx.execute(() -> send(ListenDown.newBuilder().setRelayOpen(open).build()));
+    return true;
+  }
+
+  /** Ends the session from the server side (e.g. shutdown), with {@code status}. */
+  public void close(Status status) {
+    ctx.execute(() -> end(status.getDescription(), status));
+  }
+
+  private void send(ListenDown down) {
+    if (closed) {
+      return;
+    }
+    try {
+      out.onNext(down);
+    } catch (RuntimeException e) { // cancelled underneath us
+      log.debug("{} {}: write failed: {}", id, caller.address(), e.toString());
+      end("write failed", null);
+    }
+  }
+
+  /** Runs on ctx. {@code status} null: the stream is already over, just clean up. */
+  private void end(String why, Status status) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    onEnd.accept(this);
+    List<String> names = new ArrayList<>(services.keySet());
+    for (String s : names) {
+      registry.remove(caller.address(), s, this);
+    }
+    services.clear();
+    List<CompletableFuture<?>> waiting = new ArrayList<>(pending.values());
+    pending.clear();
+    waiting.forEach(f -> f.completeExceptionally(gone()));
+    log.info("{} {}: Listen session ended ({}); withdrew {}", id, caller.address(), why, names);
+    if (status != null) {
+      try {
+        if (status.isOk()) {
+          out.onCompleted();
+        } else {
+          out.onError(status.asRuntimeException());
+        }
+      } catch (RuntimeException e) {
+        log.debug("{} {}: closing: {}", id, caller.address(), e.toString());
+      }
+    }
+  }
+
+  private StatusRuntimeException gone() {
+    return Status.UNAVAILABLE
+        .withDescription(caller.address() + " stopped listening")
+        .asRuntimeException();
+  }
+
+  /** The services offered now, sorted (for tests and logs). */
+  public List<String> services() {
+    return List.copyOf(services.keySet());
+  }
+
+  @Override
+  public String toString() {
+    return id + " " + caller.address();
+  }
+}

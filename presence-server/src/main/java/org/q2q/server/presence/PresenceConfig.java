@@ -1,0 +1,126 @@
+package org.q2q.server.presence;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The knobs of the Presence service. {@link #defaults()} suits a public server; tests shrink the
+ * timeouts and limits with the {@code with...} copies.
+ *
+ * @param inboundAnswerTimeout how long Inbound waits for listeners to answer their InboundQuery;
+ *     listeners silent that long are left out (all silent: UNAVAILABLE)
+ * @param listenerIdTtl how long a listener id handed out by Inbound stays usable (120 s)
+ * @param relayJoinTimeout how long a connector's relay stream waits for the listener to open its
+ *     side before failing with UNAVAILABLE
+ * @param bindUdpTimeout how long BindUdp waits for the listener's answer
+ * @param maxRelayStreamsPerAddress concurrent relay streams one address may hold open (either role)
+ * @param maxRelayBytesInFlightPerAddress bytes an address may have queued in the relay (received,
+ *     not yet handed to the other side's transport), summed over its streams
+ * @param maxRelayFrameBytes largest data frame accepted on a relay stream (clients send 16-64 KiB)
+ * @param maxServicesPerSession services one Listen stream may offer at once
+ * @param maxPendingQueriesPerSession queries a Listen stream may leave unanswered; past that it is
+ *     skipped by Inbound (as if it had not answered)
+ * @param federation where foreign domains' servers are, to learn their CAs; null disables federation
+ *     (foreign callers are then UNAUTHENTICATED unless their CA is already known)
+ * @param relayTap observer of every relayed data frame, for tests; null in production
+ */
+public record PresenceConfig(
+    Duration inboundAnswerTimeout,
+    Duration listenerIdTtl,
+    Duration relayJoinTimeout,
+    Duration bindUdpTimeout,
+    int maxRelayStreamsPerAddress,
+    long maxRelayBytesInFlightPerAddress,
+    int maxRelayFrameBytes,
+    int maxServicesPerSession,
+    int maxPendingQueriesPerSession,
+    DomainServerLocator federation,
+    RelayTap relayTap) {
+
+  public PresenceConfig {
+    positive(inboundAnswerTimeout, "inboundAnswerTimeout");
+    positive(listenerIdTtl, "listenerIdTtl");
+    positive(relayJoinTimeout, "relayJoinTimeout");
+    positive(bindUdpTimeout, "bindUdpTimeout");
+    atLeastOne(maxRelayStreamsPerAddress, "maxRelayStreamsPerAddress");
+    atLeastOne(maxRelayBytesInFlightPerAddress, "maxRelayBytesInFlightPerAddress");
+    atLeastOne(maxRelayFrameBytes, "maxRelayFrameBytes");
+    atLeastOne(maxServicesPerSession, "maxServicesPerSession");
+    atLeastOne(maxPendingQueriesPerSession, "maxPendingQueriesPerSession");
+  }
+
+  /**
+   * Production defaults: Inbound waits 5 s, ids live 120 s, a relay waits 10 s for its listener,
+   * 64 relay streams and 16 MiB in flight per address, frames up to 1 MiB, 256 services and 256
+   * pending queries per Listen stream; federation through {@code <domain>:8788}; no tap.
+   */
+  public static PresenceConfig defaults() {
+    return new PresenceConfig(
+        Duration.ofSeconds(5),
+        Duration.ofSeconds(120),
+        Duration.ofSeconds(10),
+        Duration.ofSeconds(5),
+        64,
+        16L << 20,
+        1 << 20,
+        256,
+        256,
+        DomainServerLocator.defaultPort(),
+        null);
+  }
+
+  /** A copy with another Inbound answer timeout. */
+  public PresenceConfig withInboundAnswerTimeout(Duration d) {
+    return new PresenceConfig(d, listenerIdTtl, relayJoinTimeout, bindUdpTimeout, maxRelayStreamsPerAddress,
+        maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession, maxPendingQueriesPerSession,
+        federation, relayTap);
+  }
+
+  /** A copy with another listener id lifetime. */
+  public PresenceConfig withListenerIdTtl(Duration d) {
+    return new PresenceConfig(inboundAnswerTimeout, d, relayJoinTimeout, bindUdpTimeout, maxRelayStreamsPerAddress,
+        maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession, maxPendingQueriesPerSession,
+        federation, relayTap);
+  }
+
+  /** A copy with another relay join timeout. */
+  public PresenceConfig withRelayJoinTimeout(Duration d) {
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, d, bindUdpTimeout, maxRelayStreamsPerAddress,
+        maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession, maxPendingQueriesPerSession,
+        federation, relayTap);
+  }
+
+  /** A copy with other relay limits. */
+  public PresenceConfig withRelayLimits(int streamsPerAddress, long bytesInFlightPerAddress, int frameBytes) {
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout, streamsPerAddress,
+        bytesInFlightPerAddress, frameBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation,
+        relayTap);
+  }
+
+  /** A copy with another federation locator (null: no federation). */
+  public PresenceConfig withFederation(DomainServerLocator locator) {
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession,
+        maxPendingQueriesPerSession, locator, relayTap);
+  }
+
+  /** A copy with a relay tap (null: none). */
+  public PresenceConfig withRelayTap(RelayTap tap) {
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession,
+        maxPendingQueriesPerSession, federation, tap);
+  }
+
+  private static void positive(Duration d, String name) {
+    Objects.requireNonNull(d, name);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, got " + d);
+    }
+  }
+
+  private static void atLeastOne(long v, String name) {
+    if (v < 1) {
+      throw new IllegalArgumentException(name + " must be at least 1, got " + v);
+    }
+  }
+}

@@ -1,0 +1,265 @@
+package org.q2q.server.presence;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.q2q.certstore.Address;
+import org.q2q.proto.BindUdpAnswer;
+import org.q2q.proto.BindUdpQuery;
+import org.q2q.proto.BindUdpRequest;
+import org.q2q.proto.BindUdpResponse;
+import org.q2q.proto.InboundRequest;
+import org.q2q.proto.InboundResponse;
+import org.q2q.proto.ListenDown;
+import org.q2q.proto.ListenUp;
+import org.q2q.proto.PresenceGrpc;
+import org.q2q.proto.RelayFrame;
+import org.q2q.server.DomainCas;
+import org.q2q.server.internal.federation.CaLearner;
+import org.q2q.server.internal.federation.CallerResolver;
+import org.q2q.server.internal.presence.Caller;
+import org.q2q.server.internal.presence.InboundBroker;
+import org.q2q.server.internal.presence.ListenSession;
+import org.q2q.server.internal.presence.ListenerRegistry;
+import org.q2q.server.internal.presence.ListenerTicket;
+import org.q2q.server.internal.presence.ListenerTickets;
+import org.q2q.server.internal.relay.RelayLimits;
+import org.q2q.server.internal.relay.RelayRendezvous;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Presence gRPC service of one domain's server: Listen sessions, Inbound, BindUdp and the relay.
+ * Every call is authenticated by the caller's TLS client certificate ({@link
+ * org.q2q.server.CallerIdentity}); a caller of a foreign domain is verified against that domain's
+ * CA, learned on first use from its server by Identify and pinned (federation).
+ *
+ * <ul>
+ *   <li>Listen: only addresses of this server's domain (else PERMISSION_DENIED); services are
+ *       registered for the certificate's address and die with the stream;
+ *   <li>Inbound: NOT_FOUND / PERMISSION_DENIED / UNAVAILABLE as described in {@link InboundBroker};
+ *       listener ids are 128-bit random, base64url, single use, valid {@link
+ *       PresenceConfig#listenerIdTtl()};
+ *   <li>BindUdp: forwarded to the listener that accepted the id, its answer returned;
+ *   <li>Relay: two streams spliced byte for byte with gRPC flow control on both hops.
+ * </ul>
+ * Safe for concurrent use.
+ */
+public final class PresenceService extends PresenceGrpc.PresenceImplBase implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PresenceService.class);
+
+  private final Address ownDomain;
+  private final PresenceConfig config;
+  private final CallerResolver callers;
+  private final ListenerRegistry registry = new ListenerRegistry();
+  private final ListenerTickets tickets;
+  private final InboundBroker inbound;
+  private final RelayLimits limits;
+  private final RelayRendezvous relay;
+  private final AtomicLong sessionIds = new AtomicLong();
+  /** Open Listen sessions, to end them on close. */
+  private final Set<ListenSession> sessions = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  /**
+   * @param cas the CAs this server trusts (its own, and foreign ones learned by federation)
+   * @param config timeouts, limits and the federation locator
+   * @param clock for listener id expiry (and certificate validity of learned CAs)
+   */
+  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock) {
+    this.ownDomain = cas.ownDomain();
+    this.config = config;
+    CaLearner learner = config.federation() == null ? null
+        : new CaLearner(cas, config.federation(), clock, config.inboundAnswerTimeout());
+    this.callers = new CallerResolver(cas, learner);
+    this.tickets = new ListenerTickets(clock, config.listenerIdTtl());
+    this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout());
+    this.limits = new RelayLimits(config.maxRelayStreamsPerAddress(), config.maxRelayBytesInFlightPerAddress());
+    this.relay = new RelayRendezvous(tickets, limits, config.relayTap(), config.maxRelayFrameBytes(),
+        config.relayJoinTimeout());
+  }
+
+  /** The service with {@link PresenceConfig#defaults()} and the system clock. */
+  public static PresenceService withDefaults(DomainCas cas) {
+    return new PresenceService(cas, PresenceConfig.defaults(), Clock.systemUTC());
+  }
+
+  @Override
+  public StreamObserver<ListenUp> listen(StreamObserver<ListenDown> responses) {
+    ServerCallStreamObserver<ListenDown> out = (ServerCallStreamObserver<ListenDown>) responses;
+    String id = "listen-" + sessionIds.incrementAndGet();
+    Caller caller;
+    try {
+      Optional<Address> claimed = callers.claimed();
+      if (claimed.isPresent() && !claimed.get().domain().equals(ownDomain.domain())) {
+        throw Status.PERMISSION_DENIED
+            .withDescription("this server (" + ownDomain + ") accepts Listen only for addresses of " + ownDomain
+                + "; " + claimed.get() + " must listen at " + claimed.get().domainAddress() + "'s server")
+            .asRuntimeException();
+      }
+      caller = callers.requireVerified();
+      if (caller.address().isDomain()) {
+        throw Status.PERMISSION_DENIED
+            .withDescription("the domain identity " + caller.address() + " cannot listen; use a user address")
+            .asRuntimeException();
+      }
+    } catch (StatusRuntimeException e) {
+      log.info("{} {}: Listen refused: {}", id, callers.claimed().map(Object::toString).orElse("-"), e.getStatus());
+      out.onError(e);
+      return new NoOpObserver<>();
+    }
+    if (closed) {
+      out.onError(Status.UNAVAILABLE.withDescription("the server is shutting down").asRuntimeException());
+      return new NoOpObserver<>();
+    }
+    log.info("{} {}: Listen session opened", id, caller.address());
+    ListenSession s = new ListenSession(id, caller, out, registry, config.maxServicesPerSession(),
+        config.maxPendingQueriesPerSession(), sessions::remove);
+    sessions.add(s);
+    return s;
+  }
+
+  @Override
+  public void inbound(InboundRequest request, StreamObserver<InboundResponse> responses) {
+    String who = callerName(); // read now: the continuation may run outside this call's Context
+    callers.resolve()
+        .thenCompose(caller -> inbound.inbound(caller, request))
+        .whenComplete((r, e) -> {
+          if (e != null) {
+            StatusRuntimeException s = statusOf(e);
+            log.info("- {}: Inbound {}/{} failed: {}", who, safe(request.getTo()), safe(request.getService()),
+                s.getStatus());
+            responses.onError(s);
+          } else {
+            responses.onNext(r);
+            responses.onCompleted();
+          }
+        });
+  }
+
+  @Override
+  public void bindUdp(BindUdpRequest request, StreamObserver<BindUdpResponse> responses) {
+    callers.resolve()
+        .thenCompose(caller -> bindUdp(caller, request))
+        .whenComplete((r, e) -> {
+          if (e != null) {
+            responses.onError(statusOf(e));
+          } else {
+            responses.onNext(r);
+            responses.onCompleted();
+          }
+        });
+  }
+
+  private CompletableFuture<BindUdpResponse> bindUdp(Caller caller, BindUdpRequest request) {
+    String id = ListenerTickets.shorten(request.getListenerId());
+    if (!request.hasUdpDestination() || request.getUdpDestination().getHost().isEmpty()
+        || request.getUdpDestination().getPort() < 1 || request.getUdpDestination().getPort() > 65535) {
+      return CompletableFuture.failedFuture(Status.INVALID_ARGUMENT
+          .withDescription("udp_destination must name a host and a port in 1..65535").asRuntimeException());
+    }
+    ListenerTicket t = tickets.peek(request.getListenerId(), caller.address());
+    CompletableFuture<BindUdpAnswer> answer = t.session().ask(BindUdpQuery.newBuilder()
+        .setListenerId(t.id())
+        .setUdpDestination(request.getUdpDestination())
+        .setFrom(caller.address().toString()));
+    log.debug("{} {}: BindUdp toward {}:{} asked of {}", id, caller.address(), request.getUdpDestination().getHost(),
+        request.getUdpDestination().getPort(), t.session());
+    return answer
+        .orTimeout(config.bindUdpTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .handle((a, e) -> {
+          t.session().forget(answer);
+          if (e != null) {
+            Throwable c = e instanceof CompletionException ? e.getCause() : e;
+            if (c instanceof StatusRuntimeException s) {
+              throw s;
+            }
+            throw Status.UNAVAILABLE
+                .withDescription("the listener " + t.to() + " did not answer BindUdp within "
+                    + config.bindUdpTimeout().toMillis() + " ms")
+                .asRuntimeException();
+          }
+          if (!a.getError().isEmpty()) {
+            throw Status.UNAVAILABLE
+                .withDescription("the listener " + t.to() + " could not send UDP: " + a.getError())
+                .asRuntimeException();
+          }
+          return BindUdpResponse.getDefaultInstance();
+        });
+  }
+
+  @Override
+  public StreamObserver<RelayFrame> relay(StreamObserver<RelayFrame> responses) {
+    return relay.open(responses, callers.resolve());
+  }
+
+  /**
+   * Ends every Listen session and relay stream with UNAVAILABLE "the server is shutting down", so
+   * that clients reconnect elsewhere (or later) at once instead of waiting for the shutdown grace.
+   */
+  @Override
+  public void close() {
+    closed = true;
+    Status bye = Status.UNAVAILABLE.withDescription("the server is shutting down");
+    for (ListenSession s : sessions) {
+      s.close(bye);
+    }
+    relay.close(bye);
+  }
+
+  /** The relay's counters (bytes in flight, high-water mark...), for benchmarks and tests. */
+  public RelayStats relayStats() {
+    return relay.stats();
+  }
+
+  /** Bytes of {@code address} now in flight in the relay (tests). */
+  public long relayBytesInFlight(Address address) {
+    return limits.bytesInFlight(address);
+  }
+
+  /** Listener ids handed out and still usable (tests). */
+  public int usableListenerIds() {
+    tickets.sweep();
+    return tickets.size();
+  }
+
+  private static StatusRuntimeException statusOf(Throwable e) {
+    Throwable c = e;
+    while (c instanceof CompletionException && c.getCause() != null) {
+      c = c.getCause();
+    }
+    if (c instanceof StatusRuntimeException s) {
+      return s;
+    }
+    log.warn("unexpected failure", c);
+    return Status.INTERNAL.withDescription("internal error: " + c.getClass().getSimpleName()).asRuntimeException();
+  }
+
+  private String callerName() {
+    return callers.claimed().map(Object::toString).orElse("-");
+  }
+
+  private static String safe(String s) {
+    return s.length() > 80 ? s.substring(0, 80) + "..." : s.replaceAll("\\p{Cntrl}", "?");
+  }
+
+  private static final class NoOpObserver<T> implements StreamObserver<T> {
+    @Override
+    public void onNext(T value) {}
+
+    @Override
+    public void onError(Throwable t) {}
+
+    @Override
+    public void onCompleted() {}
+  }
+}

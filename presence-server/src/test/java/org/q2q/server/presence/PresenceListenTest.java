@@ -1,0 +1,98 @@
+package org.q2q.server.presence;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.Status;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.q2q.proto.Registered;
+
+/** Listen sessions: registrations bound to the certificate's address, confirmed, dying with the stream. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class PresenceListenTest {
+  private PresenceHarness h;
+
+  @BeforeEach
+  void start() throws Exception {
+    h = new PresenceHarness();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    h.close();
+  }
+
+  @Test
+  void offerAndWithdrawAreConfirmedForTheCertificatesAddress() throws Exception {
+    TestListener bob = h.listen("bob@example.com");
+    Registered r = bob.offer("file", "web");
+    assertThat(r.getAddress()).isEqualTo("bob@example.com");
+    assertThat(r.getServicesList()).containsExactly("file", "web");
+    r = bob.offer("file"); // idempotent
+    assertThat(r.getServicesList()).containsExactly("file", "web");
+    r = bob.withdraw("web", "never-offered");
+    assertThat(r.getServicesList()).containsExactly("file");
+  }
+
+  @Test
+  void heartbeatsAreEchoed() throws Exception {
+    TestListener bob = h.listen("bob@example.com");
+    assertThat(bob.heartbeat(42).getNonce()).isEqualTo(42);
+    assertThat(bob.heartbeat(7).getNonce()).isEqualTo(7);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", ".internal", "bad\u0001name", "has space", "a/b",
+      "x123456789012345678901234567890123456789012345678901234567890abcdef"})
+  void badServiceNamesAreRefused(String name) throws Exception {
+    TestListener bob = h.listen("bob@example.com");
+    bob.send(org.q2q.proto.ListenUp.newBuilder()
+        .setOffer(org.q2q.proto.Offer.newBuilder()
+            .addServices(org.q2q.proto.ServiceOffer.newBuilder().setService(name)))
+        .build());
+    Status s = bob.awaitClosed();
+    assertThat(s.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(s.getDescription()).contains("service name");
+  }
+
+  @Test
+  void anAddressOfAnotherDomainCannotListenHere() throws Exception {
+    TestListener carol = h.listen("carol@other.test");
+    Status s = carol.awaitClosed();
+    assertThat(s.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+    assertThat(s.getDescription()).contains("carol@other.test").contains("example.com");
+  }
+
+  @Test
+  void aCallerWithoutCertificateIsUnauthenticated() throws Exception {
+    TestListener anonymous = h.listen(null);
+    assertThat(anonymous.awaitClosed().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+  }
+
+  @Test
+  void theDomainIdentityCannotListen() throws Exception {
+    TestListener domain = h.listen("example.com");
+    Status s = domain.awaitClosed();
+    assertThat(s.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+  }
+
+  @Test
+  void tooManyServicesAreRefused() throws Exception {
+    h.close();
+    h = new PresenceHarness(new PresenceConfig(
+        java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(120), java.time.Duration.ofSeconds(10),
+        java.time.Duration.ofSeconds(5), 64, 1 << 24, 1 << 20, 2, 256, null, null));
+    TestListener bob = h.listen("bob@example.com");
+    bob.offer("a", "b");
+    bob.send(org.q2q.proto.ListenUp.newBuilder()
+        .setOffer(org.q2q.proto.Offer.newBuilder()
+            .addServices(org.q2q.proto.ServiceOffer.newBuilder().setService("c")))
+        .build());
+    assertThat(bob.awaitClosed().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+  }
+}
