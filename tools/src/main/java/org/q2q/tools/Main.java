@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
       RegisterCommand.class,
       WhoamiCommand.class,
       IdentifyCommand.class,
+      SendCommand.class, ReceiveCommand.class,
     },
     footer = {
       "",

@@ -1,0 +1,215 @@
+package org.q2q.tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.ClientHome;
+import org.q2q.client.Q2qClient;
+import org.q2q.client.VirtualChannel;
+import org.q2q.server.LoopbackServer;
+import org.q2q.server.presence.PresenceService;
+import picocli.CommandLine;
+
+/** q2q send / q2q receive in-process, against a real presence server on loopback. */
+@Timeout(120)
+class SendReceiveCommandTest {
+  @TempDir Path dir;
+  private LoopbackServer server;
+
+  /** One command run; out/err are live while it runs. */
+  static final class Run {
+    final StringWriter out = new StringWriter();
+    final StringWriter err = new StringWriter();
+    final CompletableFuture<Integer> exit = new CompletableFuture<>();
+
+    String out() {
+      synchronized (out) {
+        return out.toString();
+      }
+    }
+
+    String err() {
+      synchronized (err) {
+        return err.toString();
+      }
+    }
+  }
+
+  @BeforeEach
+  void start() throws Exception {
+    server = LoopbackServer.start("localhost", b -> b.addService(s -> PresenceService.withDefaults(s.domainCas())));
+    for (String who : List.of("alice", "bob", "carol")) {
+      Run r = q2qSync(who, "secret\n", "register", who + "@localhost", "--server", server.hostPort(), "--password-stdin");
+      assertThat(r.exit.get()).as(r.err()).isZero();
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  private Map<String, String> env(String who) {
+    return Map.of("Q2Q_HOME", dir.resolve("home-" + who).toString());
+  }
+
+  private Run q2q(String who, String stdin, String... args) {
+    Run run = new Run();
+    CommandLine cl = Main.commandLine(new CliEnvironment(
+        env(who), new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), null));
+    cl.setOut(new PrintWriter(run.out, true));
+    cl.setErr(new PrintWriter(run.err, true));
+    Thread t = new Thread(() -> {
+      try {
+        run.exit.complete(cl.execute(args));
+      } catch (Throwable e) {
+        run.exit.completeExceptionally(e);
+      }
+    }, "q2q-" + who + "-" + args[0]);
+    t.setDaemon(true);
+    t.start();
+    return run;
+  }
+
+  private Run q2qSync(String who, String stdin, String... args) throws Exception {
+    Run r = q2q(who, stdin, args);
+    r.exit.get(90, TimeUnit.SECONDS);
+    return r;
+  }
+
+  private Run receiveUntilReady(String... args) throws Exception {
+    Run r = q2q("bob", "", args);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!r.out().contains("ready:")) {
+      assertThat(r.exit).as("receive ended early: " + r.err()).isNotDone();
+      assertThat(System.nanoTime()).as("no ready: line").isLessThan(deadline);
+      Thread.sleep(20); // polling with a deadline
+    }
+    return r;
+  }
+
+  private static List<Path> list(Path folder) throws Exception {
+    try (Stream<Path> s = Files.list(folder)) {
+      return s.sorted().toList();
+    }
+  }
+
+  @Test
+  void aFileArrivesIntactUnderItsNameThenUnderANewNameWithoutOverwriting() throws Exception {
+    Path inbox = dir.resolve("inbox");
+    byte[] content = new byte[3 << 20];
+    new SplittableRandom(1).nextBytes(content);
+    Path file = dir.resolve("report.bin");
+    Files.write(file, content);
+
+    Run recv = receiveUntilReady("receive", "--dir", inbox.toString(), "--once");
+    assertThat(recv.out()).startsWith("ready: receiving files for bob@localhost into " + inbox);
+    Run send = q2qSync("alice", "", "send", "bob@localhost", file.toString());
+    assertThat(send.exit.get()).as(send.err()).isZero();
+    assertThat(send.out())
+        .contains("sending report.bin (3.0 MiB) to bob@localhost via relay through 127.0.0.1:" + server.port())
+        .contains("sent report.bin: 3.0 MiB in ")
+        .contains("stored and verified by bob@localhost");
+    assertThat(recv.exit.get(30, TimeUnit.SECONDS)).as(recv.err()).isZero();
+    assertThat(recv.out()).contains("received report.bin (3.0 MiB) from alice@localhost -> " + inbox.resolve("report.bin"));
+    assertThat(Files.readAllBytes(inbox.resolve("report.bin"))).isEqualTo(content);
+
+    // the same name again: stored next to it, the first one untouched, no partial files left
+    Run recv2 = receiveUntilReady("receive", "--dir", inbox.toString(), "--once");
+    Run send2 = q2qSync("alice", "", "send", "bob@localhost", file.toString());
+    assertThat(send2.exit.get()).as(send2.err()).isZero();
+    assertThat(recv2.exit.get(30, TimeUnit.SECONDS)).isZero();
+    assertThat(list(inbox)).extracting(p -> p.getFileName().toString()).containsExactly("report (1).bin", "report.bin");
+    assertThat(Files.readAllBytes(inbox.resolve("report (1).bin"))).isEqualTo(content);
+  }
+
+  @Test
+  void anEmptyFileIsAFileToo() throws Exception {
+    Path inbox = dir.resolve("in");
+    Path empty = Files.createFile(dir.resolve("empty.txt"));
+    Run recv = receiveUntilReady("receive", "--dir", inbox.toString(), "--once");
+    Run send = q2qSync("alice", "", "send", "bob@localhost", empty.toString());
+    assertThat(send.exit.get()).as(send.err()).isZero();
+    assertThat(recv.exit.get(30, TimeUnit.SECONDS)).isZero();
+    assertThat(Files.size(inbox.resolve("empty.txt"))).isZero();
+  }
+
+  @Test
+  void sendersNotListedWithFromAreDeclined() throws Exception {
+    Path inbox = dir.resolve("inbox");
+    Path file = Files.writeString(dir.resolve("note.txt"), "hello");
+    Run recv = receiveUntilReady("receive", "--dir", inbox.toString(), "--from", "carol@localhost", "--once");
+    assertThat(recv.out()).contains("(only from carol@localhost)");
+
+    Run alice = q2qSync("alice", "", "send", "bob@localhost", file.toString());
+    assertThat(alice.exit.get()).isEqualTo(ExitCodes.REFUSED);
+    assertThat(alice.err()).contains("alice@localhost is not allowed to use file");
+    assertThat(list(inbox)).isEmpty();
+
+    Run carol = q2qSync("carol", "", "send", "bob@localhost", file.toString());
+    assertThat(carol.exit.get()).as(carol.err()).isZero();
+    assertThat(recv.exit.get(30, TimeUnit.SECONDS)).isZero();
+    assertThat(Files.readString(inbox.resolve("note.txt"))).isEqualTo("hello");
+  }
+
+  @Test
+  void pathTraversalNamesAreRefusedAndNothingIsWrittenAnywhere() throws Exception {
+    Path inbox = dir.resolve("deep/inbox");
+    Run recv = receiveUntilReady("receive", "--dir", inbox.toString(), "--once");
+    // a hostile sender, speaking the wire format by hand
+    ClientHome home = ClientHome.fromEnvironment(env("alice"));
+    try (Q2qClient alice = Q2qClient.builder(home, Address.parse("alice@localhost")).build()) {
+      VirtualChannel ch = alice.connect(Address.parse("bob@localhost"), "file").get(30, TimeUnit.SECONDS);
+      DataOutputStream out = new DataOutputStream(ch.outputStream());
+      byte[] name = "../escaped.txt".getBytes(StandardCharsets.UTF_8);
+      out.write("Q2QF".getBytes(StandardCharsets.US_ASCII));
+      out.writeByte(1);
+      out.writeShort(name.length);
+      out.write(name);
+      out.writeLong(5);
+      out.flush();
+      DataInputStream in = new DataInputStream(ch.inputStream());
+      int code = in.readUnsignedByte();
+      byte[] msg = new byte[in.readUnsignedShort()];
+      in.readFully(msg);
+      assertThat(code).isNotZero();
+      assertThat(new String(msg, StandardCharsets.UTF_8)).contains("path separator");
+      ch.close();
+    }
+    assertThat(recv.exit.get(30, TimeUnit.SECONDS)).isEqualTo(ExitCodes.FAILURE);
+    assertThat(recv.err()).contains("refused a file from alice@localhost").contains("path separator");
+    assertThat(list(inbox)).isEmpty();
+    assertThat(Files.exists(inbox.getParent().resolve("escaped.txt"))).isFalse();
+  }
+
+  @Test
+  void clearErrorsForAMissingFileAndAnAbsentReceiver() throws Exception {
+    Run missing = q2qSync("alice", "", "send", "bob@localhost", dir.resolve("nope.txt").toString());
+    assertThat(missing.exit.get()).isEqualTo(ExitCodes.USAGE);
+    assertThat(missing.err()).contains("nope.txt does not exist");
+
+    Path file = Files.writeString(dir.resolve("x.txt"), "x");
+    Run nobody = q2qSync("alice", "", "send", "bob@localhost", file.toString());
+    assertThat(nobody.exit.get()).isEqualTo(ExitCodes.FAILURE);
+    assertThat(nobody.err()).contains("cannot reach bob@localhost/file");
+  }
+}
