@@ -132,11 +132,15 @@ final class Multiplexer extends ChannelDuplexHandler {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    lastReceivedMillis = clock.millis();
+    if (msg instanceof InboundData data) {
+      onData(data.channelId(), data.payload());
+      return;
+    }
     if (!(msg instanceof PeerFrame frame)) {
       ReferenceCountUtil.release(msg);
       return;
     }
-    lastReceivedMillis = clock.millis();
     if (closed) {
       return;
     }
@@ -321,22 +325,29 @@ final class Multiplexer extends ChannelDuplexHandler {
   // ---- data and control ----
 
   private void onData(ChannelData data) {
-    long id = Frames.id(data.getChannelId());
+    int n = data.getPayload().size();
+    ByteBuf buf = ctx.alloc().buffer(n);
+    buf.writeBytes(data.getPayload().asReadOnlyByteBuffer());
+    onData(Frames.id(data.getChannelId()), buf);
+  }
+
+  /** @param payload released by this method (or passed on to the channel, which releases it) */
+  private void onData(long id, ByteBuf payload) {
+    if (closed || !payload.isReadable()) {
+      payload.release();
+      return;
+    }
     VirtualChildChannel ch = channelFor(id, "data", true);
     if (ch == null) {
+      payload.release();
       return;
     }
     if (!ch.isActive()) {
+      payload.release();
       resetChannel(ch, Q2qErrorCode.PROTOCOL_ERROR, "data on channel " + id + " before it was accepted");
       return;
     }
-    int n = data.getPayload().size();
-    if (n == 0) {
-      return;
-    }
-    ByteBuf buf = ctx.alloc().buffer(n);
-    buf.writeBytes(data.getPayload().asReadOnlyByteBuffer());
-    ch.onData(buf);
+    ch.onData(payload);
   }
 
   private void onReset(ChannelReset reset) {

@@ -17,8 +17,11 @@ import org.q2q.proto.PeerFrame;
  * protobuf, {@code FRAME_TOO_LARGE} for an oversize length). After a length error the stream
  * cannot be resynchronised, so every later byte is discarded; the session closes anyway.
  *
- * <p>The emitted frames own no {@code ByteBuf} (protobuf copies the bytes). Not thread-safe;
- * event-loop only.
+ * <p>Data frames in their canonical encoding (as {@link PeerFrameEncoder} writes them: channel id,
+ * then payload) take a fast path and are emitted as {@link InboundData} whose payload is one copy
+ * in a pooled buffer (the reader must release it); every other frame, and data frames encoded any
+ * other valid way, are parsed by protobuf into a {@link PeerFrame}, which owns no {@code ByteBuf}.
+ * Not thread-safe; event-loop only.
  */
 final class PeerFrameDecoder extends ByteToMessageDecoder {
   private final int maxFrameSize;
@@ -57,11 +60,49 @@ final class PeerFrameDecoder extends ByteToMessageDecoder {
       return;
     }
     ByteBuf body = in.readSlice((int) length);
+    InboundData data = fastData(ctx, body);
+    if (data != null) {
+      out.add(data);
+      return;
+    }
     try {
       out.add(PeerFrame.parseFrom(body.nioBuffer()));
     } catch (InvalidProtocolBufferException e) {
       throw new FrameException(Q2qErrorCode.PROTOCOL_ERROR, "malformed frame (" + length + " bytes): " + e.getMessage());
     }
+  }
+
+  // Protobuf tags: PeerFrame.data = field 3, ChannelData.channel_id = 1, ChannelData.payload = 2.
+  private static final int TAG_FRAME_DATA = (3 << 3) | 2;
+  private static final int TAG_CHANNEL_ID = 1 << 3;
+  private static final int TAG_PAYLOAD = (2 << 3) | 2;
+
+  /**
+   * Decodes {@code body} if it is exactly {data {channel_id, payload}} in that order.
+   *
+   * @param body the frame; not retained; its reader index is left unchanged
+   * @return the data with a payload the caller owns, or null to fall back to protobuf
+   */
+  private static InboundData fastData(ChannelHandlerContext ctx, ByteBuf body) {
+    ByteBuf b = body.duplicate();
+    if (!b.isReadable() || b.readUnsignedByte() != TAG_FRAME_DATA) {
+      return null;
+    }
+    long inner = readVarint32(b);
+    if (inner != b.readableBytes() || !b.isReadable() || b.readUnsignedByte() != TAG_CHANNEL_ID) {
+      return null;
+    }
+    long id = readVarint32(b);
+    if (id < 0 || !b.isReadable() || b.readUnsignedByte() != TAG_PAYLOAD) {
+      return null;
+    }
+    long n = readVarint32(b);
+    if (n < 0 || n != b.readableBytes()) {
+      return null;
+    }
+    ByteBuf payload = ctx.alloc().buffer((int) n);
+    payload.writeBytes(b, (int) n);
+    return new InboundData(id, payload);
   }
 
   /** @return the value (unsigned 32 bit), -1 if incomplete, -2 if malformed */

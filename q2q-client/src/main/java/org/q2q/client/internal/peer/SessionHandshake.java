@@ -77,7 +77,10 @@ final class SessionHandshake extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (!(msg instanceof PeerFrame frame)) {
-      ReferenceCountUtil.release(msg);
+      ReferenceCountUtil.release(msg instanceof InboundData d ? d.payload() : msg);
+      if (!promise.isDone()) {
+        protocolFailure(ctx, "expected Hello as the peer's first frame, got DATA");
+      }
       return;
     }
     if (promise.isDone()) {

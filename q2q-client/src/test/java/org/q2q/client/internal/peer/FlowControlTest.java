@@ -1,0 +1,109 @@
+package org.q2q.client.internal.peer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.q2q.client.VirtualChannel;
+
+/** Choke/unchoke between real sessions: a stalled reader is bounded and never slows the others. */
+@ExtendWith(NoLeaks.class)
+@Timeout(60)
+class FlowControlTest {
+  private static final int LOW = 64 * 1024;
+  private static final int HIGH = 256 * 1024;
+  private static final int ALLOWANCE = 512 * 1024;
+
+  private final Loopback net = new Loopback();
+  private final TestServices services = new TestServices();
+
+  @AfterEach
+  void tearDown() {
+    services.close();
+    net.close();
+    assertThat(services.errors).isEmpty();
+  }
+
+  @Test
+  void aStalledReaderIsChokedAndBoundedWhileAnotherChannelMoves32MiB() throws Exception {
+    net.listen(PeerSessionConfig.builder(TestPki.BOB, TestPki.TRUST_BOTH, PeerRole.ACCEPTOR)
+        .acceptor(services).receiveWaterMarks(LOW, HIGH).overrunAllowance(ALLOWANCE).build(), null);
+    Loopback.Pair p = net.pair(PeerSessionConfig.builder(TestPki.ALICE, TestPki.TRUST_BOTH, PeerRole.INITIATOR)
+        .expectedPeer(TestPki.BOB.address()).receiveWaterMarks(LOW, HIGH).overrunAllowance(ALLOWANCE).build());
+    VirtualChannel stalled = p.initiator().openChannel("sink").get(10, TimeUnit.SECONDS);
+    VirtualChannel fast = p.initiator().openChannel("sha").get(10, TimeUnit.SECONDS);
+    int stalledSize = 16 << 20;
+    CompletableFuture<Void> stalledWriter = CompletableFuture.runAsync(() -> {
+      try {
+        stalled.outputStream().write(new byte[stalledSize]);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }, services.pool);
+    VirtualChildChannel stalledHere = (VirtualChildChannel) stalled.channel();
+    awaitTrue(stalledHere::isChokedByPeer);
+
+    String sent;
+    try (OutputStream out = fast.outputStream()) {
+      sent = TestServices.writeRandom(out, 32, 32 << 20);
+    }
+    assertThat(TestServices.readAll(fast.inputStream())).isEqualTo(sent);
+
+    VirtualChildChannel stalledThere = (VirtualChildChannel) services.accepted.get(0).channel();
+    long buffered = stalledThere.eventLoop().submit(stalledThere::unconsumedBytes).get();
+    assertThat(stalledThere.chokesSent()).isGreaterThanOrEqualTo(1);
+    assertThat(buffered).isBetween((long) HIGH, (long) HIGH + ALLOWANCE + PeerSessionConfig.MAX_CHUNK_SIZE);
+    assertThat(stalledHere.isChokedByPeer()).isTrue();
+    assertThat(stalledHere.unsafe().outboundBuffer().getUserDefinedWritability(VirtualChildChannel.CHOKE_WRITABILITY_BIT))
+        .as("a choked channel is not writable for Netty code").isFalse();
+    assertThat(stalled.channel().isWritable()).isFalse();
+    assertThat(stalledWriter).as("the blocking writer of the choked channel waits").isNotDone();
+
+    // The reader wakes up: draining below the low mark unchokes, and everything arrives.
+    InputStream in = services.accepted.get(0).inputStream();
+    byte[] all = in.readNBytes(stalledSize);
+    assertThat(all).hasSize(stalledSize);
+    stalledWriter.get(20, TimeUnit.SECONDS);
+    assertThat(stalledThere.chokesSent()).isGreaterThan(1); // choked again and again while draining
+  }
+
+  @Test
+  void bytesCountAsConsumedWhenDeliveredToThePipeline() throws Exception {
+    net.listen(PeerSessionConfig.builder(TestPki.BOB, TestPki.TRUST_BOTH, PeerRole.ACCEPTOR)
+        .acceptor(services).receiveWaterMarks(LOW, HIGH).overrunAllowance(ALLOWANCE).build(), null);
+    Loopback.Pair p = net.pair(PeerSessionConfig.builder(TestPki.ALICE, TestPki.TRUST_BOTH, PeerRole.INITIATOR)
+        .expectedPeer(TestPki.BOB.address()).build());
+    VirtualChannel ch = p.initiator().openChannel("sink").get(10, TimeUnit.SECONDS);
+    ch.outputStream().write(new byte[100_000]);
+    VirtualChildChannel there = (VirtualChildChannel) services.accepted.get(0).channel();
+    awaitTrue(() -> onLoop(there) == 100_000);
+    // Not read yet (autoRead is off): unconsumed. One read() delivers it and frees the budget.
+    InputStream in = services.accepted.get(0).inputStream();
+    assertThat(in.readNBytes(100_000)).hasSize(100_000);
+    assertThat(onLoop(there)).isZero();
+  }
+
+  private static long onLoop(VirtualChildChannel ch) {
+    try {
+      return ch.eventLoop().submit(ch::unconsumedBytes).get();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Polls {@code condition} until true, failing after 10 s. */
+  static void awaitTrue(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("condition within 10 s").isLessThan(deadline);
+      Thread.onSpinWait();
+      Thread.yield();
+    }
+  }
+}
