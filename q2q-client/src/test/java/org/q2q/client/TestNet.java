@@ -21,7 +21,6 @@ import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
 import org.q2q.server.LoopbackServer;
 import org.q2q.server.presence.PresenceConfig;
-import org.q2q.server.presence.PresenceService;
 
 /**
  * Test fixture: real presence servers on 127.0.0.1 (TLS, ephemeral ports, federation between
@@ -50,7 +49,7 @@ final class TestNet implements AutoCloseable {
     PresenceConfig cfg = config.apply(PresenceConfig.defaults()
         .withFederation(d -> InetSocketAddress.createUnresolved("127.0.0.1", ports.getOrDefault(d, 1))));
     LoopbackServer s = LoopbackServer.start(domain, b -> {
-      b.addService(server -> new PresenceService(server.domainCas(), cfg, server.clock()));
+      b.presence(cfg);
       more.accept(b);
     });
     ports.put(domain, s.port());

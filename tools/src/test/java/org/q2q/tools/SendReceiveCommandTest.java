@@ -26,7 +26,6 @@ import org.q2q.certstore.ClientHome;
 import org.q2q.client.Q2qClient;
 import org.q2q.client.VirtualChannel;
 import org.q2q.server.LoopbackServer;
-import org.q2q.server.presence.PresenceService;
 import picocli.CommandLine;
 
 /** q2q send / q2q receive in-process, against a real presence server on loopback. */
@@ -56,7 +55,7 @@ class SendReceiveCommandTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = LoopbackServer.start("localhost", b -> b.addService(s -> PresenceService.withDefaults(s.domainCas())));
+    server = LoopbackServer.start();
     for (String who : List.of("alice", "bob", "carol")) {
       Run r = q2qSync(who, "secret\n", "register", who + "@localhost", "--server", server.hostPort(), "--password-stdin");
       assertThat(r.exit.get()).as(r.err()).isZero();
