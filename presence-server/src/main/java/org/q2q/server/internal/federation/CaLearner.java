@@ -96,7 +96,8 @@ public final class CaLearner {
       lookups.remove(domain, mine);
       if (e != null) {
         retryAfter.put(domain, clock.instant().plus(FAILURE_BACKOFF));
-        String why = e instanceof StatusRuntimeException s ? s.getStatus().getDescription() : e.getMessage();
+        Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        String why = c instanceof StatusRuntimeException s ? s.getStatus().getDescription() : c.getMessage();
         log.warn("{}: cannot learn the CA: {}", domain, why);
         mine.completeExceptionally(unauthenticated(domain, why));
       } else {
@@ -125,7 +126,8 @@ public final class CaLearner {
     } catch (SSLException e) {
       return CompletableFuture.failedFuture(new IllegalStateException("TLS setup: " + e.getMessage()));
     }
-    log.info("{}: learning the CA from its server at {}", domain, server);
+    String where = server.getHostString() + ":" + server.getPort();
+    log.info("{}: learning the CA from its server at {}", domain, where);
     RegistrationGrpc.newStub(channel)
         .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
         .identify(IdentifyRequest.newBuilder().setSubject(domain).build(), new StreamObserver<>() {
@@ -135,7 +137,7 @@ public final class CaLearner {
               result.complete(check(domain, r, capture.chain.get()));
             } catch (CertificateException | RuntimeException e) {
               result.completeExceptionally(new IllegalStateException(
-                  "the server at " + server + " answered with an unusable CA: " + e.getMessage()));
+                  "the server at " + where + " answered with an unusable CA: " + e.getMessage()));
             }
           }
 
@@ -143,12 +145,12 @@ public final class CaLearner {
           public void onError(Throwable t) {
             Status s = Status.fromThrowable(t);
             result.completeExceptionally(new IllegalStateException(
-                "Identify at " + server + " failed: " + s.getCode() + " " + s.getDescription()));
+                "Identify at " + where + " failed: " + s.getCode() + " " + s.getDescription() + rootCause(t)));
           }
 
           @Override
           public void onCompleted() {
-            result.completeExceptionally(new IllegalStateException("Identify at " + server + " gave no answer"));
+            result.completeExceptionally(new IllegalStateException("Identify at " + where + " gave no answer"));
           }
         });
     return result.whenComplete((ca, e) -> channel.shutdownNow());
@@ -170,6 +172,15 @@ public final class CaLearner {
     boolean isNew = cas.learn(domain, ca); // refuses a CA different from the one already known
     log.info("{}: {} CA {}", domain, isNew ? "learned and pinned" : "confirmed", Fingerprint.of(ca));
     return ca;
+  }
+
+  /** The innermost cause's message (e.g. why TLS refused the server), for the caller's status. */
+  private static String rootCause(Throwable t) {
+    Throwable c = t;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+    }
+    return c == t || c.getMessage() == null ? "" : " (" + c.getMessage() + ")";
   }
 
   private static StatusRuntimeException unauthenticated(String domain, String why) {
