@@ -12,9 +12,15 @@ final class Logging {
   static void setVerbosity(int verbosity) {
     Level level = verbosity <= 0 ? Level.WARN : verbosity == 1 ? Level.INFO : Level.DEBUG;
     ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(level);
-    // gRPC logs through java.util.logging: keep it as quiet as ours
-    java.util.logging.Logger.getLogger("io.grpc")
-        .setLevel(verbosity <= 0 ? java.util.logging.Level.SEVERE
-            : verbosity == 1 ? java.util.logging.Level.WARNING : java.util.logging.Level.FINE);
+    GRPC_JUL.setLevel(verbosity <= 0 ? java.util.logging.Level.SEVERE
+        : verbosity == 1 ? java.util.logging.Level.WARNING : java.util.logging.Level.FINE);
+  }
+
+  /** gRPC logs through java.util.logging; held strongly so the level sticks. */
+  private static final java.util.logging.Logger GRPC_JUL = java.util.logging.Logger.getLogger("io.grpc");
+
+  /** The default for java.util.logging (gRPC): only severe messages. */
+  static void quietJavaUtilLogging() {
+    GRPC_JUL.setLevel(java.util.logging.Level.SEVERE);
   }
 }

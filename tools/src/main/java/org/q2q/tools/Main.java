@@ -49,7 +49,9 @@ public final class Main implements Runnable {
 
   /** Runs {@code q2q} and exits with its code. */
   public static void main(String[] args) {
-    Logging.setVerbosity(0);
+    // Logback itself starts on first use (logback.xml: WARN to stderr); not touching it here keeps
+    // `q2q --help` fast. gRPC logs through java.util.logging: quiet it the same way.
+    Logging.quietJavaUtilLogging();
     System.exit(commandLine(CliEnvironment.system()).execute(args));
   }
 
