@@ -1,0 +1,463 @@
+package org.q2q.ptcp.netty;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import org.q2q.ptcp.PtcpConfig;
+import org.q2q.ptcp.PtcpConnection;
+import org.q2q.ptcp.PtcpEndpoint;
+import org.q2q.ptcp.PtcpEvent;
+import org.q2q.ptcp.PtcpException;
+import org.q2q.ptcp.PtcpErrorCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A UDP socket speaking PTCP: a Netty {@link DatagramChannel} (epoll where available, NIO otherwise)
+ * whose event loop drives a sans-IO {@link PtcpEndpoint}. Each PTCP connection is a child
+ * {@link Channel} ({@link PtcpChannel}); the same socket also sends and receives raw datagrams.
+ *
+ * <ul>
+ *   <li>{@link #bind} opens the socket; {@link #listen} accepts inbound connections, initialising each
+ *       child channel with a handler (like {@code ServerBootstrap.childHandler});
+ *   <li>{@link #connect} opens an outbound connection and completes with its active channel;
+ *       {@link #connectStream} gives a blocking {@link PtcpStream} instead;
+ *   <li>{@link #sendDatagram} and {@link #rawDatagramHandler} share the socket with other protocols.
+ * </ul>
+ *
+ * <p>The pump (quinn's {@code ConnectionDriver}): after each read burst, write or timer it fires due
+ * timers, dispatches core events to the child channels, drains {@code pollTransmit} into the datagram
+ * channel, flushes once, loops until there is no work, and re-arms one timer from {@code pollTimeout}.
+ * Public methods are safe for concurrent use: they submit to the event loop; the core is only touched
+ * there.
+ */
+public final class PtcpSocket {
+  private static final Logger log = LoggerFactory.getLogger(PtcpSocket.class);
+  /** Socket send/receive buffer size requested from the kernel, bytes. */
+  public static final int DEFAULT_SOCKET_BUFFER = 8 << 20;
+
+  private final DatagramChannel udp;
+  private final EventLoop loop;
+  private final PtcpEndpoint endpoint;
+  private final PtcpConfig config;
+  private final long epoch = System.nanoTime();
+  private final ByteBufAllocator alloc;
+  /** Initialiser for accepted child channels; null when not listening. Event-loop only. */
+  private ChannelHandler childHandler;
+  private volatile RawDatagramHandler rawHandler;
+  /** Event-loop only. */
+  private boolean pumping;
+  private boolean pumpAgain;
+  private boolean pumpScheduled;
+  private ScheduledFuture<?> timer;
+  private long timerDeadline = Long.MAX_VALUE;
+  private final Runnable pumpTask = () -> {
+    pumpScheduled = false;
+    pump();
+  };
+
+  private PtcpSocket(DatagramChannel udp, PtcpConfig config) {
+    this.udp = udp;
+    this.loop = udp.eventLoop();
+    this.config = config;
+    this.alloc = udp.alloc();
+    this.endpoint = new PtcpEndpoint(config, new SecureRandom());
+  }
+
+  /**
+   * Creates an event-loop group suited to PTCP sockets: epoll when available, NIO otherwise.
+   */
+  public static EventLoopGroup newEventLoopGroup(int threads) {
+    return new MultiThreadIoEventLoopGroup(threads,
+        Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+  }
+
+  /** Binds a PTCP socket with {@link #DEFAULT_SOCKET_BUFFER}; see {@link #bind(EventLoopGroup, InetSocketAddress, PtcpConfig, int)}. */
+  public static Future<PtcpSocket> bind(EventLoopGroup group, InetSocketAddress local, PtcpConfig config) {
+    return bind(group, local, config, DEFAULT_SOCKET_BUFFER);
+  }
+
+  /**
+   * Binds a UDP socket on {@code local} (port 0 picks one) in {@code group} and starts the PTCP pump.
+   * The returned future completes once bound. The group may be epoll or NIO based.
+   */
+  public static Future<PtcpSocket> bind(EventLoopGroup group, InetSocketAddress local, PtcpConfig config,
+      int socketBufferSize) {
+    Promise<PtcpSocket> result = group.next().newPromise();
+    boolean epoll = Epoll.isAvailable();
+    ChannelFuture f = bootstrap(group, config, socketBufferSize, epoll).bind(local);
+    f.addListener(x -> {
+      if (x.isSuccess()) {
+        finishBind(f.channel(), config, result);
+      } else if (epoll) {
+        ChannelFuture g = bootstrap(group, config, socketBufferSize, false).bind(local);
+        g.addListener(y -> {
+          if (y.isSuccess()) {
+            finishBind(g.channel(), config, result);
+          } else {
+            result.tryFailure(y.cause());
+          }
+        });
+      } else {
+        result.tryFailure(x.cause());
+      }
+    });
+    return result;
+  }
+
+  private static Bootstrap bootstrap(EventLoopGroup group, PtcpConfig config, int bufferSize, boolean epoll) {
+    int slot = Math.max(2048, config.maxDatagramSize() + 64);
+    Bootstrap b = new Bootstrap().group(group)
+        .option(ChannelOption.SO_RCVBUF, bufferSize)
+        .option(ChannelOption.SO_SNDBUF, bufferSize)
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(1 << 20, 4 << 20))
+        .handler(new ChannelInboundHandlerAdapter());
+    if (epoll) {
+      b.channel(EpollDatagramChannel.class)
+          .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, slot)
+          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(slot * 32));
+    } else {
+      b.channel(NioDatagramChannel.class)
+          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(slot));
+    }
+    return b;
+  }
+
+  private static void finishBind(Channel ch, PtcpConfig config, Promise<PtcpSocket> result) {
+    ch.eventLoop().execute(() -> {
+      PtcpSocket s = new PtcpSocket((DatagramChannel) ch, config);
+      ch.pipeline().addLast("ptcp", s.new Pump());
+      ch.closeFuture().addListener(x -> s.onUdpClosed());
+      result.trySuccess(s);
+    });
+  }
+
+  // ---- getters ----
+
+  /** The bound UDP address. */
+  public InetSocketAddress localAddress() {
+    return (InetSocketAddress) udp.localAddress();
+  }
+
+  /** The event loop driving this socket and all its connections. */
+  public EventLoop eventLoop() {
+    return loop;
+  }
+
+  /** The underlying datagram channel (parent of every connection channel). */
+  public DatagramChannel datagramChannel() {
+    return udp;
+  }
+
+  /** The PTCP configuration. */
+  public PtcpConfig config() {
+    return config;
+  }
+
+  /** Whether the datagram channel is epoll-based. */
+  public boolean isEpoll() {
+    return udp instanceof EpollDatagramChannel;
+  }
+
+  /** Monotonic time for the core, ns since this socket was created. */
+  long now() {
+    return System.nanoTime() - epoch;
+  }
+
+  PtcpEndpoint endpoint() {
+    return endpoint;
+  }
+
+  // ---- commands ----
+
+  /**
+   * Accepts inbound connections: each accepted {@link PtcpChannel} gets {@code childHandler} (usually
+   * a {@link ChannelInitializer}) before it becomes active. Pass null to stop accepting.
+   */
+  public void listen(ChannelHandler childHandler) {
+    loop.execute(() -> {
+      this.childHandler = childHandler;
+      endpoint.listen(childHandler != null);
+    });
+  }
+
+  /** Sets the handler for datagrams that are not PTCP (null drops them). */
+  public void rawDatagramHandler(RawDatagramHandler handler) {
+    this.rawHandler = handler;
+  }
+
+  /** Sends a raw datagram from this socket; {@code content} is released by this method. */
+  public ChannelFuture sendDatagram(InetSocketAddress to, ByteBuf content) {
+    return udp.writeAndFlush(new DatagramPacket(content, to));
+  }
+
+  /** Opens a connection with an empty pipeline; see {@link #connect(InetSocketAddress, ChannelHandler)}. */
+  public Future<Channel> connect(InetSocketAddress remote) {
+    return connect(remote, null);
+  }
+
+  /**
+   * Opens a PTCP connection to {@code remote}. {@code handler} (may be null) is added to the new
+   * channel's pipeline before it is registered. The future completes with the active channel, or
+   * fails with a {@link PtcpException} (e.g. {@link PtcpErrorCode#CONNECT_TIMEOUT}).
+   */
+  public Future<Channel> connect(InetSocketAddress remote, ChannelHandler handler) {
+    Promise<Channel> p = loop.newPromise();
+    loop.execute(() -> {
+      if (!udp.isOpen()) {
+        p.tryFailure(new PtcpException(PtcpErrorCode.ENDPOINT_CLOSED, 0, "socket closed"));
+        return;
+      }
+      PtcpConnection c = endpoint.connect(now(), remote);
+      PtcpChannel ch = new PtcpChannel(this, c, p);
+      c.attach(ch);
+      if (handler != null) {
+        ch.pipeline().addLast(handler);
+      }
+      loop.register(ch);
+      pump();
+    });
+    return p;
+  }
+
+  /**
+   * Opens a connection and returns it as a blocking stream; waits at most {@code timeout} (the
+   * connect timeout of the config applies too). Must not be called on an event loop.
+   */
+  public PtcpStream connectStream(InetSocketAddress remote, Duration timeout) throws IOException {
+    PtcpStream s = new PtcpStream();
+    Future<Channel> f = connect(remote, s);
+    try {
+      if (!f.await(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        f.cancel(false);
+        throw new IOException("connect to " + remote + " timed out");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
+    }
+    if (!f.isSuccess()) {
+      Throwable t = f.cause();
+      throw t instanceof IOException io ? io : new IOException(t);
+    }
+    return s;
+  }
+
+  /** Aborts every connection (peers get an RST) and closes the UDP socket. */
+  public Future<Void> close() {
+    Promise<Void> p = loop.newPromise();
+    loop.execute(() -> {
+      endpoint.close();
+      pump();
+      udp.close().addListener(x -> p.trySuccess(null));
+    });
+    return p;
+  }
+
+  private void onUdpClosed() {
+    endpoint.close();
+    dispatchEvents();
+    if (timer != null) {
+      timer.cancel(false);
+    }
+  }
+
+  // ---- the pump ----
+
+  /** Schedules a pump on the event loop (coalesced). Event-loop only. */
+  void pumpSoon() {
+    if (!pumpScheduled && !pumping) {
+      pumpScheduled = true;
+      loop.execute(pumpTask);
+    } else if (pumping) {
+      pumpAgain = true;
+    }
+  }
+
+  /** Runs the core until it has nothing to do now. Event-loop only. */
+  void pump() {
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    try {
+      int rounds = 0;
+      do {
+        pumpAgain = false;
+        long now = now();
+        OptionalLong t = endpoint.pollTimeout();
+        if (t.isPresent() && t.getAsLong() <= now) {
+          endpoint.handleTimeout(now);
+        }
+        dispatchEvents();
+        boolean sent = transmit(now);
+        dispatchEvents();
+        if (sent) {
+          pumpAgain |= udp.isWritable();
+        }
+      } while (pumpAgain && ++rounds < 64);
+      if (pumpAgain) {
+        pumpSoon();
+      }
+      armTimer();
+    } finally {
+      pumping = false;
+    }
+  }
+
+  private boolean transmit(long now) {
+    int max = config.maxDatagramSize();
+    int n = 0;
+    while (udp.isWritable() && n < 1024) {
+      ByteBuf b = alloc.directBuffer(max);
+      ByteBuffer nio = b.nioBuffer(0, max);
+      InetSocketAddress dest = endpoint.pollTransmit(now, nio);
+      if (dest == null) {
+        b.release();
+        break;
+      }
+      b.writerIndex(nio.position());
+      udp.write(new DatagramPacket(b, dest), udp.voidPromise());
+      n++;
+    }
+    if (n > 0) {
+      udp.flush();
+    }
+    return n >= 1024;
+  }
+
+  private void dispatchEvents() {
+    PtcpEvent e;
+    while ((e = endpoint.pollEvent()) != null) {
+      PtcpConnection c = e.connection();
+      if (e.type() == PtcpEvent.Type.ACCEPTED) {
+        accept(c);
+        continue;
+      }
+      if (e.type() == PtcpEvent.Type.CLOSED) {
+        log.debug("{} closed{}", c, e.error() == null ? "" : ": " + e.error().getMessage());
+      }
+      if (c.attachment() instanceof PtcpChannel ch) {
+        try {
+          ch.onEvent(e);
+        } catch (RuntimeException ex) {
+          log.warn("PTCP channel {} failed handling {}", ch, e.type(), ex);
+        }
+      }
+    }
+  }
+
+  private void accept(PtcpConnection c) {
+    ChannelHandler h = childHandler;
+    if (h == null) {
+      c.abort();
+      return;
+    }
+    PtcpChannel ch = new PtcpChannel(this, c, null);
+    c.attach(ch);
+    ch.pipeline().addLast(h);
+    loop.register(ch).addListener(f -> {
+      if (!f.isSuccess()) {
+        log.warn("could not register accepted {}", ch, f.cause());
+        c.abort();
+      }
+    });
+    log.debug("accepted {}", ch);
+  }
+
+  private void armTimer() {
+    OptionalLong t = endpoint.pollTimeout();
+    if (t.isEmpty()) {
+      return;
+    }
+    long deadline = t.getAsLong();
+    if (timer != null && !timer.isDone() && timerDeadline <= deadline) {
+      return; // an earlier wake-up is already scheduled; it re-arms when it fires
+    }
+    if (timer != null) {
+      timer.cancel(false);
+    }
+    timerDeadline = deadline;
+    long delay = Math.max(0, deadline - now());
+    timer = loop.schedule(() -> {
+      timer = null;
+      timerDeadline = Long.MAX_VALUE;
+      pump();
+    }, delay, TimeUnit.NANOSECONDS);
+  }
+
+  /** Reads datagrams from the UDP channel into the core. */
+  private final class Pump extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!(msg instanceof DatagramPacket p)) {
+        io.netty.util.ReferenceCountUtil.release(msg);
+        return;
+      }
+      try {
+        ByteBuf content = p.content();
+        ByteBuffer nio = content.nioBuffer(content.readerIndex(), content.readableBytes());
+        if (!endpoint.handleDatagram(now(), p.sender(), nio)) {
+          RawDatagramHandler h = rawHandler;
+          if (h != null) {
+            try {
+              h.onDatagram(p.sender(), content);
+            } catch (RuntimeException e) {
+              log.warn("raw datagram handler failed", e);
+            }
+          }
+        }
+      } finally {
+        p.release();
+      }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+      pump();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      if (ctx.channel().isWritable()) {
+        pump();
+      }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      log.warn("UDP socket error (ignored)", cause);
+    }
+  }
+}
