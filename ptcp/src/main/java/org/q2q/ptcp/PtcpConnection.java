@@ -90,6 +90,8 @@ public final class PtcpConnection {
   private int probeAckToSend;
   /** TIME_WAIT after an idle timeout: say nothing at all. */
   private boolean quiet;
+  /** A tail-loss probe was sent since the last progress. */
+  private boolean tlpSent;
   /** Consecutive retransmission timeouts without progress. */
   private int consecutiveRtos;
 
@@ -597,8 +599,9 @@ public final class PtcpConnection {
       rtt.resetBackoff();
       consecutiveRtos = 0;
       progress = true;
+      tlpSent = false;
       if (!board.isEmpty()) {
-        timers.set(Timer.RETRANSMIT, now + rtt.rto());
+        timers.set(Timer.RETRANSMIT, now + probeTimeout());
       }
       if (finSent && !finAcked && ackOff > finOffset) {
         finAcked = true;
@@ -860,6 +863,14 @@ public final class PtcpConnection {
       rtt.backoff();
       return;
     }
+    if (!board.isEmpty() && !tlpSent && rtt.hasSample() && rtt.backoffCount() == 0) {
+      // Tail-loss probe (RFC 8985): resend the newest segment to elicit a SACK that exposes any
+      // loss, instead of waiting for the RTO and collapsing the window.
+      tlpSent = true;
+      board.markLastLost();
+      timers.set(Timer.RETRANSMIT, now + rtt.rto());
+      return;
+    }
     if (!board.isEmpty()) {
       retransmissionTimeouts++;
       consecutiveRtos++;
@@ -882,6 +893,21 @@ public final class PtcpConnection {
       rtt.backoff();
       timers.set(Timer.RETRANSMIT, now + rtt.rto());
     }
+  }
+
+  /**
+   * The first data timer after progress: a tail-loss probe after 2 SRTT (plus the peer's delayed-ACK
+   * allowance when one segment is outstanding), never later than the RTO.
+   */
+  private long probeTimeout() {
+    if (!rtt.hasSample() || rtt.backoffCount() > 0 || tlpSent) {
+      return rtt.rto();
+    }
+    long pto = Math.max(2 * rtt.srtt(), 2_000_000L);
+    if (board.size() <= 1) {
+      pto += cfg.delayedAck;
+    }
+    return Math.min(pto, rtt.rto());
   }
 
   private boolean zeroWindowBlocked() {
@@ -1085,7 +1111,7 @@ public final class PtcpConnection {
     if (board.isEmpty()) {
       // RFC 6298 5.1: start the timer for this data (it may have been running as a persist or
       // handshake timer).
-      timers.set(Timer.RETRANSMIT, now + rtt.rto());
+      timers.set(Timer.RETRANSMIT, now + probeTimeout());
     }
     board.add(sndNxt, len, fin, now, dsize);
     sndNxt += len;

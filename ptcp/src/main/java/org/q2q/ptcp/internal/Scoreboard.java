@@ -102,7 +102,6 @@ public final class Scoreboard {
         break;
       }
     }
-    lostHint = Math.max(0, lostHint - 0);
     if (head > 1024 && head > segs.size() / 2) {
       segs.subList(0, head).clear();
       lostHint = Math.max(0, lostHint - head);
@@ -204,6 +203,18 @@ public final class Scoreboard {
         markLost(i);
       }
     }
+  }
+
+  /** Marks the newest outstanding un-SACKed segment lost (tail-loss probe); returns false if none. */
+  public boolean markLastLost() {
+    for (int i = segs.size() - 1; i >= head; i--) {
+      SentSegment s = segs.get(i);
+      if (!s.sacked && !s.lost) {
+        markLost(i);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Marks un-SACKed segments sent in datagrams larger than {@code size} lost; returns how many. */
