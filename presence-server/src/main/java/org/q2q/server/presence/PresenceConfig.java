@@ -17,6 +17,10 @@ import java.util.Objects;
  * @param maxRelayBytesInFlightPerAddress bytes an address may have queued in the relay (received,
  *     not yet handed to the other side's transport), summed over its streams
  * @param maxRelayFrameBytes largest data frame accepted on a relay stream (clients send 16-64 KiB)
+ * @param relayWindowFrames frames the relay requests ahead from a sender while the receiver is
+ *     ready; also the most it queues per direction (4)
+ * @param relayReadyThresholdBytes bytes gRPC may buffer toward a relay client before the stream
+ *     reports not ready (128 KiB; gRPC's default is 32 KiB)
  * @param maxServicesPerSession services one Listen stream may offer at once
  * @param maxPendingQueriesPerSession queries a Listen stream may leave unanswered; past that it is
  *     skipped by Inbound (as if it had not answered)
@@ -32,6 +36,8 @@ public record PresenceConfig(
     int maxRelayStreamsPerAddress,
     long maxRelayBytesInFlightPerAddress,
     int maxRelayFrameBytes,
+    int relayWindowFrames,
+    int relayReadyThresholdBytes,
     int maxServicesPerSession,
     int maxPendingQueriesPerSession,
     DomainServerLocator federation,
@@ -45,13 +51,16 @@ public record PresenceConfig(
     atLeastOne(maxRelayStreamsPerAddress, "maxRelayStreamsPerAddress");
     atLeastOne(maxRelayBytesInFlightPerAddress, "maxRelayBytesInFlightPerAddress");
     atLeastOne(maxRelayFrameBytes, "maxRelayFrameBytes");
+    atLeastOne(relayWindowFrames, "relayWindowFrames");
+    atLeastOne(relayReadyThresholdBytes, "relayReadyThresholdBytes");
     atLeastOne(maxServicesPerSession, "maxServicesPerSession");
     atLeastOne(maxPendingQueriesPerSession, "maxPendingQueriesPerSession");
   }
 
   /**
    * Production defaults: Inbound waits 5 s, ids live 120 s, a relay waits 10 s for its listener,
-   * 64 relay streams and 16 MiB in flight per address, frames up to 1 MiB, 256 services and 256
+   * 64 relay streams and 16 MiB in flight per address, frames up to 1 MiB, a relay window of 4
+   * frames and a 128 KiB ready threshold, 256 services and 256
    * pending queries per Listen stream; federation through {@code <domain>:8788}; no tap.
    */
   public static PresenceConfig defaults() {
@@ -63,6 +72,8 @@ public record PresenceConfig(
         64,
         16L << 20,
         1 << 20,
+        4,
+        128 << 10,
         256,
         256,
         DomainServerLocator.defaultPort(),
@@ -72,43 +83,57 @@ public record PresenceConfig(
   /** A copy with another Inbound answer timeout. */
   public PresenceConfig withInboundAnswerTimeout(Duration d) {
     return new PresenceConfig(d, listenerIdTtl, relayJoinTimeout, bindUdpTimeout, maxRelayStreamsPerAddress,
-        maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession, maxPendingQueriesPerSession,
-        federation, relayTap);
+        maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames, relayReadyThresholdBytes,
+        maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
   }
 
   /** A copy with another listener id lifetime. */
   public PresenceConfig withListenerIdTtl(Duration d) {
-    return new PresenceConfig(inboundAnswerTimeout, d, relayJoinTimeout, bindUdpTimeout, maxRelayStreamsPerAddress,
-        maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession, maxPendingQueriesPerSession,
-        federation, relayTap);
+    return new PresenceConfig(inboundAnswerTimeout, d, relayJoinTimeout, bindUdpTimeout,
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
   }
 
   /** A copy with another relay join timeout. */
   public PresenceConfig withRelayJoinTimeout(Duration d) {
-    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, d, bindUdpTimeout, maxRelayStreamsPerAddress,
-        maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession, maxPendingQueriesPerSession,
-        federation, relayTap);
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, d, bindUdpTimeout,
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
   }
 
   /** A copy with other relay limits. */
   public PresenceConfig withRelayLimits(int streamsPerAddress, long bytesInFlightPerAddress, int frameBytes) {
-    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout, streamsPerAddress,
-        bytesInFlightPerAddress, frameBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation,
-        relayTap);
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
+        streamsPerAddress, bytesInFlightPerAddress, frameBytes, relayWindowFrames, relayReadyThresholdBytes,
+        maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+  }
+
+  /** A copy with another relay window and ready threshold (throughput vs. memory per relay). */
+  public PresenceConfig withRelayWindow(int windowFrames, int readyThresholdBytes) {
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, windowFrames,
+        readyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+  }
+
+  /** A copy with other Listen session limits. */
+  public PresenceConfig withListenLimits(int servicesPerSession, int pendingQueriesPerSession) {
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
+        relayReadyThresholdBytes, servicesPerSession, pendingQueriesPerSession, federation, relayTap);
   }
 
   /** A copy with another federation locator (null: no federation). */
   public PresenceConfig withFederation(DomainServerLocator locator) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
-        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession,
-        maxPendingQueriesPerSession, locator, relayTap);
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, locator, relayTap);
   }
 
   /** A copy with a relay tap (null: none). */
   public PresenceConfig withRelayTap(RelayTap tap) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
-        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, maxServicesPerSession,
-        maxPendingQueriesPerSession, federation, tap);
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, tap);
   }
 
   private static void positive(Duration d, String name) {

@@ -85,7 +85,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout());
     this.limits = new RelayLimits(config.maxRelayStreamsPerAddress(), config.maxRelayBytesInFlightPerAddress());
     this.relay = new RelayRendezvous(tickets, limits, config.relayTap(), config.maxRelayFrameBytes(),
-        config.relayJoinTimeout());
+        config.relayWindowFrames(), config.relayReadyThresholdBytes(), config.relayJoinTimeout());
   }
 
   /** The service with {@link PresenceConfig#defaults()} and the system clock. */

@@ -84,9 +84,7 @@ class PresenceListenTest {
   @Test
   void tooManyServicesAreRefused() throws Exception {
     h.close();
-    h = new PresenceHarness(new PresenceConfig(
-        java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(120), java.time.Duration.ofSeconds(10),
-        java.time.Duration.ofSeconds(5), 64, 1 << 24, 1 << 20, 2, 256, null, null));
+    h = new PresenceHarness(PresenceConfig.defaults().withListenLimits(2, 256));
     TestListener bob = h.listen("bob@example.com");
     bob.offer("a", "b");
     bob.send(org.q2q.proto.ListenUp.newBuilder()

@@ -33,7 +33,15 @@ final class RelayPeer implements ClientResponseObserver<RelayFrame, RelayFrame> 
   private volatile boolean waitingForReady;
   private ClientCallStreamObserver<RelayFrame> requests;
 
+  /** False: count received bytes only (benchmarks). */
+  private final boolean keep;
+
   private RelayPeer() {
+    this(true);
+  }
+
+  private RelayPeer(boolean keep) {
+    this.keep = keep;
     try {
       digest = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
@@ -43,7 +51,12 @@ final class RelayPeer implements ClientResponseObserver<RelayFrame, RelayFrame> 
 
   /** Opens a relay stream on {@code stub} and sends the hello. */
   static RelayPeer open(PresenceGrpc.PresenceStub stub, String listenerId, RelayRole role) {
-    RelayPeer p = new RelayPeer();
+    return open(stub, listenerId, role, true);
+  }
+
+  /** As {@link #open}; {@code keep} false only counts what it receives (no hashing). */
+  static RelayPeer open(PresenceGrpc.PresenceStub stub, String listenerId, RelayRole role, boolean keep) {
+    RelayPeer p = new RelayPeer(keep);
     stub.relay(p);
     p.send(RelayFrame.newBuilder()
         .setHello(RelayHello.newBuilder().setListenerId(listenerId).setRole(role))
@@ -76,10 +89,12 @@ final class RelayPeer implements ClientResponseObserver<RelayFrame, RelayFrame> 
       spliced.complete(null);
     } else if (f.hasData()) {
       ByteString d = f.getData();
-      synchronized (digest) {
-        digest.update(d.asReadOnlyByteBuffer());
-        if (firstBytes.size() < (1 << 20)) {
-          d.substring(0, Math.min(d.size(), (1 << 20) - firstBytes.size())).writeTo(firstBytes);
+      if (keep) {
+        synchronized (digest) {
+          digest.update(d.asReadOnlyByteBuffer());
+          if (firstBytes.size() < (1 << 20)) {
+            d.substring(0, Math.min(d.size(), (1 << 20) - firstBytes.size())).writeTo(firstBytes);
+          }
         }
       }
       receivedBytes.addAndGet(d.size());
@@ -121,6 +136,12 @@ final class RelayPeer implements ClientResponseObserver<RelayFrame, RelayFrame> 
    * {@code isReady()} before each (so the client buffers nothing); stops early if the stream ends.
    */
   void sendAll(PatternSource source, long total, int chunk, Duration timeout) throws InterruptedException {
+    sendAll(source::next, total, chunk, timeout);
+  }
+
+  /** As above, with frames from {@code frames} (given the frame size). */
+  void sendAll(java.util.function.IntFunction<ByteString> frames, long total, int chunk, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     long left = total;
     while (left > 0 && !closed.isDone()) {
@@ -136,7 +157,7 @@ final class RelayPeer implements ClientResponseObserver<RelayFrame, RelayFrame> 
         waitingForReady = false;
       }
       int n = (int) Math.min(chunk, left);
-      send(RelayFrame.newBuilder().setData(source.next(n)).build());
+      send(RelayFrame.newBuilder().setData(frames.apply(n)).build());
       sentBytes.addAndGet(n);
       left -= n;
     }

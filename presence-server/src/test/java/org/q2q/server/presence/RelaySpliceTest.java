@@ -106,6 +106,26 @@ class RelaySpliceTest {
   }
 
   @Test
+  void serverShutdownEndsRelaysWithUnavailable() throws Exception {
+    start(PresenceConfig.defaults());
+    Pair spliced = splice(); // its bob keeps listening on his stream
+    TestListener carol = h.listen("carol@example.com");
+    carol.offer("file");
+    String id = h.blocking("alice@example.com")
+        .inbound(InboundRequest.newBuilder().setTo("carol@example.com").setService("file").build())
+        .getListeners(0).getId();
+    RelayPeer waiting = RelayPeer.open(h.stub("alice@example.com"), id, RelayRole.RELAY_ROLE_CONNECTOR);
+    carol.next(ListenDown.KindCase.RELAY_OPEN);
+    h.service.close();
+    for (RelayPeer p : new RelayPeer[] {spliced.connector(), spliced.listener(), waiting}) {
+      Status s = p.awaitClosed();
+      assertThat(s.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(s.getDescription()).contains("shutting down");
+    }
+    Await.until(Duration.ofSeconds(5), "streams released", () -> h.service.relayStats().activeStreams() == 0);
+  }
+
+  @Test
   void anIdCanBeUsedOnlyOnce() throws Exception {
     start(PresenceConfig.defaults());
     Pair p = splice();

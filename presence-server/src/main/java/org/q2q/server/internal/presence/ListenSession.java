@@ -6,6 +6,8 @@ import io.grpc.SynchronizationContext;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -143,9 +145,9 @@ public final class ListenSession implements StreamObserver<ListenUp> {
             .asRuntimeException();
       }
     }
-    long after = java.util.stream.Stream.concat(services.keySet().stream(), offers.stream().map(ServiceOffer::getService))
-        .distinct().count();
-    if (after > maxServices) {
+    Set<String> after = new HashSet<>(services.keySet());
+    offers.forEach(o -> after.add(o.getService()));
+    if (after.size() > maxServices) {
       throw Status.RESOURCE_EXHAUSTED
           .withDescription("a Listen stream may offer at most " + maxServices + " services")
           .asRuntimeException();

@@ -41,13 +41,13 @@ import org.slf4j.LoggerFactory;
 public final class RelayRendezvous {
   private static final Logger log = LoggerFactory.getLogger(RelayRendezvous.class);
 
-  /** Bytes gRPC may buffer toward a relay client before {@code isReady()} turns false. */
-  static final int READY_THRESHOLD = 128 << 10;
-
   private final ListenerTickets tickets;
   private final RelayLimits limits;
   private final RelayTap tap;
   private final int maxFrameBytes;
+  private final int window;
+  /** Bytes gRPC may buffer toward a relay client before {@code isReady()} turns false. */
+  private final int readyThreshold;
   private final Duration joinTimeout;
   private final Executor timer;
   /** Connectors waiting for their listener, by listener id. */
@@ -57,7 +57,9 @@ public final class RelayRendezvous {
   private final Set<RelayEndpoint> open = ConcurrentHashMap.newKeySet();
 
   public RelayRendezvous(ListenerTickets tickets, RelayLimits limits, RelayTap tap, int maxFrameBytes,
-      Duration joinTimeout) {
+      int window, int readyThreshold, Duration joinTimeout) {
+    this.window = window;
+    this.readyThreshold = readyThreshold;
     this.tickets = tickets;
     this.limits = limits;
     this.tap = tap;
@@ -75,7 +77,7 @@ public final class RelayRendezvous {
     ServerCallStreamObserver<RelayFrame> out = (ServerCallStreamObserver<RelayFrame>) responses;
     out.disableAutoRequest();
     // let the transport take a couple of frames before reporting not-ready (default 32 KiB)
-    out.setOnReadyThreshold(READY_THRESHOLD);
+    out.setOnReadyThreshold(readyThreshold);
     RelayEndpoint ep = new RelayEndpoint("relay-" + streamIds.incrementAndGet(), out, caller, this);
     out.setOnCancelHandler(ep::onCancel);
     out.setOnReadyHandler(ep::onReady);
@@ -112,7 +114,7 @@ public final class RelayRendezvous {
           .withDescription(t.to() + " stopped listening for '" + t.service() + "'")
           .asRuntimeException();
     }
-    RelaySplice splice = new RelaySplice(t, ep, limits, tap, maxFrameBytes);
+    RelaySplice splice = new RelaySplice(t, ep, limits, tap, maxFrameBytes, window);
     ep.splice = splice;
     ep.state = RelayEndpoint.State.WAITING;
     waiting.put(id, splice);
@@ -192,7 +194,7 @@ public final class RelayRendezvous {
     for (RelayEndpoint ep : open) {
       ep.dispatch(() -> {
         if (ep.state == RelayEndpoint.State.SPLICED) {
-          ep.splice.fail(ep, status);
+          ep.splice.shutdown(status);
         } else {
           ep.fail(status);
         }

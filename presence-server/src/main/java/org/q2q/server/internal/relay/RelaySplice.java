@@ -15,9 +15,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Two relay streams joined: data frames from one are written to the other unread, only while the
  * receiver's transport is ready ({@code isReady()}), and frames are requested from the sender
- * ({@link #WINDOW_FRAMES} ahead) only while the receiver is ready and nothing is queued. So a
+ * (a window of a few frames ahead) only while the receiver is ready and nothing is queued. So a
  * stalled receiver stops the sender through gRPC flow control on both hops, and the relay itself
- * queues at most {@link #WINDOW_FRAMES} frames per direction.
+ * queues at most that window of frames per direction.
  *
  * <ul>
  *   <li>half-close of one side (its onCompleted): once the frames already received are delivered,
@@ -31,13 +31,6 @@ import org.slf4j.LoggerFactory;
  */
 final class RelaySplice {
   private static final Logger log = LoggerFactory.getLogger(RelaySplice.class);
-
-  /**
-   * Frames requested ahead from a sender while its receiver is ready: enough to keep both hops
-   * busy, and the most the relay ever queues per direction (with frames of 16-64 KiB, at most a
-   * few hundred KiB).
-   */
-  static final int WINDOW_FRAMES = 4;
 
   /** One direction: frames from {@code src} to {@code dst}. Fields on ctx only. */
   private final class Direction {
@@ -81,8 +74,8 @@ final class RelaySplice {
         }
         return;
       }
-      if (!dst.outClosed && dst.out.isReady() && outstanding < WINDOW_FRAMES) {
-        int more = WINDOW_FRAMES - outstanding;
+      if (!dst.outClosed && dst.out.isReady() && outstanding < window) {
+        int more = window - outstanding;
         outstanding += more;
         src.out.request(more);
       }
@@ -106,6 +99,11 @@ final class RelaySplice {
   private final RelayLimits limits;
   private final RelayTap tap;
   private final int maxFrameBytes;
+  /**
+   * Frames requested ahead from a sender while its receiver is ready: enough to keep both hops
+   * busy, and the most the relay ever queues per direction.
+   */
+  private final int window;
   final RelayEndpoint connector;
   private RelayEndpoint listener;
   private Direction up; // connector -> listener
@@ -113,7 +111,9 @@ final class RelaySplice {
   private boolean joined;
   private boolean over;
 
-  RelaySplice(ListenerTicket ticket, RelayEndpoint connector, RelayLimits limits, RelayTap tap, int maxFrameBytes) {
+  RelaySplice(ListenerTicket ticket, RelayEndpoint connector, RelayLimits limits, RelayTap tap, int maxFrameBytes,
+      int window) {
+    this.window = window;
     this.ticket = ticket;
     this.connector = connector;
     this.ctx = connector.ctx;
@@ -221,6 +221,15 @@ final class RelaySplice {
     endAll(other, Status.CANCELLED.withDescription(
         "relay " + shortId() + ": the " + side(culprit.role) + " " + culprit.address + " was refused: "
             + status.getDescription()));
+  }
+
+  /** Ends both sides with {@code status} (server shutdown). */
+  void shutdown(Status status) {
+    connector.close(status);
+    if (listener != null) {
+      listener.close(status);
+    }
+    finishIfDone();
   }
 
   private void endAll(RelayEndpoint other, Status otherStatus) {
