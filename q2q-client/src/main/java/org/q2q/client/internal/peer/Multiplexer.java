@@ -39,14 +39,10 @@ import org.slf4j.LoggerFactory;
  *       recently closed channel are dropped silently (they crossed our reset).
  *   <li><b>Sending</b>: channels with flushed bytes queue in a {@link WriteScheduler}; while the
  *       transport is writable, each takes a turn of one chunk. Control frames bypass the queue.
- *   <li><b>Unacknowledged bytes</b>: choke/unchoke alone cannot bound what is in flight when a
- *       choke is sent (socket buffers can hold megabytes), so the sender also keeps the data bytes
- *       it wrote but the peer has not yet processed at most {@link #sendWindow}, the smallest
- *       {@code receive_budget} the peer announced (its overrun allowance). Pings carry the acks:
- *       a Ping's nonce is this side's cumulative data-byte count when it was written, and since the
- *       peer handles frames in order, its Pong proves it processed every byte before. A ping goes
- *       out every quarter window. Hence after a choke at most {@code sendWindow} more bytes arrive,
- *       and a peer exceeding that is resetting-worthy ({@code FLOW_CONTROL_ERROR}).
+ *   <li><b>Unacknowledged bytes</b>: the session also keeps what it sent but the peer has not yet
+ *       processed within the peer's announced budget ({@link SendWindow}, acknowledged by
+ *       Ping/Pong), so after a choke at most that much more arrives and a peer exceeding it is
+ *       reset with {@code FLOW_CONTROL_ERROR}.
  *   <li><b>Receiving</b>: data goes to the channel, whose {@link ReceiveBudget} decides choke,
  *       unchoke and {@code FLOW_CONTROL_ERROR}. The transport is always read, so a choked channel
  *       never stalls the others.
@@ -79,14 +75,7 @@ final class Multiplexer extends ChannelDuplexHandler {
   private boolean closed;
   /** Clock millis of the last frame received. */
   private long lastReceivedMillis;
-  /** Data payload bytes written so far (also the nonce of the next ping). */
-  private long sentBytes;
-  /** Data bytes the peer proved processed (highest pong nonce). */
-  private long ackedBytes;
-  /** sentBytes when the last ping was written. */
-  private long lastPingAt;
-  /** Most unacknowledged data bytes allowed: the smallest receive budget the peer announced. */
-  private long sendWindow = Long.MAX_VALUE;
+  private final SendWindow window = new SendWindow();
   private ScheduledFuture<?> heartbeat;
 
   Multiplexer(PeerSession session, PeerSessionConfig cfg, Channel parent) {
@@ -369,25 +358,20 @@ final class Multiplexer extends ChannelDuplexHandler {
     }
   }
 
-  /** A budget of 0 means "not stated" (a proto3 default) and changes nothing. */
   private void notePeerBudget(int budget) {
-    long b = Integer.toUnsignedLong(budget);
-    if (b > 0 && b < sendWindow) {
-      sendWindow = b;
-    }
+    window.notePeerBudget(Integer.toUnsignedLong(budget));
   }
 
-  /** The peer processed every data byte up to {@code nonce}: the send window moves. */
+  /** The peer processed every data byte up to {@code nonce}: the send window may move. */
   private void onPong(long nonce) {
-    if (nonce > ackedBytes && nonce <= sentBytes) {
-      ackedBytes = nonce;
+    if (window.onPong(nonce)) {
       writeLoop();
     }
   }
 
+  /** Writes (without flushing) a ping whose nonce acknowledges everything sent so far. */
   private void ping() {
-    lastPingAt = sentBytes;
-    ctx.write(Frames.ping(sentBytes), ctx.voidPromise());
+    ctx.write(Frames.ping(window.pingWritten()), ctx.voidPromise());
   }
 
   private void onSourceAddress(SourceAddress sa) {
@@ -504,7 +488,7 @@ final class Multiplexer extends ChannelDuplexHandler {
     int unflushed = 0;
     try {
       long room;
-      while (parent.isWritable() && (room = sendWindow - (sentBytes - ackedBytes)) > 0) {
+      while (parent.isWritable() && (room = window.room()) > 0) {
         VirtualChildChannel ch = scheduler.poll();
         if (ch == null) {
           break;
@@ -515,9 +499,9 @@ final class Multiplexer extends ChannelDuplexHandler {
         if (!ch.isChokedByPeer()) {
           ByteBuf chunk = ch.pollChunk((int) Math.min(cfg.chunkSize(), room));
           if (chunk != null) {
-            sentBytes += chunk.readableBytes();
+            boolean pingDue = window.onSent(chunk.readableBytes());
             ctx.write(new OutboundData(ch.channelId, chunk), ctx.voidPromise());
-            if (sentBytes - lastPingAt >= sendWindow / 4) {
+            if (pingDue) {
               ping();
             }
             if (++unflushed >= CHUNKS_PER_FLUSH) {
@@ -536,7 +520,7 @@ final class Multiplexer extends ChannelDuplexHandler {
           ch.endWritten();
         }
       }
-      if (!scheduler.isEmpty() && sentBytes - ackedBytes >= sendWindow && lastPingAt < sentBytes) {
+      if (!scheduler.isEmpty() && window.needsPingWhenFull()) {
         ping(); // the window is full: make sure the peer is asked to acknowledge all of it
         unflushed++;
       }

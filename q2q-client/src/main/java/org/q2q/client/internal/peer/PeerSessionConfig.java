@@ -17,7 +17,7 @@ import org.q2q.certstore.Identity;
  * allowed {@link #overrunAllowance()} bytes beyond the high mark; more resets the channel with
  * {@code FLOW_CONTROL_ERROR}. The allowance is announced to the peer as the channel's {@code
  * receive_budget}; a sender keeps its unacknowledged bytes within the smallest budget announced
- * (acknowledged by Ping/Pong, see {@link Multiplexer}), so it also bounds a session's throughput to
+ * (acknowledged by Ping/Pong, see {@link SendWindow}), so it also bounds a session's throughput to
  * one allowance per round trip, hence its generous default of 4 MiB. A channel thus buffers at most
  * high mark + allowance + one 64 KiB frame.
  */

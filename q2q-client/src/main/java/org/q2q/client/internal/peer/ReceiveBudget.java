@@ -9,7 +9,7 @@ package org.q2q.client.internal.peer;
  *   <li>{@link #received} above high mark + allowance + one maximal frame → {@link
  *       Verdict#OVERRUN}: the sender ignored the choke for longer than its unacknowledged-bytes
  *       window explains ({@code FLOW_CONTROL_ERROR}). A compliant sender never has more than the
- *       allowance unacknowledged (see {@link Multiplexer}), so after the choke at most that much
+ *       allowance unacknowledged (see {@link SendWindow}), so after the choke at most that much
  *       arrives, plus the tail of the frame that crossed the high mark.
  *   <li>{@link #consumed} to the low mark or below while choked → unchoke.
  * </ul>

@@ -464,7 +464,7 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
 
   @Override
   protected boolean isCompatible(EventLoop loop) {
-    return true;
+    return loop == mux.parentChannel().eventLoop(); // all channel state is confined to that loop
   }
 
   @Override
@@ -564,7 +564,12 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
     }
   }
 
-  /** Keeps resets that reach the tail out of the WARN log: they are reported via closeFuture. */
+  /**
+   * What reaches the end of the child pipeline. A reset is only logged (it is reported through
+   * closeFuture and the streams); any other exception means the application's handler failed, so
+   * that channel alone is reset with INTERNAL_ERROR (the peer learns nothing more; the cause is
+   * logged here once) instead of being logged and ignored as Vertex did.
+   */
   private static final class ChildPipeline extends DefaultChannelPipeline {
     ChildPipeline(VirtualChildChannel channel) {
       super(channel);
@@ -573,10 +578,12 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
     @Override
     protected void onUnhandledInboundException(Throwable cause) {
       try {
+        VirtualChildChannel ch = (VirtualChildChannel) channel();
         if (cause instanceof ChannelResetException) {
-          log.debug("{} {}", channel(), cause.getMessage());
-        } else {
-          log.warn("{} exception reached the end of the pipeline", channel(), cause);
+          log.debug("{} {}", ch, cause.getMessage());
+        } else if (ch.isOpen()) {
+          log.warn("{} the channel's handler failed; resetting the channel", ch, cause);
+          ch.mux.resetChannel(ch, org.q2q.client.Q2qErrorCode.INTERNAL_ERROR, "the application handling the channel failed");
         }
       } finally {
         ReferenceCountUtil.release(cause);

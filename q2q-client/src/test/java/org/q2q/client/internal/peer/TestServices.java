@@ -25,6 +25,8 @@ import org.q2q.client.VirtualChannel;
  *       input ends;
  *   <li>{@code sha}: blocking streams, reads to the end and answers the SHA-256 hex of it;
  *   <li>{@code sink}: accepted but never read (a stalled reader);
+ *   <li>{@code discard}: a Netty handler releasing everything it reads;
+ *   <li>{@code explode}: a Netty handler that throws on the first bytes;
  *   <li>{@code broken}: the acceptor throws (REFUSED); anything else: NO_SUCH_SERVICE.
  * </ul>
  */
@@ -47,6 +49,14 @@ final class TestServices implements ChannelAcceptor, AutoCloseable {
         }
       });
       case "sink" -> {}
+      case "discard" -> ch.channel().pipeline().addLast(new Discard());
+      case "explode" -> ch.channel().pipeline().addLast(new Discard() {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+          super.channelRead(ctx, msg);
+          throw new IllegalStateException("handler bug with a secret inside");
+        }
+      });
       case "broken" -> throw new IllegalStateException("listener exploded");
       default -> {
         return false;
@@ -59,6 +69,20 @@ final class TestServices implements ChannelAcceptor, AutoCloseable {
   @Override
   public void close() {
     pool.shutdownNow();
+  }
+
+  /** Reads everything and releases it. */
+  static class Discard extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ctx.channel().config().setAutoRead(true);
+      ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      io.netty.util.ReferenceCountUtil.release(msg);
+    }
   }
 
   /** Echo with Netty-style backpressure: stop reading while the channel is not writable. */

@@ -126,7 +126,7 @@ class VirtualChannelTest {
         VirtualChannel ch = open(p.initiator(), "sha");
         String sent;
         try (OutputStream out = ch.outputStream()) {
-          sent = TestServices.writeRandom(out, n, 100_000 + n * 3_001L);
+          sent = TestServices.writeRandom(out, n, 20_000 + n * 1_001L);
         }
         assertThat(TestServices.readAll(ch.inputStream())).isEqualTo(sent);
         return null;
@@ -386,6 +386,31 @@ class VirtualChannelTest {
         ctx.fireChannelRead(msg);
       }
     }
+  }
+
+  @Test
+  void aSmallExchangeOvertakesAn8MiBWriteOnAnotherChannel() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel bulk = open(p.initiator(), "discard");
+    VirtualChannel echo = open(p.initiator(), "echo");
+    io.netty.channel.ChannelFuture bulkWrite = bulk.channel().writeAndFlush(Unpooled.wrappedBuffer(new byte[8 << 20]));
+
+    echo.outputStream().write(42);
+    assertThat(echo.inputStream().read()).isEqualTo(42);
+    assertThat(bulkWrite.isDone()).as("round-robin: the echo did not wait for the 8 MiB write").isFalse();
+    bulkWrite.get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aFailingHandlerResetsItsChannelWithInternalErrorAndNoDetails() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "explode");
+    ch.outputStream().write(1);
+    Throwable t = catchThrowable(() -> ch.closeFuture().get(10, TimeUnit.SECONDS));
+    ChannelResetException r = (ChannelResetException) t.getCause();
+    assertThat(r.code()).isEqualTo(Q2qErrorCode.INTERNAL_ERROR);
+    assertThat(r.reason()).isEqualTo("the application handling the channel failed");
+    assertThat(p.initiator().isOpen()).isTrue();
   }
 
   @Test
