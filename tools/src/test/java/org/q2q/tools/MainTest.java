@@ -31,8 +31,11 @@ class MainTest {
   }
 
   private static Run q2q(Map<String, String> env, String stdin, String... args) {
-    CommandLine cl = Main.commandLine(new CliEnvironment(
-        env, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), null));
+    return q2q(new CliEnvironment(env, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), null), args);
+  }
+
+  private static Run q2q(CliEnvironment environment, String... args) {
+    CommandLine cl = Main.commandLine(environment);
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     cl.setOut(new PrintWriter(out, true));
@@ -160,5 +163,57 @@ class MainTest {
     Run r = q2q("", "register", "alice@localhost", "--frobnicate");
     assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(r.err()).startsWith("q2q: Unknown option: '--frobnicate'").contains("q2q register --help");
+  }
+
+  /** A terminal that answers the prompts in order and records them. */
+  static final class ScriptedTerminal implements CliEnvironment.PasswordTerminal {
+    final java.util.Deque<String> answers;
+    final java.util.List<String> prompts = new java.util.ArrayList<>();
+
+    ScriptedTerminal(String... answers) {
+      this.answers = new java.util.ArrayDeque<>(java.util.List.of(answers));
+    }
+
+    @Override
+    public char[] readPassword(String prompt) {
+      prompts.add(prompt);
+      String a = answers.poll();
+      return a == null ? null : a.toCharArray();
+    }
+  }
+
+  @Test
+  void withoutPasswordStdinThePasswordIsAskedOnTheTerminalAndAdduserAsksTwice(@TempDir Path data) throws Exception {
+    Map<String, String> env = Map.of("Q2Q_HOME", home.toString());
+    ScriptedTerminal differ = new ScriptedTerminal("pw1", "pw2");
+    Run mismatch = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), differ),
+        "server", "adduser", "carol@localhost", "--data", data.toString());
+    assertThat(mismatch.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(mismatch.err()).contains("the two passwords differ");
+    assertThat(differ.prompts).containsExactly("New password for carol@localhost: ", "Again: ");
+
+    Run added = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), new ScriptedTerminal("pw", "pw")),
+        "server", "adduser", "carol@localhost", "--data", data.toString());
+    assertThat(added.exit()).as(added.err()).isZero();
+
+    try (LoopbackServer s = LoopbackServer.start()) {
+      ScriptedTerminal t = new ScriptedTerminal("secret");
+      Run reg = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), t),
+          "register", "alice@localhost", "--server", s.hostPort());
+      assertThat(reg.exit()).as(reg.err()).isZero();
+      assertThat(t.prompts).containsExactly("Password for alice@localhost: ");
+    }
+    Run noTerminal = q2q("", "register", "bob@localhost", "--server", "127.0.0.1:1");
+    assertThat(noTerminal.exit()).isEqualTo(ExitCodes.USAGE);
+    assertThat(noTerminal.err()).contains("no terminal to ask for the password; use --password-stdin");
+  }
+
+  @Test
+  void aServerOnABusyPortSaysSo(@TempDir Path data) throws Exception {
+    try (LoopbackServer s = LoopbackServer.start()) {
+      Run r = q2q("", "server", "--port", String.valueOf(s.port()), "--bind", "127.0.0.1", "--data", data.toString());
+      assertThat(r.exit()).isEqualTo(ExitCodes.FAILURE);
+      assertThat(r.err()).startsWith("q2q: cannot listen on 127.0.0.1:" + s.port()).contains("choose another --port");
+    }
   }
 }
