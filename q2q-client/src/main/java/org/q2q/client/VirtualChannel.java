@@ -56,7 +56,8 @@ public interface VirtualChannel extends AutoCloseable {
    * A blocking stream of the peer's bytes (the same instance on every call). Turns autoRead off and
    * reads on demand. {@code read} blocks until data arrives, returns -1 once the peer has ended its
    * output, and throws {@link ChannelResetException} (naming the error code) if the channel was
-   * reset or its session lost. {@code close()} closes the whole channel, like a socket's stream.
+   * reset or its session lost. {@code close()} after the end of stream only releases buffers;
+   * before it, it closes the whole channel (the peer sees CANCEL), like a socket's stream.
    */
   InputStream inputStream();
 

@@ -59,8 +59,9 @@ public final class PeerSession {
   }
 
   /**
-   * Starts a peer session on an already connected transport channel (its pipeline should hold
-   * nothing that interprets bytes; the session's handlers go last).
+   * Starts a peer session on an already connected (registered and active) transport channel with
+   * autoRead on; its pipeline should hold nothing that interprets the bytes (the session's handlers
+   * go last). The session reads the transport continuously, whatever its channels do.
    *
    * @return completes once TLS verified the peer and Hello was exchanged both ways; fails with a
    *     {@link PeerSessionException} naming the cause (wrong or untrusted peer, timeout, closed
