@@ -81,6 +81,14 @@ public final class PtcpSocket {
   private boolean pumpScheduled;
   private ScheduledFuture<?> timer;
   private long timerDeadline = Long.MAX_VALUE;
+  /** Counters for {@link #stats()}; event-loop only. */
+  private long pumps;
+  private long timerFires;
+  private long datagramsIn;
+  private long datagramsOut;
+  private long readBursts;
+  private long flushes;
+
   private final Runnable pumpTask = () -> {
     pumpScheduled = false;
     pump();
@@ -182,6 +190,12 @@ public final class PtcpSocket {
   /** The PTCP configuration. */
   public PtcpConfig config() {
     return config;
+  }
+
+  /** A one-line summary of the pump's counters (for benchmarks and logs). */
+  public String stats() {
+    return "pumps=" + pumps + " timerFires=" + timerFires + " in=" + datagramsIn + " out=" + datagramsOut
+        + " readBursts=" + readBursts + " flushes=" + flushes + " epoll=" + isEpoll();
   }
 
   /** Whether the datagram channel is epoll-based. */
@@ -311,6 +325,7 @@ public final class PtcpSocket {
       return;
     }
     pumping = true;
+    pumps++;
     try {
       int rounds = 0;
       do {
@@ -353,6 +368,8 @@ public final class PtcpSocket {
     }
     if (n > 0) {
       udp.flush();
+      flushes++;
+      datagramsOut += n;
     }
     return n >= 1024;
   }
@@ -411,6 +428,7 @@ public final class PtcpSocket {
     timerDeadline = deadline;
     long delay = Math.max(0, deadline - now());
     timer = loop.schedule(() -> {
+      timerFires++;
       timer = null;
       timerDeadline = Long.MAX_VALUE;
       pump();
@@ -425,6 +443,7 @@ public final class PtcpSocket {
         io.netty.util.ReferenceCountUtil.release(msg);
         return;
       }
+      datagramsIn++;
       try {
         ByteBuf content = p.content();
         ByteBuffer nio = content.nioBuffer(content.readerIndex(), content.readableBytes());
@@ -445,6 +464,7 @@ public final class PtcpSocket {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+      readBursts++;
       pump();
     }
 
