@@ -13,7 +13,9 @@ import org.q2q.client.VirtualChannel;
 /**
  * Throughput of one virtual channel over a real TLS peer session on loopback, alone and next to a
  * stalled (choked) channel, to check that a choked channel costs the others nothing (goal: less
- * than 10% drop). Not a test: run by hand, without paranoid leak detection, e.g.
+ * than 10% drop). Wall-clock throughput is noisy on a shared machine, so it also reports the
+ * process CPU time per MiB moved (both session ends run in this process), which other processes'
+ * load does not distort. Not a test: run by hand, without paranoid leak detection, e.g.
  *
  * <pre>
  *   mvn -q -pl q2q-client test-compile dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt
@@ -44,8 +46,12 @@ public final class PeerThroughputBenchmark {
       run(p, mib); // warm-up
       double[] alone = new double[rounds];
       double[] stalled = new double[rounds];
+      double[] aloneCpu = new double[rounds];
+      double[] stalledCpu = new double[rounds];
       for (int r = 0; r < rounds; r++) {
+        long cpu0 = cpuNanos();
         alone[r] = run(p, mib);
+        aloneCpu[r] = (cpuNanos() - cpu0) / 1e6 / mib;
         VirtualChannel stall = p.initiator().openChannel("sink").get(10, TimeUnit.SECONDS);
         CompletableFuture<Void> filler = CompletableFuture.runAsync(() -> {
           try {
@@ -57,19 +63,32 @@ public final class PeerThroughputBenchmark {
         while (!((VirtualChildChannel) stall.channel()).isChokedByPeer()) {
           Thread.onSpinWait();
         }
+        long cpu1 = cpuNanos();
         stalled[r] = run(p, mib);
+        stalledCpu[r] = (cpuNanos() - cpu1) / 1e6 / mib;
         stall.reset("round over");
         filler.get(10, TimeUnit.SECONDS);
       }
-      java.util.Arrays.sort(alone);
-      java.util.Arrays.sort(stalled);
-      double a = alone[rounds / 2];
-      double s = stalled[rounds / 2];
+      double a = median(alone);
+      double s = median(stalled);
+      double ac = median(aloneCpu);
+      double sc = median(stalledCpu);
       System.out.printf(Locale.ROOT, "one channel, %d MiB x %d rounds (median): alone %.1f MB/s, next to a choked channel %.1f MB/s,"
-          + " drop %.1f%%%n", mib, rounds, a, s, 100 * (a - s) / a);
+          + " drop %.1f%%; CPU %.2f vs %.2f ms/MiB (%+.1f%%)%n", mib, rounds, a, s, 100 * (a - s) / a, ac, sc, 100 * (sc - ac) / ac);
     } finally {
       services.close();
     }
+  }
+
+  private static double median(double[] v) {
+    double[] c = v.clone();
+    java.util.Arrays.sort(c);
+    return c[c.length / 2];
+  }
+
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   /** Sends {@code mib} MiB through the blocking stream to a Netty counter; returns MB/s. */
