@@ -91,7 +91,13 @@ final class PresenceHarness implements AutoCloseable {
     return PresenceGrpc.newBlockingStub(channel(address)).withDeadlineAfter(20, TimeUnit.SECONDS);
   }
 
+  private final Map<String, ManagedChannel> byAddress = new java.util.HashMap<>();
+
   private synchronized Channel channel(String address) {
+    ManagedChannel known = byAddress.get(String.valueOf(address));
+    if (known != null) {
+      return known;
+    }
     ManagedChannel ch = InProcessChannelBuilder.forName(name)
         .directExecutor()
         .intercept(new ClientInterceptor() {
@@ -110,6 +116,7 @@ final class PresenceHarness implements AutoCloseable {
         })
         .build();
     channels.add(ch);
+    byAddress.put(String.valueOf(address), ch);
     return ch;
   }
 

@@ -206,6 +206,21 @@ class PresenceInboundTest {
   }
 
   @Test
+  void aCallerHoardingUnusedIdsIsRefusedUntilTheyExpire() throws Exception {
+    h.listen("bob@example.com").offer("file");
+    for (int i = 0; i < 1024; i++) {
+      inbound("alice@example.com", "bob@example.com", "file");
+    }
+    StatusRuntimeException e = failure(() -> inbound("alice@example.com", "bob@example.com", "file"));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(e.getStatus().getDescription()).contains("alice@example.com").contains("1024");
+    // others are not affected
+    assertThat(inbound("carol@example.com", "bob@example.com", "file").getListenersCount()).isEqualTo(1);
+    h.clock.advance(Duration.ofSeconds(121));
+    assertThat(inbound("alice@example.com", "bob@example.com", "file").getListenersCount()).isEqualTo(1);
+  }
+
+  @Test
   void registrationsDieWithTheStream() throws Exception {
     TestListener bob = h.listen("bob@example.com");
     bob.offer("file");

@@ -88,6 +88,11 @@ public final class InboundBroker {
           .withDescription("no listener for service '" + service + "' at " + to + " (" + why + ")")
           .asRuntimeException());
     }
+    try {
+      tickets.requireRoom(caller.address(), sessions.size());
+    } catch (StatusRuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
     List<ByteString> fromChain = caller.chain().stream().map(c -> ByteString.copyFrom(Certificates.toDer(c))).toList();
     List<Asked> asked = new ArrayList<>();
     for (ListenSession s : sessions) {

@@ -18,7 +18,6 @@ import java.util.function.Consumer;
 import org.q2q.certstore.Address;
 import org.q2q.proto.BindUdpAnswer;
 import org.q2q.proto.BindUdpQuery;
-import org.q2q.proto.Heartbeat;
 import org.q2q.proto.InboundAnswer;
 import org.q2q.proto.InboundQuery;
 import org.q2q.proto.ListenDown;

@@ -23,6 +23,11 @@ public final class ListenerTickets {
   public static final int ID_BITS = 128;
   /** Sweep expired tickets every this many issues (keeps the table bounded by the issue rate). */
   private static final int SWEEP_EVERY = 256;
+  /**
+   * Unused ids one caller may hold at once (a soft limit checked before Inbound asks listeners), so
+   * that one address calling Inbound in a loop cannot fill the server's memory for 120 s.
+   */
+  public static final int MAX_PER_CALLER = 1024;
 
   private final SecureRandom random = new SecureRandom();
   private final Clock clock;
@@ -30,6 +35,8 @@ public final class ListenerTickets {
   /** Usable tickets by id. */
   private final Map<String, ListenerTicket> tickets = new ConcurrentHashMap<>();
   private final AtomicInteger issues = new AtomicInteger();
+  /** Usable tickets per caller. */
+  private final Map<Address, AtomicInteger> perCaller = new ConcurrentHashMap<>();
 
   public ListenerTickets(Clock clock, Duration ttl) {
     this.clock = clock;
@@ -50,16 +57,51 @@ public final class ListenerTickets {
 
   /** Makes {@code ticket} usable. */
   public void activate(ListenerTicket ticket) {
+    perCaller.compute(ticket.from(), (a, n) -> {
+      AtomicInteger c = n != null ? n : new AtomicInteger();
+      c.incrementAndGet();
+      return c;
+    });
     tickets.put(ticket.id(), ticket);
     if (issues.incrementAndGet() % SWEEP_EVERY == 0) {
       sweep();
     }
   }
 
+  /**
+   * Checks that {@code caller} may be issued {@code n} more ids.
+   *
+   * @throws StatusRuntimeException RESOURCE_EXHAUSTED if it holds too many unused ones
+   */
+  public void requireRoom(Address caller, int n) {
+    AtomicInteger held = perCaller.get(caller);
+    if (held != null && held.get() + n > MAX_PER_CALLER) {
+      sweep();
+      if (held.get() + n > MAX_PER_CALLER) {
+        throw Status.RESOURCE_EXHAUSTED
+            .withDescription(caller + " holds " + held.get() + " unused listener ids (the limit is "
+                + MAX_PER_CALLER + "); use them or let them expire")
+            .asRuntimeException();
+      }
+    }
+  }
+
   /** Drops every expired ticket. */
   public void sweep() {
     Instant now = clock.instant();
-    tickets.values().removeIf(t -> !now.isBefore(t.expires()));
+    for (ListenerTicket t : tickets.values()) {
+      if (!now.isBefore(t.expires())) {
+        remove(t);
+      }
+    }
+  }
+
+  private boolean remove(ListenerTicket t) {
+    if (!tickets.remove(t.id(), t)) {
+      return false;
+    }
+    perCaller.computeIfPresent(t.from(), (a, n) -> n.decrementAndGet() <= 0 ? null : n);
+    return true;
   }
 
   /**
@@ -81,7 +123,7 @@ public final class ListenerTickets {
           .asRuntimeException();
     }
     if (!clock.instant().isBefore(t.expires())) {
-      tickets.remove(id, t);
+      remove(t);
       throw Status.NOT_FOUND
           .withDescription("listener id '" + shorten(id) + "' expired at " + t.expires())
           .asRuntimeException();
@@ -96,7 +138,7 @@ public final class ListenerTickets {
    */
   public ListenerTicket consume(String id, Address caller) {
     ListenerTicket t = peek(id, caller);
-    if (!tickets.remove(id, t)) {
+    if (!remove(t)) {
       throw Status.NOT_FOUND
           .withDescription("listener id '" + shorten(id) + "' was already used")
           .asRuntimeException();
