@@ -91,7 +91,13 @@ public final class Q2qClient implements AutoCloseable {
     this.cache = new SessionCache<>(PeerSession::isOpen,
         s -> internalFuture(s.closeFuture()), PeerSession::close);
     this.sessions = new PeerSessions(identity, domain -> servers.caFor(domain), clock, listeners.acceptor(),
-        cfg -> cfg.heartbeat(b.peerHeartbeatInterval, b.peerIdleTimeout).handshakeTimeout(b.handshakeTimeout));
+        cfg -> {
+          cfg.heartbeat(b.peerHeartbeatInterval, b.peerIdleTimeout).handshakeTimeout(b.handshakeTimeout);
+          if (b.channelBuffer > 0) {
+            cfg.receiveWaterMarks(b.channelBuffer / 2, b.channelBuffer).overrunAllowance(b.sessionWindow);
+          }
+          return cfg;
+        });
     this.connector = new Connector(identity, servers, sessions, cache, group,
         new Connector.Timing(b.softTimeout.toMillis(), b.connectTimeout.toMillis(), b.connectTimeout.toMillis()),
         b.connectionListener);
@@ -282,6 +288,8 @@ public final class Q2qClient implements AutoCloseable {
     private Duration backoffInitial = Duration.ofMillis(500);
     private Duration backoffMax = Duration.ofSeconds(30);
     private ConnectionListener connectionListener = ConnectionListener.NONE;
+    private int channelBuffer;
+    private int sessionWindow;
 
     private Builder(Identity identity) {
       this.identity = Objects.requireNonNull(identity, "identity");
@@ -364,6 +372,23 @@ public final class Q2qClient implements AutoCloseable {
     /** Observes connection attempts. */
     public Builder connectionListener(ConnectionListener l) {
       this.connectionListener = Objects.requireNonNull(l, "listener");
+      return this;
+    }
+
+    /**
+     * Peer-session flow control (default: the peer session's, 256 KiB and 4 MiB): each channel
+     * buffers up to {@code channelBuffer} unread bytes before choking the sender, and a sender
+     * keeps at most {@code sessionWindow} bytes unacknowledged per session (also the overrun a
+     * receiver tolerates). Larger windows move more bytes per round trip on slow paths such as a
+     * busy relay, at the cost of memory.
+     */
+    public Builder peerFlowControl(int channelBuffer, int sessionWindow) {
+      if (channelBuffer < 2 || sessionWindow < channelBuffer) {
+        throw new IllegalArgumentException("need 2 <= channelBuffer <= sessionWindow, got "
+            + channelBuffer + " and " + sessionWindow);
+      }
+      this.channelBuffer = channelBuffer;
+      this.sessionWindow = sessionWindow;
       return this;
     }
 

@@ -138,6 +138,12 @@ public final class SessionCache<S> {
     closed = true;
     List<S> all = new ArrayList<>(sessions.values());
     sessions.clear();
-    all.forEach(closer);
+    for (S s : all) {
+      try {
+        closer.accept(s);
+      } catch (RuntimeException e) {
+        // its event loop is gone already (a shared group shut down first): nothing left to close
+      }
+    }
   }
 }

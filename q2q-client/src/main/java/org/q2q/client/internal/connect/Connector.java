@@ -92,7 +92,7 @@ public final class Connector {
     CompletableFuture<PeerSession> s = cache.getOrConnect(to, () -> establish(to, service), j -> reused[0] = j);
     if (reused[0]) {
       s = s.thenApply(session -> {
-        events.sessionReused(to, "relay");
+        events.sessionReused(to, session.transport());
         return session;
       });
     }

@@ -92,7 +92,11 @@ public final class LocalListeners {
       l.handler().accepted(ch);
     } catch (Exception | Error e) {
       log.warn("{} channel {} handler of '{}' failed", ch.remoteAddress(), ch.id(), l.service(), e);
-      ch.reset("the listener failed: " + e.getClass().getSimpleName());
+      try {
+        ch.reset("the listener failed: " + e.getClass().getSimpleName());
+      } catch (RuntimeException gone) {
+        log.debug("{} channel {} could not be reset: {}", ch.remoteAddress(), ch.id(), gone.toString());
+      }
     }
   }
 }

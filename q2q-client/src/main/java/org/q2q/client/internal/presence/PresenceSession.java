@@ -154,6 +154,9 @@ public final class PresenceSession implements AutoCloseable {
 
   /** Stops offering {@code service}. */
   public void withdraw(String service) {
+    if (loop.isShuttingDown()) {
+      return; // the client is closed: every registration is gone with it
+    }
     loop.execute(() -> {
       Service s = services.remove(service);
       if (s == null) {
@@ -343,7 +346,7 @@ public final class PresenceSession implements AutoCloseable {
   @Override
   public void close() {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    loop.execute(() -> {
+    Runnable shutdown = () -> {
       closed = true;
       generation++;
       if (heartbeatTask != null) {
@@ -360,7 +363,12 @@ public final class PresenceSession implements AutoCloseable {
       services.clear();
       setState(PresenceState.CLOSED, "closed");
       done.complete(null);
-    });
+    };
+    try {
+      loop.execute(shutdown);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      shutdown.run(); // the event loop is gone already (a shared group shut down first)
+    }
     try {
       done.get(5, TimeUnit.SECONDS);
     } catch (Exception e) {

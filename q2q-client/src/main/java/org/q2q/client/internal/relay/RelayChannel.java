@@ -58,9 +58,9 @@ public final class RelayChannel extends AbstractChannel {
   private static final ChannelMetadata METADATA = new ChannelMetadata(false);
 
   /** Largest data frame sent, in bytes (well under gRPC's default 4 MiB message limit). */
-  static final int MAX_FRAME = 64 * 1024;
+  static final int MAX_FRAME = Integer.getInteger("q2q.relay.maxFrame", 64 * 1024);
   /** Messages requested from gRPC ahead of the application's reads. */
-  static final int MAX_REQUESTED = 4;
+  static final int MAX_REQUESTED = Integer.getInteger("q2q.relay.maxRequested", 4);
   /** How many bytes gRPC may buffer for us before it says "not ready". */
   static final int ON_READY_THRESHOLD = 256 * 1024;
   /** How long a closed channel waits for the server to finish the call before cancelling it. */

@@ -1,0 +1,315 @@
+package org.q2q.client;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.EventExecutor;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.Identity;
+import org.q2q.server.LoopbackServer;
+import org.q2q.server.presence.RelayStats;
+
+/**
+ * Relay benchmark (not a test; run with bench/relay-bench.sh). In one JVM, on loopback:
+ *
+ * <ol>
+ *   <li>one transfer of {@code --size-mib} through the relay (alice -> presence server -> bob,
+ *       end-to-end TLS 1.3 inside), and {@code --concurrent} channels of {@code
+ *       --concurrent-size-mib} each at once over the same peer session;
+ *   <li>the same byte counts over plain JDK TLS 1.3 sockets (mutual, the same EC P-256
+ *       identities), one and {@code --concurrent} at once: the ratio is relay / plain TLS;
+ *   <li>a stalled receiver: bob's event loops frozen while alice pushes on 8 channels for
+ *       {@code --stall-seconds}; reports the server's relay queue high-water mark, the JVM heap
+ *       high-water mark over the pre-stall baseline (whole JVM: server and both clients) and what
+ *       alice got to write.
+ * </ol>
+ *
+ * {@code --window-mib N} raises the peer session's send window (and the channel buffers up to 4
+ * MiB) from the default 4 MiB, to show how much of the relay's speed is round-trip bound.
+ */
+public final class RelayBench {
+  private static final int CHUNK = 1 << 20;
+
+  private RelayBench() {}
+
+  public static void main(String[] args) throws Exception {
+    long sizeMib = 1024;
+    int concurrent = 8;
+    long concurrentMib = 128;
+    int stallSeconds = 10;
+    int windowMib = 0;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--size-mib" -> sizeMib = Long.parseLong(args[++i]);
+        case "--concurrent" -> concurrent = Integer.parseInt(args[++i]);
+        case "--concurrent-size-mib" -> concurrentMib = Long.parseLong(args[++i]);
+        case "--stall-seconds" -> stallSeconds = Integer.parseInt(args[++i]);
+        case "--window-mib" -> windowMib = Integer.parseInt(args[++i]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i]);
+      }
+    }
+    Path dir = Files.createTempDirectory("q2q-bench-");
+    try (TestNet net = new TestNet(dir)) {
+      LoopbackServer server = net.server("localhost");
+      int w = windowMib;
+      java.util.function.UnaryOperator<Q2qClient.Builder> flow =
+          b -> w > 0 ? b.peerFlowControl(Math.min(w << 20, 4 << 20), w << 20) : b;
+      Q2qClient bob = net.track(flow.apply(net.builder(server, "bob@localhost")).build());
+      bob.listen("sink", RelayBench::sink).ready().get(30, TimeUnit.SECONDS);
+      Q2qClient alice = net.track(flow.apply(net.builder(server, "alice@localhost")).build());
+      alice.connect(Address.parse("bob@localhost"), "sink").get(30, TimeUnit.SECONDS).reset("warm-up");
+
+      System.out.printf(Locale.ROOT, "q2q relay benchmark: JVM %s, %d cpus, max heap %d MiB, peer window %s%n",
+          System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
+          Runtime.getRuntime().maxMemory() >> 20, windowMib > 0 ? windowMib + " MiB" : "default (4 MiB)");
+      warmUp(alice, net, server);
+
+      double relay1 = relay(alice, 1, sizeMib);
+      double relayN = relay(alice, concurrent, concurrentMib);
+      Identity bobId = server.issueIdentity("bob@localhost");
+      Identity aliceId = server.issueIdentity("alice@localhost");
+      X509Certificate ca = server.server().ca().certificate();
+      double tls1 = tls(aliceId, bobId, ca, 1, sizeMib);
+      double tlsN = tls(aliceId, bobId, ca, concurrent, concurrentMib);
+      System.out.printf(Locale.ROOT, "%-44s %10s %10s %7s%n", "transfer", "relay", "plain TLS", "ratio");
+      System.out.printf(Locale.ROOT, "%-44s %6.0f MB/s %6.0f MB/s %7.2f%n",
+          "1 x " + sizeMib + " MiB", relay1, tls1, relay1 / tls1);
+      System.out.printf(Locale.ROOT, "%-44s %6.0f MB/s %6.0f MB/s %7.2f%n",
+          concurrent + " x " + concurrentMib + " MiB at once (aggregate)", relayN, tlsN, relayN / tlsN);
+
+      stall(net, server, alice, stallSeconds);
+    }
+  }
+
+  private static void warmUp(Q2qClient alice, TestNet net, LoopbackServer server) throws Exception {
+    relay(alice, 1, 64);
+    Identity a = server.issueIdentity("alice@localhost");
+    Identity b = server.issueIdentity("bob@localhost");
+    tls(a, b, server.server().ca().certificate(), 1, 64);
+  }
+
+  /** Reads everything, then answers with the count. */
+  static void sink(VirtualChannel ch) throws Exception {
+    byte[] buf = new byte[CHUNK];
+    long n = 0;
+    InputStream in = ch.inputStream();
+    for (int r; (r = in.read(buf)) >= 0; ) {
+      n += r;
+    }
+    DataOutputStream out = new DataOutputStream(ch.outputStream());
+    out.writeLong(n);
+    out.close();
+  }
+
+  private static byte[] payload() {
+    byte[] b = new byte[CHUNK];
+    new SecureRandom().nextBytes(b);
+    return b;
+  }
+
+  /** Aggregate MB/s (10^6 bytes/s) of {@code n} transfers of {@code mib} each through the relay. */
+  private static double relay(Q2qClient alice, int n, long mib) throws Exception {
+    byte[] data = payload();
+    List<VirtualChannel> chans = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      chans.add(alice.connect(Address.parse("bob@localhost"), "sink").get(30, TimeUnit.SECONDS));
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(n);
+    long start = System.nanoTime();
+    List<Future<Long>> done = new ArrayList<>();
+    for (VirtualChannel ch : chans) {
+      done.add(pool.submit(() -> {
+        try (OutputStream out = ch.outputStream()) {
+          for (long i = 0; i < mib; i++) {
+            out.write(data);
+          }
+        }
+        return new DataInputStream(ch.inputStream()).readLong();
+      }));
+    }
+    for (Future<Long> f : done) {
+      if (f.get() != mib << 20) {
+        throw new IllegalStateException("short transfer: " + f.get());
+      }
+    }
+    long nanos = System.nanoTime() - start;
+    pool.shutdown();
+    chans.forEach(VirtualChannel::close);
+    return (double) (n * (mib << 20)) / nanos * 1e3;
+  }
+
+  /** The same over plain mutual TLS 1.3 sockets (JDK), for comparison. */
+  private static double tls(Identity client, Identity server, X509Certificate ca, int n, long mib) throws Exception {
+    SSLContext sctx = context(server, ca);
+    SSLContext cctx = context(client, ca);
+    byte[] data = payload();
+    try (SSLServerSocket ss = (SSLServerSocket) sctx.getServerSocketFactory().createServerSocket(0, 50,
+        java.net.InetAddress.getLoopbackAddress())) {
+      ss.setNeedClientAuth(true);
+      ss.setEnabledProtocols(new String[] {"TLSv1.3"});
+      ExecutorService pool = Executors.newFixedThreadPool(2 * n);
+      for (int i = 0; i < n; i++) {
+        pool.submit(() -> {
+          try (SSLSocket s = (SSLSocket) ss.accept()) {
+            byte[] buf = new byte[CHUNK];
+            long got = 0;
+            InputStream in = s.getInputStream();
+            for (int r; (r = in.read(buf)) >= 0; ) {
+              got += r;
+              if (got == mib << 20) {
+                break;
+              }
+            }
+            new DataOutputStream(s.getOutputStream()).writeLong(got);
+          }
+          return null;
+        });
+      }
+      List<SSLSocket> socks = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        SSLSocket s = (SSLSocket) cctx.getSocketFactory().createSocket(java.net.InetAddress.getLoopbackAddress(), ss.getLocalPort());
+        s.setEnabledProtocols(new String[] {"TLSv1.3"});
+        s.startHandshake();
+        socks.add(s);
+      }
+      long start = System.nanoTime();
+      List<Future<Long>> done = new ArrayList<>();
+      for (SSLSocket s : socks) {
+        done.add(pool.submit(() -> {
+          OutputStream out = s.getOutputStream();
+          for (long i = 0; i < mib; i++) {
+            out.write(data);
+          }
+          out.flush();
+          return new DataInputStream(s.getInputStream()).readLong();
+        }));
+      }
+      for (Future<Long> f : done) {
+        f.get();
+      }
+      long nanos = System.nanoTime() - start;
+      for (SSLSocket s : socks) {
+        s.close();
+      }
+      pool.shutdownNow();
+      return (double) (n * (mib << 20)) / nanos * 1e3;
+    }
+  }
+
+  private static SSLContext context(Identity id, X509Certificate ca) throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    ks.setKeyEntry("id", id.privateKey(), new char[0], id.chainArray());
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(ks, new char[0]);
+    KeyStore ts = KeyStore.getInstance("PKCS12");
+    ts.load(null, null);
+    ts.setCertificateEntry("ca", ca);
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+    tmf.init(ts);
+    SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+    ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    return ctx;
+  }
+
+  /** Freezes the receiver and lets the sender push: memory must stay bounded. */
+  private static void stall(TestNet net, LoopbackServer server, Q2qClient alice, int seconds) throws Exception {
+    EventLoopGroup loops = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    CountDownLatch thaw = new CountDownLatch(1);
+    MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
+    try {
+      Q2qClient carol = net.track(net.builder(server, "carol@localhost").eventLoopGroup(loops)
+          .peerHeartbeat(Duration.ofSeconds(60), Duration.ofSeconds(600)).build());
+      carol.listen("sink", RelayBench::sink).ready().get(30, TimeUnit.SECONDS);
+      List<VirtualChannel> chans = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        chans.add(alice.connect(Address.parse("carol@localhost"), "sink").get(30, TimeUnit.SECONDS));
+      }
+      for (EventExecutor e : loops) {
+        e.execute(() -> {
+          try {
+            thaw.await();
+          } catch (InterruptedException ignored) {
+            Thread.currentThread().interrupt();
+          }
+        });
+      }
+      System.gc();
+      Thread.sleep(500);
+      long base = mem.getHeapMemoryUsage().getUsed();
+      AtomicLong heapMax = new AtomicLong(base);
+      AtomicBoolean sampling = new AtomicBoolean(true);
+      Thread sampler = new Thread(() -> {
+        while (sampling.get()) {
+          heapMax.accumulateAndGet(mem.getHeapMemoryUsage().getUsed(), Math::max);
+          try {
+            Thread.sleep(10);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      });
+      sampler.start();
+      byte[] data = payload();
+      AtomicLong written = new AtomicLong();
+      for (VirtualChannel ch : chans) {
+        CompletableFuture.runAsync(() -> {
+          try {
+            OutputStream out = ch.outputStream();
+            for (int i = 0; i < 1024; i++) { // offers 1 GiB per channel
+              out.write(data, 0, 64 * 1024);
+              written.addAndGet(64 * 1024);
+            }
+          } catch (Exception ignored) {
+            // reset when the benchmark ends
+          }
+        });
+      }
+      RelayStats before = server.server().presence().relayStats();
+      Thread.sleep(seconds * 1000L);
+      sampling.set(false);
+      sampler.join();
+      RelayStats after = server.server().presence().relayStats();
+      System.out.printf(Locale.ROOT, "stalled receiver (8 channels, receiver frozen for %d s):%n", seconds);
+      System.out.printf(Locale.ROOT, "  sender got to write          %8.1f MiB of 8192 MiB offered%n", written.get() / 1048576.0);
+      System.out.printf(Locale.ROOT, "  server relay queue now       %8.1f KiB (high-water since start %.1f KiB)%n",
+          after.bytesInFlight() / 1024.0, after.bytesInFlightHighWater() / 1024.0);
+      System.out.printf(Locale.ROOT, "  JVM heap high-water          %8.1f MiB above the %.1f MiB baseline (whole JVM: server + both clients)%n",
+          (heapMax.get() - base) / 1048576.0, base / 1048576.0);
+      System.out.printf(Locale.ROOT, "  relay streams open %d, bytes relayed during the stall %.1f MiB%n",
+          after.activeStreams(), (after.bytesRelayed() - before.bytesRelayed()) / 1048576.0);
+      chans.forEach(c -> c.reset("benchmark over"));
+    } finally {
+      thaw.countDown();
+      loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+  }
+}
