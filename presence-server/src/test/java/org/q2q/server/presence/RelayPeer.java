@@ -64,6 +64,13 @@ final class RelayPeer implements ClientResponseObserver<RelayFrame, RelayFrame> 
     return p;
   }
 
+  /** Opens a relay stream and says nothing. */
+  static RelayPeer openSilent(PresenceGrpc.PresenceStub stub) {
+    RelayPeer p = new RelayPeer(true);
+    stub.relay(p);
+    return p;
+  }
+
   @Override
   public void beforeStart(ClientCallStreamObserver<RelayFrame> r) {
     this.requests = r;

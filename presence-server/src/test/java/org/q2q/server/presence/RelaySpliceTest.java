@@ -211,6 +211,18 @@ class RelaySpliceTest {
   }
 
   @Test
+  void aStreamWithoutHelloIsClosedAfterTheJoinTimeout() throws Exception {
+    start(PresenceConfig.defaults().withRelayJoinTimeout(Duration.ofMillis(300)));
+    RelayPeer silent = RelayPeer.openSilent(h.stub("alice@example.com"));
+    Status s = silent.awaitClosed();
+    assertThat(s.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(s.getDescription()).contains("no relay hello");
+    RelayPeer anonymous = RelayPeer.openSilent(h.stub(null));
+    assertThat(anonymous.awaitClosed().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    Await.until(Duration.ofSeconds(5), "streams released", () -> h.service.relayStats().activeStreams() == 0);
+  }
+
+  @Test
   void tooManyStreamsPerAddressIsResourceExhausted() throws Exception {
     start(PresenceConfig.defaults().withRelayLimits(2, 1 << 20, 64 << 10));
     TestListener bob = h.listen("bob@example.com");

@@ -83,6 +83,24 @@ public final class RelayRendezvous {
     limits.streamStarted();
     open.add(ep);
     out.request(1); // the hello
+    // an unauthenticated caller is refused at once; a silent one after the join timeout
+    caller.whenComplete((c, e) -> {
+      if (e != null) {
+        ep.dispatch(() -> {
+          if (ep.state == RelayEndpoint.State.HELLO) {
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                ? e.getCause() : e;
+            ep.fail(Status.fromThrowable(cause));
+          }
+        });
+      }
+    });
+    timer.execute(() -> ep.dispatch(() -> {
+      if (ep.state == RelayEndpoint.State.HELLO && !ep.outClosed) {
+        ep.fail(Status.INVALID_ARGUMENT.withDescription(
+            "no relay hello within " + joinTimeout.toMillis() + " ms of opening the stream"));
+      }
+    }));
     return ep;
   }
 
