@@ -12,7 +12,9 @@ public final class PtcpConfig {
     /** RFC 5681/6582 NewReno. */
     NEW_RENO,
     /** RFC 9438 CUBIC. */
-    CUBIC
+    CUBIC,
+    /** Simplified BBR v1 (model-based: random loss does not shrink the window). */
+    BBR
   }
 
   final long initialRto;
@@ -212,7 +214,7 @@ public final class PtcpConfig {
     private int sendBufferSize = 4 << 20;
     private int receiveBufferSize = 4 << 20;
     private int initialWindowSegments = 10;
-    private Congestion congestion = Congestion.CUBIC;
+    private Congestion congestion = Congestion.BBR;
     private boolean pacing = true;
     private int resetsPerSecond = 20;
     private Long initialSequenceNumber;
@@ -310,7 +312,7 @@ public final class PtcpConfig {
       return this;
     }
 
-    /** Congestion controller (default CUBIC). */
+    /** Congestion controller (default BBR, like this platform's kernel TCP; CUBIC and NewReno available). */
     public Builder congestion(Congestion c) {
       congestion = c;
       return this;

@@ -4,6 +4,7 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 import org.q2q.ptcp.internal.Assembler;
+import org.q2q.ptcp.internal.Bbr;
 import org.q2q.ptcp.internal.ByteRing;
 import org.q2q.ptcp.internal.CongestionController;
 import org.q2q.ptcp.internal.Cubic;
@@ -143,9 +144,11 @@ public final class PtcpConnection {
     this.rtt = new RttEstimator(cfg.initialRto, cfg.minRto, cfg.maxRto);
     this.mtud = new Mtud(cfg.initialDatagramSize, cfg.minDatagramSize, cfg.maxDatagramSize);
     int mss = cfg.initialDatagramSize - Header.FIXED_LENGTH;
-    this.cc = cfg.congestion == PtcpConfig.Congestion.CUBIC
-        ? new Cubic(mss, cfg.initialWindowSegments)
-        : new NewReno(mss, cfg.initialWindowSegments);
+    this.cc = switch (cfg.congestion) {
+      case CUBIC -> new Cubic(mss, cfg.initialWindowSegments);
+      case BBR -> new Bbr(mss, cfg.initialWindowSegments);
+      case NEW_RENO -> new NewReno(mss, cfg.initialWindowSegments);
+    };
     this.sendBuf = new ByteRing(cfg.sendBufferSize, 0);
     this.recvBuf = new ByteRing(cfg.receiveBufferSize, 0);
     this.localWscale = windowScaleFor(cfg.receiveBufferSize);
@@ -591,9 +594,9 @@ public final class PtcpConnection {
     boolean appLimited = inFlightBefore + 2L * mss() < cc.window();
     sampleSent = Long.MIN_VALUE;
     sampleSentLatest = Long.MIN_VALUE;
-    long delivered = 0;
+    long newlyDelivered = 0;
     if (ackOff > sndUna) {
-      delivered += board.onCumulativeAck(ackOff, this::onDelivered);
+      newlyDelivered += board.onCumulativeAck(ackOff, this::onDelivered);
       sndUna = ackOff;
       sendBuf.releaseTo(Math.min(ackOff, sendBuf.endOffset()));
       rtt.resetBackoff();
@@ -617,7 +620,7 @@ public final class PtcpConnection {
       if (l < r && r <= sndMax && l >= sndUna) {
         long n = board.onSack(l, r, this::onDelivered);
         if (n > 0) {
-          delivered += n;
+          newlyDelivered += n;
           progress = true;
         }
       }
@@ -625,8 +628,9 @@ public final class PtcpConnection {
     if (sampleSent != Long.MIN_VALUE) {
       rtt.onSample(now - sampleSent);
     }
-    if (delivered > 0) {
-      cc.onAck(now, sampleSentLatest, delivered, rtt, appLimited);
+    if (newlyDelivered > 0) {
+      cc.onAck(now, sampleSentLatest, newlyDelivered, rtt, appLimited);
+      rateSample(now);
     }
     if (h.sackCount > 0) {
       long lostSent = board.detectLosses();
@@ -652,6 +656,51 @@ public final class PtcpConnection {
     if (s.sentTime > sampleSentLatest) {
       sampleSentLatest = s.sentTime;
     }
+    delivered += s.length;
+    deliveredNow = true;
+    if (rateSeg == null || s.sentTime > rateSeg.sentTime) {
+      rateSeg = s;
+    }
+  }
+
+  /** Bytes delivered to the peer so far (delivery-rate estimation). */
+  private long delivered;
+  /** Time of the latest delivery, ns. */
+  private long deliveredTime;
+  /** Send time of the newest segment delivered so far, ns. */
+  private long firstSentTime;
+  private boolean deliveredNow;
+  /** The newest-sent segment delivered by the ACK being processed. */
+  private SentSegment rateSeg;
+
+  private void stampForRate(SentSegment s, long now) {
+    if (board.inFlight() <= s.length || deliveredTime == 0) {
+      deliveredTime = now;
+      firstSentTime = now;
+    }
+    s.deliveredAtSend = delivered;
+    s.deliveredTimeAtSend = deliveredTime;
+    s.firstSentTimeAtSend = firstSentTime;
+    s.appLimitedAtSend = sendBuf.endOffset() - sndNxt < mss() && board.inFlight() < cc.window() / 2;
+  }
+
+  private void rateSample(long now) {
+    if (!deliveredNow || rateSeg == null) {
+      return;
+    }
+    SentSegment p = rateSeg;
+    deliveredNow = false;
+    rateSeg = null;
+    deliveredTime = now;
+    firstSentTime = p.sentTime;
+    long sendElapsed = p.sentTime - p.firstSentTimeAtSend;
+    long ackElapsed = now - p.deliveredTimeAtSend;
+    long interval = Math.max(sendElapsed, ackElapsed);
+    if (interval <= 0 || interval < rtt.minRtt() / 2) {
+      return;
+    }
+    double rate = (delivered - p.deliveredAtSend) * 1e9 / interval;
+    cc.onDeliveryRate(now, rate, p.deliveredAtSend, p.appLimitedAtSend, rtt, board.inFlight());
   }
 
   private void onFinAcked(long now) {
@@ -1076,6 +1125,7 @@ public final class PtcpConnection {
       h.flags |= Header.PSH;
       writeSegment(h, out, start, crc, lost.start, lost.length);
       board.onRetransmit(lost, now, dsize);
+      stampForRate(lost, now);
       segmentsRetransmitted++;
       afterDataSent(now, lost.length, dsize);
       return true;
@@ -1113,7 +1163,7 @@ public final class PtcpConnection {
       // handshake timer).
       timers.set(Timer.RETRANSMIT, now + probeTimeout());
     }
-    board.add(sndNxt, len, fin, now, dsize);
+    stampForRate(board.add(sndNxt, len, fin, now, dsize), now);
     sndNxt += len;
     sndMax = sndNxt + (fin ? 1 : 0);
     if (fin) {
@@ -1153,7 +1203,10 @@ public final class PtcpConnection {
     if (!cfg.pacing || !rtt.hasSample()) {
       return true;
     }
-    long d = pacer.delay(now, dsize, cc.window(), rtt.srtt(), mtud.current(), cc.inSlowStart());
+    double modelRate = cc.pacingRate();
+    long d = modelRate > 0
+        ? pacer.delay(now, dsize, cc.window(), rtt.srtt(), mtud.current(), modelRate / 1e9)
+        : pacer.delay(now, dsize, cc.window(), rtt.srtt(), mtud.current(), cc.inSlowStart());
     if (d > 0) {
       timers.set(Timer.PACING, now + d);
       return false;

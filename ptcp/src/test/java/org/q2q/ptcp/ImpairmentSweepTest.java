@@ -24,8 +24,9 @@ class ImpairmentSweepTest {
   static final int SEEDS = Integer.getInteger("ptcp.seeds", 24);
   static final long SIZE = Long.getLong("ptcp.sweepBytes", 96 * 1024);
 
-  static PtcpConfig lossyConfig() {
+  static PtcpConfig lossyConfig(PtcpConfig.Congestion cc) {
     return PtcpConfig.builder()
+        .congestion(cc)
         .idleTimeout(Duration.ofSeconds(60))
         .connectTimeout(Duration.ofSeconds(60))
         .maxRto(Duration.ofSeconds(8))
@@ -68,13 +69,15 @@ class ImpairmentSweepTest {
           l.corrupt = 0.02;
           l.mtu = 700;
         }), false));
-    return s.flatMap(sc -> LongStream.range(0, SEEDS).mapToObj(seed -> Arguments.of(sc, seed)));
+    PtcpConfig.Congestion[] ccs = PtcpConfig.Congestion.values();
+    return s.flatMap(sc -> LongStream.range(0, SEEDS)
+        .mapToObj(seed -> Arguments.of(sc, ccs[(int) (seed % ccs.length)], seed)));
   }
 
-  @ParameterizedTest(name = "{0} seed {1}")
+  @ParameterizedTest(name = "{0} {1} seed {2}")
   @MethodSource("scenarios")
-  void transferSurvives(Scenario sc, long seed) {
-    PtcpConfig cfg = lossyConfig();
+  void transferSurvives(Scenario sc, PtcpConfig.Congestion cc, long seed) {
+    PtcpConfig cfg = lossyConfig(cc);
     SimNetwork net = new SimNetwork(seed, cfg);
     sc.setup.accept(net);
     Transfer t = new Transfer(net, SIZE, seed % 3 == 0 ? SIZE / 4 : 0);

@@ -92,6 +92,22 @@ class PathTest {
   }
 
   @Test
+  void bbrKeepsGoodputUnderRandomLoss() {
+    double[] rate = new double[2];
+    PtcpConfig.Congestion[] ccs = {PtcpConfig.Congestion.CUBIC, PtcpConfig.Congestion.BBR};
+    for (int i = 0; i < 2; i++) {
+      SimNetwork net = new SimNetwork(7, PtcpConfig.builder().congestion(ccs[i]).build());
+      net.both(l -> l.loss = 0.01);
+      Transfer t = new Transfer(net, 8 << 20, 0);
+      net.driveUntil(t::bothEnded, 600 * SEC);
+      assertThat(t.completed()).as(t.toString()).isTrue();
+      rate[i] = (8 << 20) / (t.serverClosedAt / 1e9);
+    }
+    System.out.printf("1%% loss, 20 MB/s link, 20 ms RTT: CUBIC %.0f B/s, BBR %.0f B/s%n", rate[0], rate[1]);
+    assertThat(rate[1]).isGreaterThan(0.5 * 20_000_000).isGreaterThan(2 * rate[0]);
+  }
+
+  @Test
   void sameSeedSameRun() {
     long[] r = new long[2];
     for (int i = 0; i < 2; i++) {

@@ -31,6 +31,19 @@ public interface CongestionController {
   /** Slow-start threshold, bytes. */
   long ssthresh();
 
+  /**
+   * A delivery-rate sample (draft-cheng-iccrg-delivery-rate-estimation): {@code bytesPerSecond}
+   * measured over the flight of the newest segment this ACK delivered, which was sent when
+   * {@code deliveredAtSend} bytes had been delivered. Model-based controllers use it.
+   */
+  default void onDeliveryRate(long now, double bytesPerSecond, long deliveredAtSend, boolean appLimited,
+      RttEstimator rtt, long bytesInFlight) {}
+
+  /** Pacing rate in bytes per second, or 0 to derive it from the window and SRTT. */
+  default double pacingRate() {
+    return 0;
+  }
+
   /** Whether the controller is in slow start. */
   default boolean inSlowStart() {
     return window() < ssthresh();

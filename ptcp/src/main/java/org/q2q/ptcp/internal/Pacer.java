@@ -21,7 +21,11 @@ public final class Pacer {
    * @param mtu datagram size, bytes
    */
   public long delay(long now, int bytes, long window, long srtt, int mtu, boolean slowStart) {
-    double rate = (slowStart ? 2.0 : 1.25) * window / Math.max(srtt, 1); // bytes per ns
+    return delay(now, bytes, window, srtt, mtu, (slowStart ? 2.0 : 1.25) * window / Math.max(srtt, 1));
+  }
+
+  /** As above with an explicit rate in bytes per ns (from a model-based controller). */
+  public long delay(long now, int bytes, long window, long srtt, int mtu, double rate) {
     double capacity = Math.min(Math.max(window * 2_000_000.0 / Math.max(srtt, 1), 10.0 * mtu), 256.0 * mtu);
     if (last == Long.MIN_VALUE) {
       tokens = capacity;

@@ -19,6 +19,14 @@ public final class SentSegment {
   public boolean sacked;
   /** Deemed lost and awaiting retransmission (not counted in flight). */
   public boolean lost;
+  /** Connection's delivered-bytes count when (re)sent (delivery-rate estimation). */
+  public long deliveredAtSend;
+  /** Time of the last delivery when (re)sent, ns. */
+  public long deliveredTimeAtSend;
+  /** Send time of the segment that was newest-delivered when this one was (re)sent, ns. */
+  public long firstSentTimeAtSend;
+  /** Whether the sender was application-limited when it was sent. */
+  public boolean appLimitedAtSend;
   /** Datagram size it was sent in, bytes. */
   public int datagramSize;
 
