@@ -20,6 +20,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.q2q.certstore.Address;
+import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.CertificateAuthority;
 import org.q2q.certstore.Identity;
 import org.q2q.certstore.PasswordHasher;
@@ -133,7 +134,8 @@ public final class PresenceServer implements AutoCloseable {
       // Presence is on by default, unless disabled or replaced by an added service of the same name.
       if (config.presence != null && services.stream().noneMatch(
           s -> s.bindService().getServiceDescriptor().getName().equals(PresenceGrpc.SERVICE_NAME))) {
-        presence = new PresenceService(domainCas, config.presence, config.clock);
+        presence = new PresenceService(domainCas, config.presence, config.clock,
+            new CaPinStore(config.dataDir.resolve("federation-cas")));
         services.add(presence);
         closeables.add(0, presence);
       }

@@ -13,6 +13,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.q2q.certstore.Address;
+import org.q2q.certstore.CaPinStore;
 import org.q2q.proto.BindUdpAnswer;
 import org.q2q.proto.BindUdpQuery;
 import org.q2q.proto.BindUdpRequest;
@@ -76,10 +77,18 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
    * @param clock for listener id expiry (and certificate validity of learned CAs)
    */
   public PresenceService(DomainCas cas, PresenceConfig config, Clock clock) {
+    this(cas, config, clock, null);
+  }
+
+  /**
+   * @param federationPins where CAs learned by federation are pinned across restarts (one file per
+   *     domain), or null to keep them in memory only
+   */
+  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins) {
     this.ownDomain = cas.ownDomain();
     this.config = config;
     CaLearner learner = config.federation() == null ? null
-        : new CaLearner(cas, config.federation(), clock, config.inboundAnswerTimeout());
+        : new CaLearner(cas, federationPins, config.federation(), clock, config.inboundAnswerTimeout());
     this.callers = new CallerResolver(cas, learner);
     this.tickets = new ListenerTickets(clock, config.listenerIdTtl());
     this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout());

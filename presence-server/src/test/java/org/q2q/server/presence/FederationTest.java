@@ -32,17 +32,19 @@ class FederationTest {
   private LoopbackServer a;
   private LoopbackServer b;
   private TlsChannels channels;
+  /** Where b.test finds other domains' servers (tests change it). */
+  private final Map<String, InetSocketAddress> where = new java.util.concurrent.ConcurrentHashMap<>();
 
   @BeforeEach
   void start() throws Exception {
     a = LoopbackServer.start("a.test", x -> {});
+    where.put("a.test", InetSocketAddress.createUnresolved("127.0.0.1", a.port()));
+    // a server that answers for another domain: its certificate names a.test
+    where.put("liar.test", InetSocketAddress.createUnresolved("127.0.0.1", a.port()));
+    // nobody listens on port 1
+    where.put("down.test", InetSocketAddress.createUnresolved("127.0.0.1", 1));
     b = LoopbackServer.start("b.test", x -> x.presence(PresenceConfig.defaults().withFederation(
-        DomainServerLocator.of(Map.of(
-            "a.test", InetSocketAddress.createUnresolved("127.0.0.1", a.port()),
-            // a server that answers for another domain: its certificate names a.test
-            "liar.test", InetSocketAddress.createUnresolved("127.0.0.1", a.port()),
-            // nobody listens on port 1
-            "down.test", InetSocketAddress.createUnresolved("127.0.0.1", 1))))));
+        d -> where.getOrDefault(d, InetSocketAddress.createUnresolved(d, 8788)))));
     channels = new TlsChannels();
   }
 
@@ -108,6 +110,30 @@ class FederationTest {
       StatusRuntimeException e = failure(() -> atB(fake).inbound(toBob()));
       assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
       assertThat(Fingerprint.of(b.server().domainCas().caFor("a.test").get())).isEqualTo(a.server().ca().fingerprint());
+    }
+  }
+
+  @Test
+  void aLearnedCaIsPinnedOnDiskAndSurvivesARestart() throws Exception {
+    Identity alice = a.issueIdentity("alice@a.test");
+    Identity bob = b.issueIdentity("bob@b.test");
+    new TestListener(PresenceGrpc.newStub(channels.open(b.server(), bob))).offer("chat");
+    assertThat(atB(alice).inbound(toBob()).getListenersCount()).isEqualTo(1);
+
+    b.restart(); // same data folder, empty memory
+    where.put("a.test", InetSocketAddress.createUnresolved("127.0.0.1", 1)); // a.test's server is gone
+    assertThat(b.server().domainCas().caFor("a.test")).isEmpty();
+    new TestListener(PresenceGrpc.newStub(channels.open(b.server(), bob))).offer("chat");
+    assertThat(atB(alice).inbound(toBob()).getListenersCount()).isEqualTo(1); // from the pin
+    assertThat(Fingerprint.of(b.server().domainCas().caFor("a.test").get())).isEqualTo(a.server().ca().fingerprint());
+
+    // after another restart an impostor a.test server is not believed either: the pin wins
+    b.restart();
+    try (LoopbackServer impostor = LoopbackServer.start("a.test", x -> {})) {
+      where.put("a.test", InetSocketAddress.createUnresolved("127.0.0.1", impostor.port()));
+      new TestListener(PresenceGrpc.newStub(channels.open(b.server(), bob))).offer("chat");
+      StatusRuntimeException e = failure(() -> atB(impostor.issueIdentity("alice@a.test")).inbound(toBob()));
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
     }
   }
 

@@ -6,6 +6,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.security.cert.CertificateException;
@@ -24,6 +25,8 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.X509ExtendedTrustManager;
 import org.q2q.certstore.Address;
+import org.q2q.certstore.CaMismatchException;
+import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.Certificates;
 import org.q2q.certstore.ChainValidator;
 import org.q2q.certstore.Fingerprint;
@@ -38,7 +41,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Learns a foreign domain's CA the first time one of its addresses calls: Identify against that
  * domain's server (found by a {@link DomainServerLocator}), then pins it in {@link DomainCas}
- * (trust on first use; a different CA for a known domain is refused there).
+ * (trust on first use; a different CA for a known domain is refused there), and in a {@link
+ * CaPinStore} if given, so the pin survives restarts.
  *
  * <ul>
  *   <li>the answer is tied to the TLS session it came on: the server's own certificate chain must
@@ -55,6 +59,8 @@ public final class CaLearner {
   static final Duration FAILURE_BACKOFF = Duration.ofSeconds(10);
 
   private final DomainCas cas;
+  /** Pins kept across restarts (null: in memory only, in {@link #cas}). */
+  private final CaPinStore pins;
   private final DomainServerLocator locator;
   private final Clock clock;
   private final Duration timeout;
@@ -62,8 +68,13 @@ public final class CaLearner {
   private final Map<String, CompletableFuture<X509Certificate>> lookups = new ConcurrentHashMap<>();
   private final Map<String, Instant> retryAfter = new ConcurrentHashMap<>();
 
-  public CaLearner(DomainCas cas, DomainServerLocator locator, Clock clock, Duration timeout) {
+  /**
+   * @param pins where learned CAs are pinned across restarts, or null (memory only: after a
+   *     restart the first use is trusted again)
+   */
+  public CaLearner(DomainCas cas, CaPinStore pins, DomainServerLocator locator, Clock clock, Duration timeout) {
     this.cas = cas;
+    this.pins = pins;
     this.locator = locator;
     this.clock = clock;
     this.timeout = timeout;
@@ -78,6 +89,10 @@ public final class CaLearner {
     Optional<X509Certificate> known = cas.caFor(domain);
     if (known.isPresent()) {
       return CompletableFuture.completedFuture(known.get());
+    }
+    Optional<X509Certificate> pinned = pinned(domain);
+    if (pinned.isPresent()) {
+      return CompletableFuture.completedFuture(pinned.get());
     }
     CompletableFuture<X509Certificate> running = lookups.get(domain);
     if (running != null) {
@@ -106,6 +121,24 @@ public final class CaLearner {
       }
     });
     return mine;
+  }
+
+  /** A CA pinned on disk by an earlier run, now trusted again (no network). */
+  private Optional<X509Certificate> pinned(String domain) {
+    if (pins == null) {
+      return Optional.empty();
+    }
+    try {
+      Optional<X509Certificate> ca = pins.get(domain);
+      if (ca.isPresent()) {
+        cas.learn(domain, ca.get());
+        log.info("{}: trusting the CA pinned earlier, {}", domain, Fingerprint.of(ca.get()));
+      }
+      return ca;
+    } catch (IOException | CertificateException e) {
+      log.warn("{}: the pinned CA is unusable ({}); learning it again", domain, e.getMessage());
+      return Optional.empty();
+    }
   }
 
   private CompletableFuture<X509Certificate> identify(String domain) {
@@ -168,6 +201,16 @@ public final class CaLearner {
     Address server = ChainValidator.validate(List.of(serverChain), ca, clock.instant());
     if (!server.equals(Address.ofDomain(domain))) {
       throw new CertificateException("its TLS certificate is for " + server + ", not " + domain);
+    }
+    if (pins != null) {
+      try {
+        pins.verifyOrPin(domain, ca, null);
+      } catch (CaMismatchException e) {
+        throw new CertificateException("its CA " + e.actual() + " differs from the CA " + e.expected()
+            + " pinned for " + domain + " earlier; refusing it");
+      } catch (IOException e) {
+        throw new CertificateException("cannot pin it: " + e.getMessage());
+      }
     }
     boolean isNew = cas.learn(domain, ca); // refuses a CA different from the one already known
     log.info("{}: {} CA {}", domain, isNew ? "learned and pinned" : "confirmed", Fingerprint.of(ca));
