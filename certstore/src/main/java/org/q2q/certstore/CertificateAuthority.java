@@ -11,7 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.q2q.certstore.CertificateRequestException.Kind;
-import org.q2q.certstore.internal.Bc;
+import org.q2q.certstore.internal.CertificateBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,10 +52,11 @@ public final class CertificateAuthority {
     }
     KeyPair kp = KeyPairs.generate();
     Instant now = clock.instant();
+    // path length 0: the domain CA signs identities directly, never intermediates
     X509Certificate cert =
-        Bc.certificate(
-            Bc.Profile.CA, domain.toString(), kp.getPublic(), kp.getPrivate(), null,
-            now.minus(BACKDATE), now.plus(CA_VALIDITY), List.of(domain.toUri()), List.of(), List.of());
+        CertificateBuilder.ca(0).subject(domain.toString()).uri(domain.toUri()).key(kp.getPublic())
+            .validity(now.minus(BACKDATE), now.plus(CA_VALIDITY))
+            .selfSigned(kp.getPrivate());
     return new CertificateAuthority(domain, kp, cert, clock);
   }
 
@@ -119,9 +120,9 @@ public final class CertificateAuthority {
     }
     Instant now = clock.instant();
     X509Certificate leaf =
-        Bc.certificate(
-            Bc.Profile.IDENTITY, a.toString(), request.publicKey(), keyPair.getPrivate(), certificate,
-            now.minus(BACKDATE), now.plus(validity), List.of(a.toUri()), List.of(), List.of());
+        CertificateBuilder.identity().subject(a.toString()).uri(a.toUri()).key(request.publicKey())
+            .validity(now.minus(BACKDATE), now.plus(validity))
+            .issuedBy(certificate, keyPair.getPrivate());
     return List.of(leaf, certificate);
   }
 
@@ -133,9 +134,10 @@ public final class CertificateAuthority {
     KeyPair kp = KeyPairs.generate();
     Instant now = clock.instant();
     X509Certificate leaf =
-        Bc.certificate(
-            Bc.Profile.IDENTITY, domain.toString(), kp.getPublic(), keyPair.getPrivate(), certificate,
-            now.minus(BACKDATE), now.plus(validity), List.of(domain.toUri()), dnsNames, ips);
+        CertificateBuilder.identity().subject(domain.toString()).uri(domain.toUri()).key(kp.getPublic())
+            .dnsNames(dnsNames).ips(ips)
+            .validity(now.minus(BACKDATE), now.plus(validity))
+            .issuedBy(certificate, keyPair.getPrivate());
     return new Identity(domain, kp.getPrivate(), List.of(leaf, certificate));
   }
 

@@ -106,4 +106,18 @@ class CertificateAuthorityTest {
         .extracting(l -> l.get(1).toString())
         .contains("q2q:example.com", "example.com", "localhost", "127.0.0.1", "0:0:0:0:0:0:0:1");
   }
+
+  @Test
+  void onlyACaIssuesAndOnlyACaIsSelfSigned() throws Exception {
+    CertificateAuthority ca = CertificateAuthority.loadOrCreate(dir, DOMAIN, CLOCK);
+    java.security.PrivateKey caKey = Certificates.readPrivateKey(dir.resolve("ca.key"), ca.certificate().getPublicKey()).getPrivate();
+    Identity alice = ca.issueIdentity(Address.parse("alice@example.com"), Duration.ofDays(1));
+    java.security.KeyPair kp = KeyPairs.generate();
+    org.q2q.certstore.internal.CertificateBuilder b = org.q2q.certstore.internal.CertificateBuilder.identity()
+        .subject("bob@example.com").uri("q2q:bob@example.com").key(kp.getPublic()).validity(NOW, NOW.plusSeconds(60));
+    assertThatThrownBy(() -> b.copy().issuedBy(alice.certificate(), alice.privateKey()))
+        .hasMessageContaining("is not a CA and may not issue");
+    assertThatThrownBy(() -> b.copy().selfSigned(kp.getPrivate())).hasMessageContaining("only a CA certificate is self-signed");
+    assertThat(Certificates.addressOf(b.copy().issuedBy(ca.certificate(), caKey))).contains(Address.parse("bob@example.com"));
+  }
 }

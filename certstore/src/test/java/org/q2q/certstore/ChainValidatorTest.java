@@ -96,7 +96,7 @@ class ChainValidatorTest {
   void aLeafPosingAsAnIntermediateCannotIssue() throws Exception {
     Bundle root = new Spec("example.com").ca(1).selfSigned();
     Bundle notCa = new Spec("bob@example.com").issuedBy(root);
-    Bundle forged = new Spec("alice@example.com").issuedBy(notCa);
+    Bundle forged = new Spec("alice@example.com").forgedBy(notCa);
     assertThatThrownBy(() -> ChainValidator.validate(
             List.of(forged.certificate(), notCa.certificate()), root.certificate(), Instant.now()))
         .isInstanceOf(CertificateException.class);

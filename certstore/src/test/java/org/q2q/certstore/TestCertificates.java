@@ -1,26 +1,14 @@
 package org.q2q.certstore;
 
-import java.math.BigInteger;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
-import java.util.Date;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.q2q.certstore.internal.Bc;
+import org.q2q.certstore.internal.CertificateBuilder;
 
 /**
- * Test-only certificate builder for shapes the CA never makes (intermediates, odd validity,
- * chosen issuers): {@code new TestCertificates.Spec("alice@x").ca(1).validity(a, b).issuedBy(parent)}.
+ * Test shapes the domain CA never makes (intermediates, odd validity, chosen issuers), on the
+ * same builder: {@code new TestCertificates.Spec("alice@x").validity(a, b).issuedBy(parent)}.
  */
 final class TestCertificates {
   private TestCertificates() {}
@@ -55,42 +43,31 @@ final class TestCertificates {
       return this;
     }
 
+    private CertificateBuilder builder(KeyPair kp) {
+      CertificateBuilder b = pathLen != null ? CertificateBuilder.ca(pathLen) : CertificateBuilder.identity();
+      return b.subject(name).uri("q2q:" + name).key(kp.getPublic()).validity(notBefore, notAfter);
+    }
+
     Bundle selfSigned() {
       KeyPair kp = KeyPairs.generate();
-      return build(kp, X500Name.getInstance(Bc.cn(name)), kp.getPrivate(), null);
+      return new Bundle(kp, builder(kp).selfSigned(kp.getPrivate()));
     }
 
     Bundle issuedBy(Bundle issuer) {
-      return build(KeyPairs.generate(), null, issuer.privateKey(), issuer.certificate());
+      KeyPair kp = KeyPairs.generate();
+      return new Bundle(kp, builder(kp).issuedBy(issuer.certificate(), issuer.privateKey()));
     }
 
-    private Bundle build(KeyPair kp, X500Name selfIssuer, PrivateKey signer, X509Certificate issuer) {
-      try {
-        X500Name subject = Bc.cn(name);
-        X500Name issuerName = issuer == null ? selfIssuer : X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded());
-        JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
-            issuerName, new BigInteger(128, new java.security.SecureRandom()).setBit(127),
-            Date.from(notBefore), Date.from(notAfter), subject, kp.getPublic());
-        JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-        b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
-        if (issuer != null) {
-          b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuer));
-        }
-        if (pathLen != null) {
-          b.addExtension(Extension.basicConstraints, true, new BasicConstraints(pathLen));
-          b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-        } else {
-          b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-          b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-        }
-        b.addExtension(Extension.subjectAlternativeName, false,
-            new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, "q2q:" + name)));
-        X509Certificate cert = new JcaX509CertificateConverter().setProvider(Bc.PROVIDER)
-            .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(Bc.PROVIDER).build(signer)));
-        return new Bundle(kp, cert);
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
+    /** Bypasses the builder's CA check, to forge a chain through a non-CA (PKIX must refuse it). */
+    Bundle forgedBy(Bundle notACa) {
+      KeyPair kp = KeyPairs.generate();
+      X509Certificate fakeIssuer = new Spec(Certificates.commonName(notACa.certificate())).ca(0)
+          .selfSignedWithKey(notACa.keyPair()).certificate();
+      return new Bundle(kp, builder(kp).issuedBy(fakeIssuer, notACa.privateKey()));
+    }
+
+    private Bundle selfSignedWithKey(KeyPair kp) {
+      return new Bundle(kp, builder(kp).selfSigned(kp.getPrivate()));
     }
   }
 }

@@ -67,14 +67,6 @@ public final class Bc {
 
   private Bc() {}
 
-  /** What a certificate is for; selects its extensions. */
-  public enum Profile {
-    /** A domain CA: keyCertSign + cRLSign, BasicConstraints CA with path length 0. */
-    CA,
-    /** A user or server identity: digitalSignature, serverAuth + clientAuth. */
-    IDENTITY
-  }
-
   /** A fresh random serial number. */
   public static BigInteger newSerial() {
     return new BigInteger(SERIAL_BITS, RANDOM).setBit(SERIAL_BITS - 1);
@@ -85,72 +77,8 @@ public final class Bc {
     return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
   }
 
-  /**
-   * Builds and signs a certificate.
-   *
-   * @param subjectKey the certified public key
-   * @param issuerKey the key that signs
-   * @param issuer the issuer certificate, or null for a self-signed one
-   * @param uriNames SAN URIs (q2q:...)
-   * @param dnsNames SAN DNS names
-   * @param ips SAN IP addresses
-   */
-  public static X509Certificate certificate(
-      Profile profile,
-      String subjectCn,
-      PublicKey subjectKey,
-      PrivateKey issuerKey,
-      X509Certificate issuer,
-      Instant notBefore,
-      Instant notAfter,
-      List<String> uriNames,
-      List<String> dnsNames,
-      List<InetAddress> ips) {
-    try {
-      X500Name subject = cn(subjectCn);
-      X500Name issuerName =
-          issuer == null ? subject : X500Name.getInstance(issuer.getSubjectX500Principal().getEncoded());
-      X509v3CertificateBuilder b =
-          new JcaX509v3CertificateBuilder(
-              issuerName, newSerial(), Date.from(notBefore), Date.from(notAfter), subject, subjectKey);
-      JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKey));
-      if (issuer != null) {
-        b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuer));
-      } else {
-        b.addExtension(
-            Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(subjectKey));
-      }
-      if (profile == Profile.CA) {
-        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
-        b.addExtension(
-            Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-      } else {
-        b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-        b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-        b.addExtension(
-            Extension.extendedKeyUsage,
-            false,
-            new ExtendedKeyUsage(
-                new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}));
-      }
-      List<GeneralName> names = new ArrayList<>();
-      uriNames.forEach(u -> names.add(new GeneralName(GeneralName.uniformResourceIdentifier, u)));
-      dnsNames.forEach(d -> names.add(new GeneralName(GeneralName.dNSName, d)));
-      ips.forEach(ip -> names.add(new GeneralName(GeneralName.iPAddress, ip.getHostAddress())));
-      if (!names.isEmpty()) {
-        b.addExtension(
-            Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
-      }
-      ContentSigner signer = signer(issuerKey);
-      X509CertificateHolder holder = b.build(signer);
-      return new JcaX509CertificateConverter().setProvider(PROVIDER).getCertificate(holder);
-    } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
-      throw new IllegalStateException("cannot build certificate for " + subjectCn + ": " + e, e);
-    }
-  }
-
-  private static ContentSigner signer(PrivateKey key) throws OperatorCreationException {
+  /** The content signer for {@code key}'s algorithm (ECDSA with SHA-256, Ed25519, RSA). */
+  static ContentSigner signer(PrivateKey key) throws OperatorCreationException {
     String alg =
         switch (key.getAlgorithm()) {
           case "EC", "ECDSA" -> "SHA256withECDSA";
