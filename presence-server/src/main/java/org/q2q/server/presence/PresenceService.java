@@ -145,7 +145,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
         .whenComplete((r, e) -> {
           if (e != null) {
             StatusRuntimeException s = statusOf(e);
-            log.info("- {}: Inbound {}/{} failed: {}", who, safe(request.getTo()), safe(request.getService()),
+            log.info("{}: Inbound {}/{} failed: {}", who, safe(request.getTo()), safe(request.getService()),
                 s.getStatus());
             responses.onError(s);
           } else {

@@ -53,7 +53,9 @@
  * learns that CA: Identify against the domain's server ({@link
  * org.q2q.server.presence.DomainServerLocator}: an explicit map, else {@code <domain>:8788}), whose
  * TLS certificate must validate against the returned CA and name the domain; the CA is then pinned
- * in {@link org.q2q.server.DomainCas} (trust on first use; a different CA later is refused) and
- * failures are remembered for 10 s. Failure: UNAUTHENTICATED naming the domain.
+ * in {@link org.q2q.server.DomainCas} (trust on first use; a different CA later is refused) and,
+ * under {@code PresenceServer}, on disk in {@code <data>/federation-cas/<domain>.crt}, so a pin
+ * survives restarts and is used without asking the network again. Failures are remembered for
+ * 10 s. Failure: UNAUTHENTICATED naming the domain.
  */
 package org.q2q.server.presence;

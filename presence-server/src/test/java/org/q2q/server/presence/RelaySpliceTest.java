@@ -200,6 +200,22 @@ class RelaySpliceTest {
   }
 
   @Test
+  void aConnectorThatLeavesBeforeTheListenerJoinsFreesTheId() throws Exception {
+    start(PresenceConfig.defaults());
+    TestListener bob = h.listen("bob@example.com");
+    bob.offer("file");
+    String id = listenerId(bob);
+    RelayPeer alice = RelayPeer.open(h.stub("alice@example.com"), id, RelayRole.RELAY_ROLE_CONNECTOR);
+    bob.next(ListenDown.KindCase.RELAY_OPEN);
+    alice.cancel();
+    Await.until(Duration.ofSeconds(5), "alice's stream released", () -> h.service.relayStats().activeStreams() == 0);
+    RelayPeer late = RelayPeer.open(h.stub("bob@example.com"), id, RelayRole.RELAY_ROLE_LISTENER);
+    Status s = late.awaitClosed();
+    assertThat(s.getCode()).isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(s.getDescription()).contains("no connector is waiting");
+  }
+
+  @Test
   void badFirstFramesAreRefused() throws Exception {
     start(PresenceConfig.defaults());
     RelayPeer noRole = RelayPeer.open(h.stub("alice@example.com"), "x", RelayRole.RELAY_ROLE_UNSPECIFIED);
