@@ -261,7 +261,7 @@ public final class Q2qClient implements AutoCloseable {
     }
     log.debug("{} closing", identity.address());
     presence.close();
-    cache.closeAll();
+    cache.closeAll().awaitQuietly(Duration.ofSeconds(2)); // goodbyes leave before the servers' channels go
     servers.close();
     handlerExecutor.shutdownNow();
     if (ownsGroup) {

@@ -133,16 +133,31 @@ public final class SessionCache<S> {
     return sessions.size();
   }
 
-  /** Closes every cached session; later connects fail. */
-  public void closeAll() {
+  /** Closes every cached session; later connects fail. The result waits for them to end. */
+  public Closing closeAll() {
     closed = true;
     List<S> all = new ArrayList<>(sessions.values());
     sessions.clear();
+    List<CompletableFuture<?>> ends = new ArrayList<>();
     for (S s : all) {
       try {
+        ends.add(closeFuture.apply(s));
         closer.accept(s);
       } catch (RuntimeException e) {
         // its event loop is gone already (a shared group shut down first): nothing left to close
+      }
+    }
+    return new Closing(CompletableFuture.allOf(ends.toArray(CompletableFuture[]::new)));
+  }
+
+  /** The end of {@link #closeAll()}. */
+  public record Closing(CompletableFuture<Void> done) {
+    /** Waits up to {@code max} for every session to end. */
+    public void awaitQuietly(java.time.Duration max) {
+      try {
+        done.get(max.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (Exception e) {
+        // a session that does not end in time is abandoned; its transport goes with the client
       }
     }
   }

@@ -21,7 +21,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.q2q.proto.PresenceGrpc;
 import org.q2q.proto.RelayFrame;
 import org.q2q.proto.RelayHello;
@@ -45,9 +44,9 @@ import org.slf4j.LoggerFactory;
  *   <li>Backpressure in: messages are requested from gRPC ({@code request(n)}) only while a Netty
  *       {@code read()} is pending, at most {@link #MAX_REQUESTED} ahead, so an unread channel
  *       leaves the bytes in the HTTP/2 flow-control window (bounded) instead of the heap.
- *   <li>Ending: close half-closes the gRPC call (so bytes already handed over still arrive) and
- *       cancels it if the server does not finish it within a grace period; the server ending the
- *       call, or an error, closes the channel.
+ *   <li>Ending: {@code shutdownOutput} half-closes the gRPC call; close cancels it, which ends
+ *       the splice for both sides at once; the server ending the call, or an error, closes the
+ *       channel.
  * </ul>
  *
  * <p>All gRPC callbacks run on this channel's event loop (the call's executor), so the state below
@@ -63,8 +62,6 @@ public final class RelayChannel extends AbstractChannel {
   static final int MAX_REQUESTED = Integer.getInteger("q2q.relay.maxRequested", 4);
   /** How many bytes gRPC may buffer for us before it says "not ready". */
   static final int ON_READY_THRESHOLD = 256 * 1024;
-  /** How long a closed channel waits for the server to finish the call before cancelling it. */
-  static final long CLOSE_GRACE_MILLIS = 5_000;
 
   private enum State { NEW, WAITING, SPLICED, CLOSED }
 
@@ -317,19 +314,11 @@ public final class RelayChannel extends AbstractChannel {
       splicedFuture.completeExceptionally(new ClosedChannelException());
     }
     if (call != null && !callEnded) {
-      if (was == State.SPLICED && !halfClosed) {
-        // Half-close: everything already handed to gRPC still reaches the other side.
-        halfClosed = true;
-        call.onCompleted();
-        call.request(Integer.MAX_VALUE); // drain whatever still comes, so the call can finish
-        eventLoop().schedule(() -> {
-          if (!callEnded) {
-            call.cancel("relay channel closed", null);
-          }
-        }, CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
-      } else {
-        call.cancel("relay channel closed", null);
-      }
+      // Cancel rather than half-close: the peer session above has already said goodbye in its
+      // own frames, and a cancel ends the splice at once on the server and for the other side
+      // (a half-close leaves the other direction, and so the server's call, open).
+      callEnded = true;
+      call.cancel("relay channel closed", null);
     }
   }
 
