@@ -49,25 +49,32 @@ public final class PeerThroughputBenchmark {
       double[] aloneCpu = new double[rounds];
       double[] stalledCpu = new double[rounds];
       for (int r = 0; r < rounds; r++) {
-        long cpu0 = cpuNanos();
-        alone[r] = run(p, mib);
-        aloneCpu[r] = (cpuNanos() - cpu0) / 1e6 / mib;
-        VirtualChannel stall = p.initiator().openChannel("sink").get(10, TimeUnit.SECONDS);
-        CompletableFuture<Void> filler = CompletableFuture.runAsync(() -> {
-          try {
-            stall.outputStream().write(new byte[8 << 20]); // blocks once choked
-          } catch (Exception ignored) {
-            // reset when the round ends
+        // Alternate the order so GC and JIT work left over from one run does not always land on
+        // the same kind of run.
+        for (int k = 0; k < 2; k++) {
+          if ((k == 0) == (r % 2 == 0)) {
+            long cpu0 = cpuNanos();
+            alone[r] = run(p, mib);
+            aloneCpu[r] = (cpuNanos() - cpu0) / 1e6 / mib;
+          } else {
+            VirtualChannel stall = p.initiator().openChannel("sink").get(10, TimeUnit.SECONDS);
+            CompletableFuture<Void> filler = CompletableFuture.runAsync(() -> {
+              try {
+                stall.outputStream().write(new byte[8 << 20]); // blocks once choked
+              } catch (Exception ignored) {
+                // reset when the run ends
+              }
+            });
+            while (!((VirtualChildChannel) stall.channel()).isChokedByPeer()) {
+              Thread.onSpinWait();
+            }
+            long cpu1 = cpuNanos();
+            stalled[r] = run(p, mib);
+            stalledCpu[r] = (cpuNanos() - cpu1) / 1e6 / mib;
+            stall.reset("run over");
+            filler.get(10, TimeUnit.SECONDS);
           }
-        });
-        while (!((VirtualChildChannel) stall.channel()).isChokedByPeer()) {
-          Thread.onSpinWait();
         }
-        long cpu1 = cpuNanos();
-        stalled[r] = run(p, mib);
-        stalledCpu[r] = (cpuNanos() - cpu1) / 1e6 / mib;
-        stall.reset("round over");
-        filler.get(10, TimeUnit.SECONDS);
       }
       double a = median(alone);
       double s = median(stalled);

@@ -373,6 +373,44 @@ class VirtualChannelTest {
     assertThat(((ChannelResetException) mine.getCause()).code()).isEqualTo(Q2qErrorCode.SESSION_LOST);
   }
 
+  @Test
+  void theIdleDecisionUsesTheInjectedClock() throws Exception {
+    MutableClock clock = new MutableClock();
+    PeerSessionConfig acc = PeerSessionConfig.builder(TestPki.BOB, TestPki.TRUST_BOTH, PeerRole.ACCEPTOR)
+        .acceptor(services).clock(clock).heartbeat(Duration.ofMillis(100), Duration.ofHours(1)).build();
+    net.listen(acc, null);
+    Loopback.Pair p = net.pair(PeerSessionConfig.builder(TestPki.ALICE, TestPki.TRUST_BOTH, PeerRole.INITIATOR)
+        .expectedPeer(TestPki.BOB.address()).build());
+    open(p.initiator(), "sink");
+    clock.advance(Duration.ofHours(2)); // the peer is alive, but by this clock it has been silent
+    Throwable t = catchThrowable(() -> services.accepted.get(0).closeFuture().get(10, TimeUnit.SECONDS));
+    assertThat(t.getCause()).hasMessageContaining("idle timeout 3600000 ms");
+  }
+
+  /** A clock the test moves by hand; certificates stay valid because it starts at the real now. */
+  static final class MutableClock extends java.time.Clock {
+    private volatile java.time.Instant now = java.time.Instant.now();
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      return now;
+    }
+  }
+
   /** A transport fault: once switched on, every inbound byte is dropped. */
   @io.netty.channel.ChannelHandler.Sharable
   static final class Swallower extends ChannelInboundHandlerAdapter {
