@@ -14,10 +14,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Fails a test class if Netty's leak detector (paranoid in surefire) reported a ByteBuf that was
- * never released. Leaks are found when garbage is collected, so after the class it collects a few
- * times and allocates to make the detector report; it can miss a leak, never invent one.
+ * never released by this package's code. Leaks are found when garbage is collected, so after the
+ * class it collects a few times and allocates to make the detector report; it can miss a leak,
+ * never invent one. Test classes share one JVM, so reports whose records never pass through this
+ * package (another module part's leak found during our class) are printed, not failed on.
  */
 final class NoLeaks implements BeforeAllCallback, AfterAllCallback {
+  private static final String PACKAGE = NoLeaks.class.getPackageName();
   private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
   @Override
@@ -35,10 +38,14 @@ final class NoLeaks implements BeforeAllCallback, AfterAllCallback {
           ByteBufAllocator.DEFAULT.buffer(16).release();
         }
       }
-      assertThat(appender.list)
-          .extracting(ILoggingEvent::getFormattedMessage)
-          .as("Netty leak reports")
-          .noneMatch(m -> m.contains("LEAK"));
+      java.util.List<String> leaks = appender.list.stream()
+          .map(ILoggingEvent::getFormattedMessage)
+          .filter(m -> m.contains("LEAK"))
+          .toList();
+      leaks.stream()
+          .filter(m -> !m.contains(PACKAGE))
+          .forEach(m -> System.err.println("leak outside " + PACKAGE + " (not failing this class): " + m));
+      assertThat(leaks).as("Netty leak reports involving " + PACKAGE).noneMatch(m -> m.contains(PACKAGE));
     } finally {
       ((Logger) LoggerFactory.getLogger(ResourceLeakDetector.class)).detachAppender(appender);
     }

@@ -257,7 +257,7 @@ class VirtualChannelTest {
   @Test
   void resetReachesThePeerWithCodeAndReason() throws Exception {
     Loopback.Pair p = pair();
-    VirtualChannel ch = open(p.initiator(), "sha");
+    VirtualChannel ch = open(p.initiator(), "sink");
     ch.outputStream().write(new byte[1000]);
     ch.reset("changed my mind");
     ch.closeFuture().get(10, TimeUnit.SECONDS);
@@ -269,7 +269,8 @@ class VirtualChannelTest {
     ChannelResetException r = (ChannelResetException) t.getCause();
     assertThat(r.code()).isEqualTo(Q2qErrorCode.CANCEL);
     assertThat(r.reason()).isEqualTo("changed my mind");
-    services.errors.removeIf(e -> e instanceof ChannelResetException c && c.code() == Q2qErrorCode.CANCEL);
+    Throwable read = catchThrowable(() -> there.inputStream().read());
+    assertThat(read).isInstanceOf(ChannelResetException.class).hasMessageContaining("CANCEL: changed my mind");
   }
 
   @Test
