@@ -44,6 +44,8 @@ for loss in $LOSSES; do
   ip -n ptcpA addr add 10.77.0.1/24 dev tpa
   ip -n ptcpB addr add 10.77.0.2/24 dev tpb
   for ns in ptcpA ptcpB; do ip -n $ns link set lo up; done
+  ip -n ptcpA link set tpa txqueuelen 10000
+  ip -n ptcpB link set tpb txqueuelen 10000
   ip -n ptcpA link set tpa up
   ip -n ptcpB link set tpb up
   ip netns exec ptcpB "${JAVA[@]}" server 10.77.0.2 7000 > /tmp/ptcp-server.log 2>&1 &

@@ -261,6 +261,16 @@ public final class PtcpConnection {
     return board.inFlight();
   }
 
+  /** The congestion controller's state and why sending last stopped, for logs. */
+  public String congestionState() {
+    return cc.toString() + " blocked[cwnd=" + blocked[0] + " pace=" + blocked[1] + " rwnd=" + blocked[2]
+        + " sws=" + blocked[3] + " idle=" + blocked[4] + "] sndWnd=" + (sndWndEdge - sndNxt)
+        + " unsent=" + (sendBuf.endOffset() - sndNxt);
+  }
+
+  /** Counts of reasons sendData returned false: cwnd, pacing, receive window, SWS, nothing to send. */
+  private final long[] blocked = new long[5];
+
   /** Data segments sent, retransmissions included. */
   public long segmentsSent() {
     return segmentsSent;
@@ -700,7 +710,7 @@ public final class PtcpConnection {
       return;
     }
     double rate = (delivered - p.deliveredAtSend) * 1e9 / interval;
-    cc.onDeliveryRate(now, rate, p.deliveredAtSend, p.appLimitedAtSend, rtt, board.inFlight());
+    cc.onDeliveryRate(now, rate, p.deliveredAtSend, delivered, p.appLimitedAtSend, rtt, board.inFlight());
   }
 
   private void onFinAcked(long now) {
@@ -1118,7 +1128,12 @@ public final class PtcpConnection {
     }
     if (lost != null) {
       int dsize = lost.length + h.encodedLength();
-      if (!cwndAllows(lost.length) || !paceAllows(now, dsize)) {
+      if (!cwndAllows(lost.length)) {
+        blocked[0]++;
+        return false;
+      }
+      if (!paceAllows(now, dsize)) {
+        blocked[1]++;
         return false;
       }
       fillHeader(h, lost.fin ? Header.FIN : 0, lost.start);
@@ -1135,19 +1150,23 @@ public final class PtcpConnection {
     long avail = limit - sndNxt;
     boolean finDue = finQueued && !finSent;
     if (avail <= 0 && !(finDue && sndNxt == finOffset)) {
+      blocked[end > sndNxt ? 2 : 4]++;
       return false;
     }
     fillHeader(h, 0, sndNxt);
     int maxPayload = size - h.encodedLength();
     int len = (int) Math.max(0, Math.min(avail, maxPayload));
     if (len < maxPayload && sndNxt + len < end && !board.isEmpty()) {
+      blocked[3]++;
       return false; // sender-side silly-window avoidance: wait for a larger window
     }
     if (!cwndAllows(len)) {
+      blocked[0]++;
       return false;
     }
     int dsize = len + h.encodedLength();
     if (len > 0 && !paceAllows(now, dsize)) {
+      blocked[1]++;
       return false;
     }
     boolean fin = finDue && sndNxt + len == finOffset;

@@ -18,6 +18,8 @@ public final class Bbr implements CongestionController {
   private static final double HIGH_GAIN = 2.885;
   private static final double[] CYCLE = {1.25, 0.75, 1, 1, 1, 1, 1, 1};
   private static final int FILTER_ROUNDS = 10;
+  /** Floor of the RTT used for the bandwidth-delay product, ns. */
+  private static final long MIN_BDP_RTT = 1_000_000L;
 
   private enum Mode { STARTUP, DRAIN, PROBE_BW }
 
@@ -60,13 +62,19 @@ public final class Bbr implements CongestionController {
 
   @Override
   public void onAck(long now, long sentTime, long bytes, RttEstimator rtt, boolean appLimited) {
-    delivered += bytes;
     afterRto = false;
   }
 
   @Override
-  public void onDeliveryRate(long now, double bytesPerSecond, long deliveredAtSend, boolean appLimited,
-      RttEstimator rtt, long bytesInFlight) {
+  public String toString() {
+    return "BBR[" + mode + " bw=" + (long) btlBw() + "B/s minRtt=" + minRtt / 1000 + "us gain=" + pacingGain
+        + " rounds=" + round + "]";
+  }
+
+  @Override
+  public void onDeliveryRate(long now, double bytesPerSecond, long deliveredAtSend, long deliveredTotal,
+      boolean appLimited, RttEstimator rtt, long bytesInFlight) {
+    delivered = deliveredTotal;
     if (rtt.hasSample()) {
       minRtt = Math.min(minRtt, rtt.minRtt());
     }
@@ -113,7 +121,9 @@ public final class Bbr implements CongestionController {
     if (minRtt == Long.MAX_VALUE || bw <= 0) {
       return window;
     }
-    return (long) (bw * minRtt / 1e9);
+    // A 1 ms floor: on LANs and loopback the event-loop scheduling jitter dwarfs the true minimum RTT,
+    // and a window sized from a lucky 30 us sample would starve the pipe.
+    return (long) (bw * Math.max(minRtt, MIN_BDP_RTT) / 1e9);
   }
 
   @Override

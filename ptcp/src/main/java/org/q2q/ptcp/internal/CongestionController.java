@@ -36,8 +36,8 @@ public interface CongestionController {
    * measured over the flight of the newest segment this ACK delivered, which was sent when
    * {@code deliveredAtSend} bytes had been delivered. Model-based controllers use it.
    */
-  default void onDeliveryRate(long now, double bytesPerSecond, long deliveredAtSend, boolean appLimited,
-      RttEstimator rtt, long bytesInFlight) {}
+  default void onDeliveryRate(long now, double bytesPerSecond, long deliveredAtSend, long deliveredTotal,
+      boolean appLimited, RttEstimator rtt, long bytesInFlight) {}
 
   /** Pacing rate in bytes per second, or 0 to derive it from the window and SRTT. */
   default double pacingRate() {

@@ -83,7 +83,7 @@ public final class PtcpChannel extends AbstractChannel implements DuplexChannel 
     return "state=" + conn.state() + " srtt=" + conn.smoothedRttNanos() / 1000 + "us rto="
         + conn.rtoNanos() / 1000 + "us cwnd=" + conn.congestionWindow() + " dgram=" + conn.datagramSize()
         + " sent=" + conn.segmentsSent() + " retx=" + conn.segmentsRetransmitted() + " rtos="
-        + conn.retransmissionTimeouts() + " inflight=" + conn.bytesInFlight();
+        + conn.retransmissionTimeouts() + " inflight=" + conn.bytesInFlight() + " " + conn.congestionState();
   }
 
   /** Aborts the connection: the peer gets an RST and sees a reset error. */

@@ -129,6 +129,9 @@ public final class PtcpBench {
           @Override
           public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
+              if (Boolean.getBoolean("ptcp.bench.verbose")) {
+                System.out.println("  sink " + ((PtcpChannel) ctx.channel()).stats() + " | " + ps.stats());
+              }
               ctx.writeAndFlush(Unpooled.buffer(8).writeLong(count)).addListener(f -> ctx.close());
             }
           }
