@@ -57,6 +57,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class PresenceService extends PresenceGrpc.PresenceImplBase implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PresenceService.class);
+  /** Listen streams one address may hold open at once (one per machine of a user, with room for reconnects). */
+  public static final int MAX_LISTEN_SESSIONS_PER_ADDRESS = 32;
 
   private final Address ownDomain;
   private final PresenceConfig config;
@@ -128,6 +130,14 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     }
     if (closed) {
       out.onError(Status.UNAVAILABLE.withDescription("the server is shutting down").asRuntimeException());
+      return new NoOpObserver<>();
+    }
+    Address me = caller.address();
+    if (sessions.stream().filter(s -> s.address().equals(me)).count() >= MAX_LISTEN_SESSIONS_PER_ADDRESS) {
+      log.warn("{} {}: Listen refused: {} sessions open already", id, me, MAX_LISTEN_SESSIONS_PER_ADDRESS);
+      out.onError(Status.RESOURCE_EXHAUSTED
+          .withDescription(me + " already has " + MAX_LISTEN_SESSIONS_PER_ADDRESS + " Listen streams open (the limit)")
+          .asRuntimeException());
       return new NoOpObserver<>();
     }
     log.info("{} {}: Listen session opened", id, caller.address());

@@ -11,7 +11,8 @@
  *       certificate: PERMISSION_DENIED; none: UNAUTHENTICATED). Every Offer and Withdraw is answered
  *       with Registered listing all services of the stream; heartbeats are echoed. A bad service
  *       name (empty, over 64 chars, whitespace, '/', control characters, leading '.') ends the
- *       stream with INVALID_ARGUMENT; more than 256 services: RESOURCE_EXHAUSTED. Registrations end
+ *       stream with INVALID_ARGUMENT; more than 256 services, or more than 32 Listen streams of one
+ *       address: RESOURCE_EXHAUSTED. Registrations end
  *       with the stream; server shutdown ends it with UNAVAILABLE "the server is shutting down".
  *   <li><b>Inbound</b>: {@code from} is the caller's certificate address. No listener: NOT_FOUND
  *       naming address and service. Every Listen stream of (to, service) gets an InboundQuery with

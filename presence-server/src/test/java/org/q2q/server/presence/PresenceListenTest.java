@@ -82,6 +82,18 @@ class PresenceListenTest {
   }
 
   @Test
+  void tooManyListenStreamsForOneAddressAreRefused() throws Exception {
+    for (int i = 0; i < PresenceService.MAX_LISTEN_SESSIONS_PER_ADDRESS; i++) {
+      h.listen("bob@example.com").offer("file");
+    }
+    TestListener extra = h.listen("bob@example.com");
+    Status s = extra.awaitClosed();
+    assertThat(s.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(s.getDescription()).contains("bob@example.com");
+    assertThat(h.listen("carol@example.com").offer("file").getServicesList()).containsExactly("file");
+  }
+
+  @Test
   void tooManyServicesAreRefused() throws Exception {
     h.close();
     h = new PresenceHarness(PresenceConfig.defaults().withListenLimits(2, 256));
