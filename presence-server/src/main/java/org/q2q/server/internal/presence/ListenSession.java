@@ -86,7 +86,7 @@ public final class ListenSession implements StreamObserver<ListenUp> {
     return caller.address();
   }
 
-  /** The listener's certificate chain from its TLS session, leaf first. */
+  /** The listener: its address and its certificate chain from its TLS session (leaf first). */
   public Caller caller() {
     return caller;
   }
