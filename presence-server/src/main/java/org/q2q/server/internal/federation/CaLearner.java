@@ -57,6 +57,13 @@ public final class CaLearner {
   private static final Logger log = LoggerFactory.getLogger(CaLearner.class);
   /** How long a failed lookup is answered from memory. */
   static final Duration FAILURE_BACKOFF = Duration.ofSeconds(10);
+  /**
+   * Lookups running at once. Any caller can present a certificate naming any domain, which makes
+   * this server connect to that domain's server; the cap keeps that from becoming a flood.
+   */
+  static final int MAX_CONCURRENT_LOOKUPS = 16;
+  /** Remembered failures kept before old ones are dropped. */
+  private static final int MAX_REMEMBERED_FAILURES = 10_000;
 
   private final DomainCas cas;
   /** Pins kept across restarts (null: in memory only, in {@link #cas}). */
@@ -102,6 +109,10 @@ public final class CaLearner {
     if (retry != null && clock.instant().isBefore(retry)) {
       return CompletableFuture.failedFuture(unauthenticated(domain, "a recent lookup failed; retrying after " + retry));
     }
+    if (lookups.size() >= MAX_CONCURRENT_LOOKUPS) {
+      return CompletableFuture.failedFuture(unauthenticated(domain,
+          "too many other domains are being looked up right now; try again shortly"));
+    }
     CompletableFuture<X509Certificate> mine = new CompletableFuture<>();
     running = lookups.putIfAbsent(domain, mine);
     if (running != null) {
@@ -110,6 +121,10 @@ public final class CaLearner {
     identify(domain).whenComplete((ca, e) -> {
       lookups.remove(domain, mine);
       if (e != null) {
+        if (retryAfter.size() >= MAX_REMEMBERED_FAILURES) {
+          Instant now = clock.instant();
+          retryAfter.values().removeIf(t -> !now.isBefore(t));
+        }
         retryAfter.put(domain, clock.instant().plus(FAILURE_BACKOFF));
         Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
         String why = c instanceof StatusRuntimeException s ? s.getStatus().getDescription() : c.getMessage();

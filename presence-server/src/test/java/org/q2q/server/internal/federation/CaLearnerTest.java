@@ -1,0 +1,69 @@
+package org.q2q.server.internal.federation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.grpc.Status;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.CertificateAuthority;
+import org.q2q.server.DomainCas;
+
+/** Limits of CA learning against real (silent) sockets on 127.0.0.1. */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class CaLearnerTest {
+  @Test
+  void concurrentLookupsAreCappedAndFailuresAreRemembered() throws Exception {
+    // a server that accepts TCP (kernel backlog) and never answers the TLS handshake
+    try (ServerSocket silent = new ServerSocket(0, 64, InetAddress.getLoopbackAddress())) {
+      DomainCas cas = new DomainCas(CertificateAuthority.create(Address.ofDomain("b.test"), Clock.systemUTC()),
+          Clock.systemUTC());
+      CaLearner learner = new CaLearner(cas, null,
+          d -> InetSocketAddress.createUnresolved("127.0.0.1", silent.getLocalPort()),
+          Clock.systemUTC(), Duration.ofMillis(1500));
+      List<CompletableFuture<X509Certificate>> running = new ArrayList<>();
+      for (int i = 0; i < CaLearner.MAX_CONCURRENT_LOOKUPS; i++) {
+        running.add(learner.caFor("slow" + i + ".test"));
+      }
+      assertThat(running).noneMatch(CompletableFuture::isDone);
+      // the same domain shares the running lookup; a new one is refused at once
+      assertThat(learner.caFor("slow0.test")).isSameAs(running.get(0));
+      CompletableFuture<X509Certificate> refused = learner.caFor("one-more.test");
+      assertThat(refused).isCompletedExceptionally();
+      assertThat(statusOf(refused).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(statusOf(refused).getDescription()).contains("one-more.test").contains("too many");
+
+      // the silent server makes each lookup fail at its deadline, naming the domain
+      Status first = statusOf(running.get(0));
+      assertThat(first.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(first.getDescription()).contains("slow0.test");
+      // and a failure is answered from memory for a while, without connecting again
+      CompletableFuture<X509Certificate> again = learner.caFor("slow0.test");
+      assertThat(again).isCompletedExceptionally();
+      assertThat(statusOf(again).getDescription()).contains("a recent lookup failed");
+      assertThat(cas.caFor("slow0.test")).isEmpty();
+    }
+  }
+
+  private static Status statusOf(CompletableFuture<?> f) throws InterruptedException {
+    try {
+      f.get(20, TimeUnit.SECONDS);
+      throw new AssertionError("expected a failure");
+    } catch (ExecutionException e) {
+      return Status.fromThrowable(e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new AssertionError("no answer", e);
+    }
+  }
+}
