@@ -57,6 +57,7 @@
  * in {@link org.q2q.server.DomainCas} (trust on first use; a different CA later is refused) and,
  * under {@code PresenceServer}, on disk in {@code <data>/federation-cas/<domain>.crt}, so a pin
  * survives restarts and is used without asking the network again. Failures are remembered for
- * 10 s. Failure: UNAUTHENTICATED naming the domain.
+ * 10 s, and at most 16 lookups run at once (any caller can name any domain). Failure:
+ * UNAUTHENTICATED naming the domain.
  */
 package org.q2q.server.presence;
