@@ -1,0 +1,71 @@
+package org.q2q.tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code q2q server} as a real process: it starts, serves, and stops gracefully on SIGTERM. */
+@Timeout(120)
+class ServerProcessTest {
+  @TempDir Path dir;
+
+  @Test
+  void theServerServesAndStopsGracefullyOnSigterm() throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    // the production logging (WARN to stderr), not the tests' logback-test.xml
+    Process p = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml",
+            "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+            "server", "--port", "0", "--bind", "127.0.0.1", "--data", dir.resolve("data").toString())
+        .redirectError(dir.resolve("stderr.txt").toFile())
+        .start();
+    try {
+      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+      List<String> lines = new ArrayList<>();
+      String line;
+      while ((line = out.readLine()) != null) { // the test's @Timeout bounds this
+        lines.add(line);
+        if (line.startsWith("Stop with")) {
+          break;
+        }
+      }
+      assertThat(lines).as("server output; stderr: %s", Files.readString(dir.resolve("stderr.txt"))).isNotEmpty();
+      assertThat(lines.get(0)).startsWith("q2q presence server for localhost listening on 127.0.0.1, port ");
+      Matcher m = Pattern.compile("port (\\d+)").matcher(lines.get(0));
+      assertThat(m.find()).isTrue();
+      int port = Integer.parseInt(m.group(1));
+      assertThat(lines.get(1)).startsWith("  CA fingerprint SHA256:");
+
+      StringWriter err = new StringWriter();
+      CommandLine cl = Main.commandLine(new CliEnvironment(Map.of("Q2Q_HOME", dir.resolve("home").toString()),
+          new ByteArrayInputStream("secret\n".getBytes(StandardCharsets.UTF_8)), null));
+      cl.setOut(new PrintWriter(new StringWriter()));
+      cl.setErr(new PrintWriter(err, true));
+      assertThat(cl.execute("register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin"))
+          .as(err.toString()).isZero();
+
+      p.destroy(); // SIGTERM
+      assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(Files.readString(dir.resolve("stderr.txt"))).contains("q2q: server stopped");
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+}
