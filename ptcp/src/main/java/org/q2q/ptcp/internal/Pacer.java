@@ -3,12 +3,12 @@ package org.q2q.ptcp.internal;
 /**
  * A token-bucket pacer (quinn {@code pacing.rs}): spreads a congestion window over a round trip
  * instead of sending it in one burst. Rate = 1.25 x window / SRTT (2 x in slow start) or the
- * controller's model rate; burst capacity = 4 ms at that rate, within [16 datagrams, window / 2].
+ * controller's model rate; burst capacity = the window's worth of 2 ms, clamped to [10, 256]
+ * datagrams.
  *
  * <p>Not thread-safe; event-loop only.
  */
 public final class Pacer {
-  private static final double BURST_NANOS = 4_000_000.0;
   /** Available tokens, bytes. */
   private double tokens;
   /** Time of the last refill, ns. */
@@ -27,10 +27,7 @@ public final class Pacer {
 
   /** As above with an explicit rate in bytes per ns (from a model-based controller). */
   public long delay(long now, int bytes, long window, long srtt, int mtu, double rate) {
-    // Burst capacity: 4 ms at the pacing rate (event-loop timers fire late by a millisecond or more;
-    // a smaller bucket would turn every late wake-up into lost sending time), at least 16 datagrams,
-    // at most half the window.
-    double capacity = Math.max(16.0 * mtu, Math.min(rate * BURST_NANOS, window / 2.0));
+    double capacity = Math.min(Math.max(window * 2_000_000.0 / Math.max(srtt, 1), 10.0 * mtu), 256.0 * mtu);
     if (last == Long.MIN_VALUE) {
       tokens = capacity;
     } else if (now > last) {
