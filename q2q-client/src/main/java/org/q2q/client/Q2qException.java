@@ -96,7 +96,7 @@ public class Q2qException extends java.io.IOException {
     for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
       if (c instanceof javax.net.ssl.SSLHandshakeException) {
         return new Q2qException(Reason.TRUST,
-            "TLS handshake with " + server + " failed: " + rootMessage(c), e);
+            "TLS handshake with " + server + " failed: " + shorten(rootMessage(c)), e);
       }
       if (c instanceof ConnectException) {
         return new Q2qException(Reason.UNREACHABLE,
@@ -110,8 +110,12 @@ public class Q2qException extends java.io.IOException {
         return new Q2qException(Reason.UNREACHABLE, "server " + server + " is not reachable: no route to host", e);
       }
       if (c instanceof SSLException) {
+        String m = rootMessage(c);
+        if (m.startsWith("not an SSL/TLS record")) {
+          m = "it does not speak TLS"; // Netty appends a hex dump of whatever came back
+        }
         return new Q2qException(Reason.UNREACHABLE,
-            "server " + server + " is not reachable over TLS (is it a q2q server?): " + rootMessage(c), e);
+            "server " + server + " is not reachable over TLS (is it a q2q server?): " + shorten(m), e);
       }
     }
     String desc = e.getStatus().getDescription();
@@ -136,6 +140,10 @@ public class Q2qException extends java.io.IOException {
       r = r.getCause();
     }
     return String.valueOf(r.getMessage());
+  }
+
+  private static String shorten(String m) {
+    return m.length() > 200 ? m.substring(0, 200) + "..." : m;
   }
 
   private static String orElse(String s, String fallback) {

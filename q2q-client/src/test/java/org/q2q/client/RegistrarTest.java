@@ -165,4 +165,27 @@ class RegistrarTest {
       assertThat(seen.getPort()).isPositive().isNotEqualTo(s.port());
     }
   }
+
+  @Test
+  void aServerThatDoesNotSpeakTlsIsSaidPlainly(@TempDir Path dir) throws Exception {
+    try (ServerSocket plain = new ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
+      Thread answer = new Thread(() -> {
+        try (java.net.Socket s = plain.accept()) {
+          s.getOutputStream().write("HTTP/1.0 400 Bad Request\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          s.getOutputStream().flush();
+          s.getInputStream().read(new byte[4096]);
+        } catch (java.io.IOException ignored) {
+          // the client hung up
+        }
+      });
+      answer.setDaemon(true);
+      answer.start();
+      ServerAddress server = new ServerAddress("127.0.0.1", plain.getLocalPort());
+      assertThatThrownBy(() -> registrar.identify(Address.parse("localhost"), server, null))
+          .isInstanceOfSatisfying(Q2qException.class, e -> {
+            assertThat(e.reason()).isEqualTo(Q2qException.Reason.UNREACHABLE);
+            assertThat(e.getMessage()).startsWith("server " + server + " is not reachable").hasSizeLessThan(300);
+          });
+    }
+  }
 }
