@@ -13,6 +13,9 @@ import java.util.Objects;
  * @param relayJoinTimeout how long a connector's relay stream waits for the listener to open its
  *     side before failing with UNAVAILABLE
  * @param bindUdpTimeout how long BindUdp waits for the listener's answer
+ * @param listenIdleTimeout a Listen stream from which nothing (not even a heartbeat) arrives for
+ *     this long is ended with UNAVAILABLE and its registrations dropped, so that a vanished machine
+ *     does not keep answering nothing to Inbound until TCP notices (clients heartbeat every 15 s)
  * @param maxRelayStreamsPerAddress concurrent relay streams one address may hold open (either role)
  * @param maxRelayBytesInFlightPerAddress bytes an address may have queued in the relay (received,
  *     not yet handed to the other side's transport), summed over its streams
@@ -33,6 +36,7 @@ public record PresenceConfig(
     Duration listenerIdTtl,
     Duration relayJoinTimeout,
     Duration bindUdpTimeout,
+    Duration listenIdleTimeout,
     int maxRelayStreamsPerAddress,
     long maxRelayBytesInFlightPerAddress,
     int maxRelayFrameBytes,
@@ -48,6 +52,7 @@ public record PresenceConfig(
     positive(listenerIdTtl, "listenerIdTtl");
     positive(relayJoinTimeout, "relayJoinTimeout");
     positive(bindUdpTimeout, "bindUdpTimeout");
+    positive(listenIdleTimeout, "listenIdleTimeout");
     atLeastOne(maxRelayStreamsPerAddress, "maxRelayStreamsPerAddress");
     atLeastOne(maxRelayBytesInFlightPerAddress, "maxRelayBytesInFlightPerAddress");
     atLeastOne(maxRelayFrameBytes, "maxRelayFrameBytes");
@@ -58,10 +63,10 @@ public record PresenceConfig(
   }
 
   /**
-   * Production defaults: Inbound waits 5 s, ids live 120 s, a relay waits 10 s for its listener,
-   * 64 relay streams and 16 MiB in flight per address, frames up to 1 MiB, a relay window of 4
-   * frames and a 128 KiB ready threshold, 256 services and 256
-   * pending queries per Listen stream; federation through {@code <domain>:8788}; no tap.
+   * Production defaults: Inbound waits 5 s, ids live 120 s, a relay waits 10 s for its listener, a
+   * Listen stream silent for 120 s is ended, 64 relay streams and 16 MiB in flight per address,
+   * frames up to 1 MiB, a relay window of 4 frames and a 128 KiB ready threshold, 256 services and
+   * 256 pending queries per Listen stream; federation through {@code <domain>:8788}; no tap.
    */
   public static PresenceConfig defaults() {
     return new PresenceConfig(
@@ -69,6 +74,7 @@ public record PresenceConfig(
         Duration.ofSeconds(120),
         Duration.ofSeconds(10),
         Duration.ofSeconds(5),
+        Duration.ofSeconds(120),
         64,
         16L << 20,
         1 << 20,
@@ -82,21 +88,28 @@ public record PresenceConfig(
 
   /** A copy with another Inbound answer timeout. */
   public PresenceConfig withInboundAnswerTimeout(Duration d) {
-    return new PresenceConfig(d, listenerIdTtl, relayJoinTimeout, bindUdpTimeout, maxRelayStreamsPerAddress,
-        maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames, relayReadyThresholdBytes,
-        maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+    return new PresenceConfig(d, listenerIdTtl, relayJoinTimeout, bindUdpTimeout, listenIdleTimeout,
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
   }
 
   /** A copy with another listener id lifetime. */
   public PresenceConfig withListenerIdTtl(Duration d) {
-    return new PresenceConfig(inboundAnswerTimeout, d, relayJoinTimeout, bindUdpTimeout,
+    return new PresenceConfig(inboundAnswerTimeout, d, relayJoinTimeout, bindUdpTimeout, listenIdleTimeout,
         maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
         relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
   }
 
   /** A copy with another relay join timeout. */
   public PresenceConfig withRelayJoinTimeout(Duration d) {
-    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, d, bindUdpTimeout,
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, d, bindUdpTimeout, listenIdleTimeout,
+        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+  }
+
+  /** A copy with another Listen idle timeout. */
+  public PresenceConfig withListenIdleTimeout(Duration d) {
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout, d,
         maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
         relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
   }
@@ -104,36 +117,40 @@ public record PresenceConfig(
   /** A copy with other relay limits. */
   public PresenceConfig withRelayLimits(int streamsPerAddress, long bytesInFlightPerAddress, int frameBytes) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
-        streamsPerAddress, bytesInFlightPerAddress, frameBytes, relayWindowFrames, relayReadyThresholdBytes,
-        maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+        listenIdleTimeout, streamsPerAddress, bytesInFlightPerAddress, frameBytes, relayWindowFrames,
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
   }
 
   /** A copy with another relay window and ready threshold (throughput vs. memory per relay). */
   public PresenceConfig withRelayWindow(int windowFrames, int readyThresholdBytes) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
-        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, windowFrames,
-        readyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+        listenIdleTimeout, maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes,
+        windowFrames, readyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation,
+        relayTap);
   }
 
   /** A copy with other Listen session limits. */
   public PresenceConfig withListenLimits(int servicesPerSession, int pendingQueriesPerSession) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
-        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
-        relayReadyThresholdBytes, servicesPerSession, pendingQueriesPerSession, federation, relayTap);
+        listenIdleTimeout, maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes,
+        relayWindowFrames, relayReadyThresholdBytes, servicesPerSession, pendingQueriesPerSession,
+        federation, relayTap);
   }
 
   /** A copy with another federation locator (null: no federation). */
   public PresenceConfig withFederation(DomainServerLocator locator) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
-        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
-        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, locator, relayTap);
+        listenIdleTimeout, maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes,
+        relayWindowFrames, relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession,
+        locator, relayTap);
   }
 
   /** A copy with a relay tap (null: none). */
   public PresenceConfig withRelayTap(RelayTap tap) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
-        maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
-        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, tap);
+        listenIdleTimeout, maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes,
+        relayWindowFrames, relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession,
+        federation, tap);
   }
 
   private static void positive(Duration d, String name) {

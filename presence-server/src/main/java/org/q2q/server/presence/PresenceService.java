@@ -144,6 +144,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     ListenSession s = new ListenSession(id, caller, out, registry, config.maxServicesPerSession(),
         config.maxPendingQueriesPerSession(), sessions::remove);
     sessions.add(s);
+    s.watchIdle(config.listenIdleTimeout());
     return s;
   }
 

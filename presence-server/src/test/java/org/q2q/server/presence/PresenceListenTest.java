@@ -82,6 +82,29 @@ class PresenceListenTest {
   }
 
   @Test
+  void aSilentListenStreamIsEndedAndItsRegistrationsDropped() throws Exception {
+    h.close();
+    h = new PresenceHarness(PresenceConfig.defaults().withListenIdleTimeout(java.time.Duration.ofMillis(400)));
+    TestListener silent = h.listen("bob@example.com");
+    silent.offer("file");
+    TestListener chatty = h.listen("carol@example.com");
+    chatty.offer("file");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    long nonce = 0;
+    while (!silent.closed.isDone() && System.nanoTime() < deadline) {
+      assertThat(chatty.heartbeat(++nonce).getNonce()).isEqualTo(nonce); // carol keeps talking
+    }
+    Status s = silent.awaitClosed();
+    assertThat(s.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(s.getDescription()).contains("nothing heard");
+    assertThat(chatty.closed).isNotDone();
+    io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+        () -> h.blocking("alice@example.com").inbound(org.q2q.proto.InboundRequest.newBuilder()
+            .setTo("bob@example.com").setService("file").build()));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+  }
+
+  @Test
   void tooManyListenStreamsForOneAddressAreRefused() throws Exception {
     for (int i = 0; i < PresenceService.MAX_LISTEN_SESSIONS_PER_ADDRESS; i++) {
       h.listen("bob@example.com").offer("file");

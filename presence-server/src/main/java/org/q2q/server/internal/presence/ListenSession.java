@@ -5,6 +5,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.SynchronizationContext;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Set;
@@ -13,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.q2q.certstore.Address;
@@ -60,6 +62,8 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   private final AtomicLong nextQuery = new AtomicLong(1);
   /** Set once on ctx; read anywhere. */
   private volatile boolean closed;
+  /** When the client last sent anything (System.nanoTime()). */
+  private volatile long lastHeardNanos = System.nanoTime();
 
   public ListenSession(
       String id, Caller caller, ServerCallStreamObserver<ListenDown> out, ListenerRegistry registry,
@@ -103,7 +107,31 @@ public final class ListenSession implements StreamObserver<ListenUp> {
 
   @Override
   public void onNext(ListenUp up) {
+    lastHeardNanos = System.nanoTime();
     ctx.execute(() -> handle(up));
+  }
+
+  /**
+   * Ends the session with UNAVAILABLE once the client has been silent for {@code idle} (checked
+   * every quarter of it); a vanished client would otherwise keep its registrations until TCP
+   * notices, and every Inbound would wait for its answer in vain.
+   */
+  public void watchIdle(Duration idle) {
+    long quarter = Math.max(1, idle.toMillis() / 4);
+    CompletableFuture.delayedExecutor(quarter, TimeUnit.MILLISECONDS).execute(() -> {
+      if (closed) {
+        return;
+      }
+      long silentMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeardNanos);
+      if (silentMillis >= idle.toMillis()) {
+        log.info("{} {}: silent for {} ms; ending the session", id, caller.address(), silentMillis);
+        close(Status.UNAVAILABLE.withDescription(
+            "nothing heard from the client for " + silentMillis + " ms (send heartbeats more often than every "
+                + idle.toMillis() + " ms)"));
+      } else {
+        watchIdle(idle);
+      }
+    });
   }
 
   @Override
