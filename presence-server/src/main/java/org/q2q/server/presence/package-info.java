@@ -9,7 +9,8 @@
  * <ul>
  *   <li><b>Listen</b>: only for a user address of this server's domain (a foreign or domain
  *       certificate: PERMISSION_DENIED; none: UNAUTHENTICATED). Every Offer and Withdraw is answered
- *       with Registered listing all services of the stream; heartbeats are echoed. A bad service
+ *       with Registered listing all services of the stream; heartbeats are echoed; a stream silent
+ *       for 120 s (no heartbeat or anything else) is ended with UNAVAILABLE. A bad service
  *       name (empty, over 64 chars, whitespace, '/', control characters, leading '.') ends the
  *       stream with INVALID_ARGUMENT; more than 256 services, or more than 32 Listen streams of one
  *       address: RESOURCE_EXHAUSTED. Registrations end
