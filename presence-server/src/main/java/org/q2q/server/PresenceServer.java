@@ -258,8 +258,11 @@ public final class PresenceServer implements AutoCloseable {
       s.shutdown();
       log.info("q2q presence server for {} stopping", domain);
     }
-    for (AutoCloseable c : closeables) {
+    // services first (they may end long-lived streams), each once; the database after the wait
+    for (java.util.Iterator<AutoCloseable> it = closeables.iterator(); it.hasNext(); ) {
+      AutoCloseable c = it.next();
       if (!(c instanceof AccountStore)) {
+        it.remove();
         closeOne(c);
       }
     }
