@@ -45,7 +45,9 @@ import org.q2q.server.presence.RelayStats;
  *       end-to-end TLS 1.3 inside), and {@code --concurrent} channels of {@code
  *       --concurrent-size-mib} each at once over the same peer session;
  *   <li>the same byte counts over plain JDK TLS 1.3 sockets (mutual, the same EC P-256
- *       identities), one and {@code --concurrent} at once: the ratio is relay / plain TLS;
+ *       identities), one and {@code --concurrent} at once: the ratio is relay / plain TLS. The
+ *       process CPU time per MiB is printed too: on a shared machine it is steadier than
+ *       wall-clock rates;
  *   <li>a stalled receiver: bob's event loops frozen while alice pushes on 8 channels for
  *       {@code --stall-seconds}; reports the server's relay queue high-water mark, the JVM heap
  *       high-water mark over the pre-stall baseline (whole JVM: server and both clients) and what
@@ -59,6 +61,13 @@ public final class RelayBench {
   private static final int CHUNK = 1 << 20;
 
   private RelayBench() {}
+
+  /** A phase's result: aggregate MB/s and process CPU milliseconds per MiB moved. */
+  record Result(double mbPerSecond, double cpuMsPerMib) {}
+
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+  }
 
   public static void main(String[] args) throws Exception {
     long sizeMib = 1024;
@@ -92,21 +101,26 @@ public final class RelayBench {
           Runtime.getRuntime().maxMemory() >> 20, windowMib > 0 ? windowMib + " MiB" : "default (4 MiB)");
       warmUp(alice, net, server);
 
-      double relay1 = relay(alice, 1, sizeMib);
-      double relayN = relay(alice, concurrent, concurrentMib);
+      Result relay1 = relay(alice, 1, sizeMib);
+      Result relayN = relay(alice, concurrent, concurrentMib);
       Identity bobId = server.issueIdentity("bob@localhost");
       Identity aliceId = server.issueIdentity("alice@localhost");
       X509Certificate ca = server.server().ca().certificate();
-      double tls1 = tls(aliceId, bobId, ca, 1, sizeMib);
-      double tlsN = tls(aliceId, bobId, ca, concurrent, concurrentMib);
-      System.out.printf(Locale.ROOT, "%-44s %10s %10s %7s%n", "transfer", "relay", "plain TLS", "ratio");
-      System.out.printf(Locale.ROOT, "%-44s %6.0f MB/s %6.0f MB/s %7.2f%n",
-          "1 x " + sizeMib + " MiB", relay1, tls1, relay1 / tls1);
-      System.out.printf(Locale.ROOT, "%-44s %6.0f MB/s %6.0f MB/s %7.2f%n",
-          concurrent + " x " + concurrentMib + " MiB at once (aggregate)", relayN, tlsN, relayN / tlsN);
+      Result tls1 = tls(aliceId, bobId, ca, 1, sizeMib);
+      Result tlsN = tls(aliceId, bobId, ca, concurrent, concurrentMib);
+      System.out.printf(Locale.ROOT, "%-40s %10s %10s %6s | %14s %14s%n", "transfer", "relay", "plain TLS", "ratio",
+          "relay CPU/MiB", "TLS CPU/MiB");
+      print("1 x " + sizeMib + " MiB", relay1, tls1);
+      print(concurrent + " x " + concurrentMib + " MiB at once (aggregate)", relayN, tlsN);
 
       stall(net, server, alice, stallSeconds);
     }
+  }
+
+  private static void print(String what, Result relay, Result tls) {
+    System.out.printf(Locale.ROOT, "%-40s %5.0f MB/s %5.0f MB/s %6.2f | %11.1f ms %11.1f ms%n", what,
+        relay.mbPerSecond(), tls.mbPerSecond(), relay.mbPerSecond() / tls.mbPerSecond(),
+        relay.cpuMsPerMib(), tls.cpuMsPerMib());
   }
 
   private static void warmUp(Q2qClient alice, TestNet net, LoopbackServer server) throws Exception {
@@ -136,13 +150,14 @@ public final class RelayBench {
   }
 
   /** Aggregate MB/s (10^6 bytes/s) of {@code n} transfers of {@code mib} each through the relay. */
-  private static double relay(Q2qClient alice, int n, long mib) throws Exception {
+  private static Result relay(Q2qClient alice, int n, long mib) throws Exception {
     byte[] data = payload();
     List<VirtualChannel> chans = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       chans.add(alice.connect(Address.parse("bob@localhost"), "sink").get(30, TimeUnit.SECONDS));
     }
     ExecutorService pool = Executors.newFixedThreadPool(n);
+    long cpu0 = cpuNanos();
     long start = System.nanoTime();
     List<Future<Long>> done = new ArrayList<>();
     for (VirtualChannel ch : chans) {
@@ -161,13 +176,14 @@ public final class RelayBench {
       }
     }
     long nanos = System.nanoTime() - start;
+    long cpu = cpuNanos() - cpu0;
     pool.shutdown();
     chans.forEach(VirtualChannel::close);
-    return (double) (n * (mib << 20)) / nanos * 1e3;
+    return new Result((double) (n * (mib << 20)) / nanos * 1e3, cpu / 1e6 / (n * mib));
   }
 
   /** The same over plain mutual TLS 1.3 sockets (JDK), for comparison. */
-  private static double tls(Identity client, Identity server, X509Certificate ca, int n, long mib) throws Exception {
+  private static Result tls(Identity client, Identity server, X509Certificate ca, int n, long mib) throws Exception {
     SSLContext sctx = context(server, ca);
     SSLContext cctx = context(client, ca);
     byte[] data = payload();
@@ -200,6 +216,7 @@ public final class RelayBench {
         s.startHandshake();
         socks.add(s);
       }
+      long cpu0 = cpuNanos();
       long start = System.nanoTime();
       List<Future<Long>> done = new ArrayList<>();
       for (SSLSocket s : socks) {
@@ -216,11 +233,12 @@ public final class RelayBench {
         f.get();
       }
       long nanos = System.nanoTime() - start;
+      long cpu = cpuNanos() - cpu0;
       for (SSLSocket s : socks) {
         s.close();
       }
       pool.shutdownNow();
-      return (double) (n * (mib << 20)) / nanos * 1e3;
+      return new Result((double) (n * (mib << 20)) / nanos * 1e3, cpu / 1e6 / (n * mib));
     }
   }
 

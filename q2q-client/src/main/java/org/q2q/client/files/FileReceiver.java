@@ -35,6 +35,7 @@ public final class FileReceiver {
   private static final Logger log = LoggerFactory.getLogger(FileReceiver.class);
   private static final int BUFFER = 64 * 1024;
   private static final long LINGER_SECONDS = 10;
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
   private final Path dir;
   private final Clock clock;
@@ -70,7 +71,7 @@ public final class FileReceiver {
         refuse(out, FileTransfer.REFUSED, why);
         throw new FileTransferException("refused a file from " + channel.remoteAddress() + ": " + why, false);
       }
-      tmp = Files.createTempFile(dir, "." + h.name() + ".q2q-partial-", "");
+      tmp = Files.createFile(dir.resolve(partialName(h.name()))); // umask permissions, like any new file
       MessageDigest sha = FileSender.sha256();
       FileTransfer.writeStatus(out, FileTransfer.OK, "");
       try (OutputStream file = new BufferedOutputStream(Files.newOutputStream(tmp, StandardOpenOption.WRITE), BUFFER)) {
@@ -129,6 +130,14 @@ public final class FileReceiver {
         }
       }
     }
+  }
+
+  /** A hidden, unique temporary name in the target folder, short enough for any file system. */
+  static String partialName(String name) {
+    String stem = name.length() > 64 ? name.substring(0, 64) : name;
+    byte[] r = new byte[8];
+    RANDOM.nextBytes(r);
+    return "." + stem + ".q2q-partial-" + FileTransfer.hex(r);
   }
 
   /**

@@ -55,6 +55,7 @@ import org.slf4j.LoggerFactory;
 public final class RelayChannel extends AbstractChannel {
   private static final Logger log = LoggerFactory.getLogger(RelayChannel.class);
   private static final ChannelMetadata METADATA = new ChannelMetadata(false);
+  private static final io.netty.buffer.ByteBufAllocator HEAP = new io.netty.buffer.PooledByteBufAllocator(false);
 
   /** Largest data frame sent, in bytes (well under gRPC's default 4 MiB message limit). */
   static final int MAX_FRAME = Integer.getInteger("q2q.relay.maxFrame", 64 * 1024);
@@ -89,6 +90,9 @@ public final class RelayChannel extends AbstractChannel {
     this.config = new DefaultChannelConfig(this);
     // Writability turns false once this much waits for the relay: the session above stops.
     config.setWriteBufferWaterMark(new WriteBufferWaterMark(128 * 1024, 512 * 1024));
+    // Heap buffers: the bytes are copied to and from protobuf byte arrays anyway, and the JDK's
+    // AES-GCM (the peer session's TLS on this channel) is several times slower on direct buffers.
+    config.setAllocator(HEAP);
     String shortId = listenerId.length() > 8 ? listenerId.substring(0, 8) : listenerId;
     this.local = new RelayAddress("relay-" + role.name().toLowerCase().replace("relay_role_", "") + "/" + shortId);
     this.remote = new RelayAddress("relay:" + via);
@@ -169,8 +173,14 @@ public final class RelayChannel extends AbstractChannel {
         return;
       }
       if (state != State.CLOSED) {
-        log.debug("{} relay stream failed: {}", local, e.getMessage());
-        pipeline().fireExceptionCaught(e);
+        if (Status.fromThrowable(t).getCode() == Status.Code.CANCELLED) {
+          // The other side left (closed its client or its session): the end of the byte stream,
+          // as a TCP FIN would be; the session above decides whether that was orderly.
+          log.debug("{} relay ended: {}", local, e.getMessage());
+        } else {
+          log.debug("{} relay stream failed: {}", local, e.getMessage());
+          pipeline().fireExceptionCaught(e);
+        }
         unsafe().close(unsafe().voidPromise());
       }
     }
