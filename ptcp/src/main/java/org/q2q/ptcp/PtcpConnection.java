@@ -265,8 +265,18 @@ public final class PtcpConnection {
   public String congestionState() {
     return cc.toString() + " blocked[cwnd=" + blocked[0] + " pace=" + blocked[1] + " rwnd=" + blocked[2]
         + " sws=" + blocked[3] + " idle=" + blocked[4] + "] sndWnd=" + (sndWndEdge - sndNxt)
-        + " unsent=" + (sendBuf.endOffset() - sndNxt);
+        + " unsent=" + (sendBuf.endOffset() - sndNxt) + " tlp=" + tailLossProbes + " spurious=" + spuriousRetransmissions;
   }
+
+  /** Tail-loss probes sent. */
+  private long tailLossProbes;
+  /**
+   * Retransmissions acknowledged sooner than half the minimum RTT after they were sent, so the
+   * original had arrived: spurious (a diagnostic, like Linux's DSACK-based count).
+   */
+  private long spuriousRetransmissions;
+  /** Time of the ACK being processed, ns. */
+  private long ackTime;
 
   /** Counts of reasons sendData returned false: cwnd, pacing, receive window, SWS, nothing to send. */
   private final long[] blocked = new long[5];
@@ -585,6 +595,7 @@ public final class PtcpConnection {
   }
 
   private boolean processAck(long now, Header h) {
+    ackTime = now;
     long ackOff = SeqNum.toOffset(iss, h.ack, sndUna);
     if (ackOff > sndMax) {
       ackNow = true;
@@ -660,6 +671,9 @@ public final class PtcpConnection {
   private long sampleSentLatest;
 
   private void onDelivered(SentSegment s) {
+    if (s.retransmitted && ackTime - s.sentTime < rtt.minRtt() / 2) {
+      spuriousRetransmissions++;
+    }
     if (!s.retransmitted && s.sentTime > sampleSent) {
       sampleSent = s.sentTime;
     }
@@ -926,6 +940,7 @@ public final class PtcpConnection {
       // Tail-loss probe (RFC 8985): resend the newest segment to elicit a SACK that exposes any
       // loss, instead of waiting for the RTO and collapsing the window.
       tlpSent = true;
+      tailLossProbes++;
       board.markLastLost();
       timers.set(Timer.RETRANSMIT, now + rtt.rto());
       return;

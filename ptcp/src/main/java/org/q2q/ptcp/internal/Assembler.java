@@ -18,8 +18,15 @@ public final class Assembler {
   private final TreeMap<Long, Long> ranges = new TreeMap<>();
   /** Bytes held. */
   private long held;
-  /** Start of the range that received the most recent segment (reported first in SACK). */
-  private long latestRangeStart = -1;
+  /**
+   * Starts of the ranges that changed most recently, newest first (RFC 2018 4: the first SACK block
+   * is the latest segment's range, the next ones repeat the most recently reported ranges). Reporting
+   * only "latest, then lowest" hid a range extended just before a new hole opened in the same burst;
+   * the sender then saw SACKed data above it and retransmitted it needlessly (~7 % of the data at 1 %
+   * loss on the benchmark link).
+   */
+  private final long[] recent = new long[8];
+  private int recentCount;
 
   /** Bytes held out of order. */
   public long heldBytes() {
@@ -75,7 +82,21 @@ public final class Assembler {
       hi = ranges.ceilingEntry(start);
     }
     ranges.put(start, end);
-    latestRangeStart = start;
+    touch(start, end);
+  }
+
+  private void touch(long start, long end) {
+    int n = 0;
+    for (int i = 0; i < recentCount; i++) {
+      long r = recent[i];
+      if (r < start || r >= end) {
+        recent[n++] = r; // keep ranges not merged into this one
+      }
+    }
+    int keep = Math.min(n, recent.length - 1);
+    System.arraycopy(recent, 0, recent, 1, keep);
+    recent[0] = start;
+    recentCount = keep + 1;
   }
 
   /** Removes and returns the chunk starting at or below {@code rcvNxt}, or null. */
@@ -113,35 +134,46 @@ public final class Assembler {
   }
 
   /**
-   * Fills up to {@code max} SACK blocks (offsets): first the range that got the latest segment, then
-   * the lowest ranges. Returns the number of blocks.
+   * Fills up to {@code max} SACK blocks (offsets): the most recently changed ranges, newest first,
+   * then the lowest ranges not yet reported. Returns the number of blocks.
    */
   public int sackBlocks(long[] left, long[] right, int max) {
     int n = 0;
-    Long latestEnd = latestRangeStart >= 0 ? ranges.get(latestRangeStart) : null;
-    if (latestEnd != null && max > 0) {
-      left[0] = latestRangeStart;
-      right[0] = latestEnd;
-      n = 1;
+    for (int i = 0; i < recentCount && n < max; i++) {
+      Map.Entry<Long, Long> e = ranges.floorEntry(recent[i]);
+      if (e != null && e.getValue() > recent[i] && !reported(left, n, e.getKey())) {
+        left[n] = e.getKey();
+        right[n] = e.getValue();
+        n++;
+      }
     }
     for (Map.Entry<Long, Long> e : ranges.entrySet()) {
       if (n >= max) {
         break;
       }
-      if (latestEnd != null && e.getKey() == latestRangeStart) {
-        continue;
+      if (!reported(left, n, e.getKey())) {
+        left[n] = e.getKey();
+        right[n] = e.getValue();
+        n++;
       }
-      left[n] = e.getKey();
-      right[n] = e.getValue();
-      n++;
     }
     return n;
+  }
+
+  private static boolean reported(long[] left, int n, long start) {
+    for (int i = 0; i < n; i++) {
+      if (left[i] == start) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Discards everything held. */
   public void clear() {
     chunks.clear();
     ranges.clear();
+    recentCount = 0;
     held = 0;
   }
 }

@@ -18,6 +18,8 @@ public final class Bbr implements CongestionController {
   private static final double HIGH_GAIN = 2.885;
   private static final double[] CYCLE = {1.25, 0.75, 1, 1, 1, 1, 1, 1};
   private static final int FILTER_ROUNDS = 10;
+  /** Growth of the bandwidth estimate over one gain cycle that sends PROBE_BW back to STARTUP. */
+  private static final double REGROW = 1.15;
   /** Floor of the RTT used for the bandwidth-delay product, ns. */
   private static final long MIN_BDP_RTT = 1_000_000L;
 
@@ -42,6 +44,9 @@ public final class Bbr implements CongestionController {
   private long minRtt = Long.MAX_VALUE;
   private int mss;
   private boolean afterRto;
+  /** Bandwidth estimate at the start of the current gain cycle, bytes/s. */
+  private double cycleBw;
+  private int restarts;
 
   /** Creates a controller with an initial window of {@code initialSegments} segments. */
   public Bbr(int mss, int initialSegments) {
@@ -68,7 +73,7 @@ public final class Bbr implements CongestionController {
   @Override
   public String toString() {
     return "BBR[" + mode + " bw=" + (long) btlBw() + "B/s minRtt=" + minRtt / 1000 + "us gain=" + pacingGain
-        + " rounds=" + round + "]";
+        + " rounds=" + round + " restarts=" + restarts + "]";
   }
 
   @Override
@@ -106,11 +111,26 @@ public final class Bbr implements CongestionController {
       cycleIndex = 2;
       cycleStart = now;
       pacingGain = CYCLE[cycleIndex];
+      cycleBw = bw;
     }
     if (mode == Mode.PROBE_BW && minRtt != Long.MAX_VALUE && now - cycleStart > minRtt) {
       cycleIndex = (cycleIndex + 1) % CYCLE.length;
       cycleStart = now;
       pacingGain = CYCLE[cycleIndex];
+      if (cycleIndex == 0) {
+        if (cycleBw > 0 && bw >= REGROW * cycleBw) {
+          // The last probe found much more bandwidth: the pipe was not full (startup ended early,
+          // e.g. while a cold JVM or a busy CPU limited the rate, or capacity grew). Grow
+          // exponentially again instead of by 25 % every eight round trips.
+          mode = Mode.STARTUP;
+          pacingGain = HIGH_GAIN;
+          cwndGain = HIGH_GAIN;
+          fullBw = bw;
+          fullBwRounds = 0;
+          restarts++;
+        }
+        cycleBw = bw;
+      }
     }
     if (bw > 0 && minRtt != Long.MAX_VALUE) {
       window = Math.max((long) (cwndGain * bdp), 4L * mss);

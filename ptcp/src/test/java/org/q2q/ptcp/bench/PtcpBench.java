@@ -22,6 +22,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.q2q.ptcp.PtcpConfig;
 import org.q2q.ptcp.netty.PtcpChannel;
@@ -211,14 +212,20 @@ public final class PtcpBench {
               sent += n;
             }
             ctx.flush();
-            if (!done) {
-              ctx.executor().schedule(() -> pump(ctx), 50, TimeUnit.MILLISECONDS); // deadline check
-            }
           }
 
           @Override
           public void channelActive(ChannelHandlerContext ctx) {
             pump(ctx);
+            // One periodic deadline check (not one per writability change: those piled up thousands of
+            // timers in the sender's event loop and skewed the figures).
+            ScheduledFuture<?>[] check = new ScheduledFuture<?>[1];
+            check[0] = ctx.executor().scheduleAtFixedRate(() -> {
+              pump(ctx);
+              if (done) {
+                check[0].cancel(false);
+              }
+            }, 50, 50, TimeUnit.MILLISECONDS);
           }
 
           @Override
@@ -242,8 +249,16 @@ public final class PtcpBench {
         });
       }
     }).sync().getNow();
+    ScheduledFuture<?> trace = null;
+    if (Boolean.getBoolean("ptcp.bench.trace")) {
+      trace = ch.eventLoop().scheduleAtFixedRate(() -> System.out.println("  t=" + (System.nanoTime() - t0) / 1_000_000
+          + "ms " + ((PtcpChannel) ch).stats()), 250, 250, TimeUnit.MILLISECONDS);
+    }
     try {
       long got = answer.get((long) seconds + 120, TimeUnit.SECONDS);
+      if (trace != null) {
+        trace.cancel(false);
+      }
       double mbs = got / ((System.nanoTime() - t0) / 1e9) / 1e6;
       if (Boolean.getBoolean("ptcp.bench.verbose")) {
         System.out.println("  ptcp " + ((PtcpChannel) ch).stats() + " | " + sock.stats());
