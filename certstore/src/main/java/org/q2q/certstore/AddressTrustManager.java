@@ -1,14 +1,11 @@
 package org.q2q.certstore;
 
-import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * A TLS trust manager for q2q peers: a chain is trusted when it validates against the CA of the
@@ -16,7 +13,7 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * {@link AddressCheck}. Host names are not checked: q2q peers are named by address, not by DNS.
  * Safe for concurrent use.
  */
-public final class AddressTrustManager extends X509ExtendedTrustManager {
+public final class AddressTrustManager extends ChainTrustManager {
   /** Finds the trusted CA of a domain. */
   @FunctionalInterface
   public interface CaResolver {
@@ -78,39 +75,8 @@ public final class AddressTrustManager extends X509ExtendedTrustManager {
   }
 
   @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+  protected void checkChain(X509Certificate[] chain, boolean clientChain) throws CertificateException {
     verify(chain);
-  }
-
-  @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public X509Certificate[] getAcceptedIssuers() {
-    // Empty: any client certificate is offered and then checked by verify().
-    return new X509Certificate[0];
   }
 
   @Override

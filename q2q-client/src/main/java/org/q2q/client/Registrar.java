@@ -21,11 +21,11 @@ import org.q2q.certstore.Certificates;
 import org.q2q.certstore.ChainValidator;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Fingerprint;
+import org.q2q.certstore.ServerChainCapture;
 import org.q2q.certstore.Identity;
 import org.q2q.client.Q2qException.Reason;
 import org.q2q.client.internal.grpc.PresenceChannels;
 import org.q2q.client.internal.registration.RegistrationCalls;
-import org.q2q.client.internal.registration.ServerChainCapture;
 import org.q2q.proto.IdentifyResponse;
 
 /**
@@ -202,7 +202,7 @@ public final class Registrar {
 
   /** Identify over a capturing TLS connection, then the checks that tie the CA to that server. */
   private Identification identifyVerified(Address domain, ServerAddress server) throws Q2qException {
-    ServerChainCapture capture = new ServerChainCapture();
+    ServerChainCapture capture = new ServerChainCapture(domain, false);
     ManagedChannel ch = PresenceChannels.open(server, domain, capture, null);
     IdentifyResponse r;
     try {
@@ -224,12 +224,8 @@ public final class Registrar {
           "the server at " + server + " answered for '" + (named != null ? named : r.getDomain())
               + "', not for " + domain);
     }
-    List<X509Certificate> serverChain = capture.chain();
     try {
-      Address serverAddress = ChainValidator.validate(serverChain, ca, clock.instant());
-      if (!serverAddress.equals(domain)) {
-        throw new CertificateException("its certificate is for " + serverAddress + ", not for " + domain);
-      }
+      capture.verifyServer(ca, clock.instant());
     } catch (CertificateException e) {
       throw new Q2qException(Reason.TRUST,
           "the server at " + server + " does not hold a certificate of the CA it gave for " + domain

@@ -8,28 +8,23 @@ import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.X509ExtendedTrustManager;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.CaMismatchException;
 import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.Certificates;
-import org.q2q.certstore.ChainValidator;
 import org.q2q.certstore.Fingerprint;
+import org.q2q.certstore.ServerChainCapture;
 import org.q2q.proto.IdentifyRequest;
 import org.q2q.proto.IdentifyResponse;
 import org.q2q.proto.RegistrationGrpc;
@@ -164,7 +159,7 @@ public final class CaLearner {
     } catch (RuntimeException e) {
       return CompletableFuture.failedFuture(new IllegalStateException("no server known: " + e.getMessage()));
     }
-    ServerChainCapture capture = new ServerChainCapture(Address.ofDomain(domain));
+    ServerChainCapture capture = new ServerChainCapture(Address.ofDomain(domain), true);
     ManagedChannel channel;
     try {
       channel = NettyChannelBuilder.forAddress(server.getHostString(), server.getPort())
@@ -182,7 +177,7 @@ public final class CaLearner {
           @Override
           public void onNext(IdentifyResponse r) {
             try {
-              result.complete(check(domain, r, capture.chain.get()));
+              result.complete(check(domain, r, capture));
             } catch (CertificateException | RuntimeException e) {
               result.completeExceptionally(new IllegalStateException(
                   "the server at " + where + " answered with an unusable CA: " + e.getMessage()));
@@ -204,19 +199,13 @@ public final class CaLearner {
     return result.whenComplete((ca, e) -> channel.shutdownNow());
   }
 
-  private X509Certificate check(String domain, IdentifyResponse r, X509Certificate[] serverChain)
+  private X509Certificate check(String domain, IdentifyResponse r, ServerChainCapture serverChain)
       throws CertificateException {
     X509Certificate ca = Certificates.fromDer(r.getCaCertificate().toByteArray());
     if (!r.getDomain().isEmpty() && !Address.ofDomain(r.getDomain()).domain().equals(domain)) {
       throw new CertificateException("it speaks for " + r.getDomain() + ", not " + domain);
     }
-    if (serverChain == null) {
-      throw new CertificateException("no server certificate seen");
-    }
-    Address server = ChainValidator.validate(List.of(serverChain), ca, clock.instant());
-    if (!server.equals(Address.ofDomain(domain))) {
-      throw new CertificateException("its TLS certificate is for " + server + ", not " + domain);
-    }
+    serverChain.verifyServer(ca, clock.instant());
     if (pins != null) {
       try {
         pins.verifyOrPin(domain, ca, null);
@@ -246,65 +235,5 @@ public final class CaLearner {
         .withDescription("cannot verify a certificate of " + domain + ": the CA of " + domain
             + " could not be learned (" + why + ")")
         .asRuntimeException();
-  }
-
-  /**
-   * Accepts a server chain whose leaf names the expected domain and keeps it; the real check (the
-   * chain validates against the CA the server returns) happens once Identify has answered.
-   */
-  private static final class ServerChainCapture extends X509ExtendedTrustManager {
-    private final Address domain;
-    final AtomicReference<X509Certificate[]> chain = new AtomicReference<>();
-
-    ServerChainCapture(Address domain) {
-      this.domain = domain;
-    }
-
-    private void capture(X509Certificate[] c) throws CertificateException {
-      if (c == null || c.length == 0) {
-        throw new CertificateException("the server presented no certificate");
-      }
-      Address named = Certificates.addressOf(c[0])
-          .orElseThrow(() -> new CertificateException("the server's certificate names no q2q address"));
-      if (!named.equals(domain)) {
-        throw new CertificateException("the server's certificate is for " + named + ", not " + domain);
-      }
-      chain.set(c.clone());
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] c, String authType) throws CertificateException {
-      capture(c);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] c, String authType, Socket s) throws CertificateException {
-      capture(c);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] c, String authType, SSLEngine e) throws CertificateException {
-      capture(c);
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] c, String authType) throws CertificateException {
-      throw new CertificateException("client side only");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] c, String authType, Socket s) throws CertificateException {
-      throw new CertificateException("client side only");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] c, String authType, SSLEngine e) throws CertificateException {
-      throw new CertificateException("client side only");
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      return new X509Certificate[0];
-    }
   }
 }

@@ -6,15 +6,13 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
-import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.X509ExtendedTrustManager;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.AddressTrustManager;
 import org.q2q.certstore.AddressTrustManager.AddressCheck;
+import org.q2q.certstore.ChainTrustManager;
 
 /**
  * Mutual TLS 1.3 between two q2q identities: the initiator is the TLS client, the acceptor the
@@ -26,7 +24,7 @@ import org.q2q.certstore.AddressTrustManager.AddressCheck;
  * <p>One instance per session attempt. Safe for concurrent use (the engine may call from a
  * delegated-task thread).
  */
-final class PeerTls extends X509ExtendedTrustManager {
+final class PeerTls extends ChainTrustManager {
   private final AddressTrustManager delegate;
   private volatile CertificateException rejection;
   private volatile Address verifiedPeer;
@@ -69,37 +67,7 @@ final class PeerTls extends X509ExtendedTrustManager {
   }
 
   @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+  protected void checkChain(X509Certificate[] chain, boolean clientChain) throws CertificateException {
     verify(chain);
-  }
-
-  @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-    verify(chain);
-  }
-
-  @Override
-  public X509Certificate[] getAcceptedIssuers() {
-    return delegate.getAcceptedIssuers();
   }
 }
