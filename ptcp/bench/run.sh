@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # PTCP benchmarks (not tests). Each figure is a ratio measured in the same run on this machine.
 #   1. loopback throughput, PTCP vs kernel TCP (median of RUNS)
-#   2. goodput over an impaired link with 10 ms RTT and 0/1/5/10 % random loss, PTCP vs kernel TCP.
+#   2. goodput over an impaired link with 10 ms RTT and 0/1/5/10 % random loss, PTCP vs kernel TCP and
+#      vs Netty QUIC (quiche; CUBIC, its default, and BBR), median of RUNS, protocols interleaved.
 #      The kernel here has no netem/iptables modules, so the link is a user-space TUN forwarder
 #      (bench/impair.py) between two network namespaces; TCP and PTCP cross the same link.
 # Usage (as root, from anywhere): ptcp/bench/run.sh [LOOPBACK_MIB=256] [RUNS=3] [SECONDS=10] [LOSSES="0 1 5 10"]
@@ -31,12 +32,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== 2. impaired link: 10 ms RTT (5 ms each way), random loss both ways, ${SECS} s per transfer"
+echo "== 2. impaired link: 10 ms RTT (5 ms each way), random loss both ways, ${SECS} s per transfer, median of ${RUNS}"
 for loss in $LOSSES; do
   cleanup
   ip netns add ptcpA
   ip netns add ptcpB
-  python3 ptcp/bench/impair.py tpa tpb 5 "$loss" 42 $((SECS * 4 + 400)) > /tmp/ptcp-impair.log 2>&1 &
+  python3 ptcp/bench/impair.py tpa tpb 5 "$loss" 42 $((RUNS * (SECS * 4 + 200) + 400)) > /tmp/ptcp-impair.log 2>&1 &
   FWD=$!
   for _ in $(seq 50); do grep -q READY /tmp/ptcp-impair.log && break; sleep 0.1; done
   ip link set tpa netns ptcpA
@@ -51,9 +52,22 @@ for loss in $LOSSES; do
   ip netns exec ptcpB "${JAVA[@]}" server 10.77.0.2 7000 > /tmp/ptcp-server.log 2>&1 &
   SRV=$!
   for _ in $(seq 100); do grep -q READY /tmp/ptcp-server.log && break; sleep 0.1; done
-  tcp=$(ip netns exec ptcpA timeout $((SECS + 200)) "${JAVA[@]}" client tcp 10.77.0.2 7000 $((8 << 30)) "$SECS" | grep RESULT | awk '{print $3}')
-  ptcp=$(ip netns exec ptcpA timeout $((SECS + 200)) "${JAVA[@]}" client ptcp 10.77.0.2 7000 $((8 << 30)) "$SECS" | grep RESULT | awk '{print $3}')
-  ratio=$(python3 -c "print(f'{float(\"${ptcp:-0}\")/max(float(\"${tcp:-0}\"),1e-9):.2f}')")
-  echo "RESULT loss ${loss}%: tcp ${tcp:-?} MB/s, ptcp ${ptcp:-?} MB/s, ratio ${ratio}"
+  declare -A res=()
+  for run in $(seq "$RUNS"); do
+    for proto in tcp ptcp quic quic-bbr; do
+      r=$(ip netns exec ptcpA timeout $((SECS + 200)) "${JAVA[@]}" client $proto 10.77.0.2 7000 $((8 << 30)) "$SECS" \
+        | grep RESULT | awk '{print $3}')
+      res[$proto]="${res[$proto]:-} ${r:-0}"
+    done
+    echo "run $run loss ${loss}%: tcp${res[tcp]##* } ptcp${res[ptcp]##* } quic${res[quic]##* } quic-bbr${res[quic-bbr]##* }"
+  done
+  python3 - "$loss" "${res[tcp]}" "${res[ptcp]}" "${res[quic]}" "${res[quic-bbr]}" <<'PY'
+import statistics, sys
+loss = sys.argv[1]
+t, p, q, qb = (statistics.median(float(x) for x in a.split()) for a in sys.argv[2:6])
+r = lambda a, b: a / b if b > 0 else float("nan")
+print(f"RESULT loss {loss}%: tcp {t:.1f} MB/s, ptcp {p:.1f} MB/s, quic {q:.1f} MB/s, quic-bbr {qb:.1f} MB/s;"
+      f" ptcp/tcp {r(p, t):.2f}, ptcp/quic {r(p, q):.2f}, ptcp/quic-bbr {r(p, qb):.2f}")
+PY
 done
 cleanup

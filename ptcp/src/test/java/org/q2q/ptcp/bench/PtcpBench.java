@@ -10,6 +10,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.quic.QuicCongestionControlAlgorithm;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.InputStream;
@@ -32,8 +33,10 @@ import org.q2q.ptcp.netty.PtcpSocket;
  * Throughput benchmark: kernel TCP versus PTCP, same sizes, same path, in one run. Not a test.
  *
  * <pre>
- *   server BIND_ADDR PORT                    TCP and PTCP (UDP) sinks on the same port number
- *   client tcp|ptcp HOST PORT BYTES SECONDS  send up to BYTES for at most SECONDS; prints RESULT
+ *   server BIND_ADDR PORT                    TCP and PTCP (UDP) sinks on PORT, QUIC sinks on PORT+1
+ *                                            (CUBIC) and PORT+2 (BBR)
+ *   client tcp|ptcp|quic|quic-bbr HOST PORT BYTES SECONDS
+ *                                            send up to BYTES for at most SECONDS; prints RESULT
  *   loopback BYTES RUNS                      both sinks and clients in this JVM on 127.0.0.1
  * </pre>
  *
@@ -70,15 +73,23 @@ public final class PtcpBench {
         startServers(sg, at);
         List<Double> tcp = new ArrayList<>();
         List<Double> ptcp = new ArrayList<>();
+        List<Double> quic = new ArrayList<>();
+        List<Double> quicBbr = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
           tcp.add(run(cg, "tcp", at, bytes, 300));
           ptcp.add(run(cg, "ptcp", at, bytes, 300));
-          System.out.printf("run %d: tcp %.1f MB/s, ptcp %.1f MB/s%n", i + 1, tcp.get(i), ptcp.get(i));
+          quic.add(run(cg, "quic", at, bytes, 300));
+          quicBbr.add(run(cg, "quic-bbr", at, bytes, 300));
+          System.out.printf("run %d: tcp %.1f MB/s, ptcp %.1f MB/s, quic %.1f MB/s, quic-bbr %.1f MB/s%n", i + 1,
+              tcp.get(i), ptcp.get(i), quic.get(i), quicBbr.get(i));
         }
         double t = median(tcp);
         double p = median(ptcp);
-        System.out.printf("RESULT loopback %d MiB median of %d: tcp %.1f MB/s, ptcp %.1f MB/s, ratio %.3f%n",
-            bytes >> 20, runs, t, p, p / t);
+        double q = median(quic);
+        double qb = median(quicBbr);
+        System.out.printf("RESULT loopback %d MiB median of %d: tcp %.1f MB/s, ptcp %.1f MB/s, quic %.1f MB/s,"
+            + " quic-bbr %.1f MB/s, ptcp/tcp %.3f, ptcp/quic %.2f, ptcp/quic-bbr %.2f%n",
+            bytes >> 20, runs, t, p, q, qb, p / t, p / q, p / qb);
         System.exit(0);
       }
       default -> throw new IllegalArgumentException(args[0]);
@@ -112,6 +123,8 @@ public final class PtcpBench {
     }, "tcp-acceptor");
     acceptor.setDaemon(true);
     acceptor.start();
+    QuicBench.startServer(g, new InetSocketAddress(at.getAddress(), at.getPort() + 1), QuicCongestionControlAlgorithm.CUBIC);
+    QuicBench.startServer(g, new InetSocketAddress(at.getAddress(), at.getPort() + 2), QuicCongestionControlAlgorithm.BBR);
     PtcpSocket ps = PtcpSocket.bind(g, at, config()).sync().getNow();
     ps.listen(new ChannelInitializer<Channel>() {
       @Override
@@ -158,7 +171,15 @@ public final class PtcpBench {
 
   static double run(EventLoopGroup g, String proto, InetSocketAddress to, long bytes, double seconds)
       throws Exception {
-    return proto.equals("tcp") ? runTcp(to, bytes, seconds) : runPtcp(g, to, bytes, seconds);
+    return switch (proto) {
+      case "tcp" -> runTcp(to, bytes, seconds);
+      case "ptcp" -> runPtcp(g, to, bytes, seconds);
+      case "quic" -> QuicBench.run(g, new InetSocketAddress(to.getAddress(), to.getPort() + 1), bytes, seconds,
+          QuicCongestionControlAlgorithm.CUBIC);
+      case "quic-bbr" -> QuicBench.run(g, new InetSocketAddress(to.getAddress(), to.getPort() + 2), bytes, seconds,
+          QuicCongestionControlAlgorithm.BBR);
+      default -> throw new IllegalArgumentException("unknown protocol " + proto);
+    };
   }
 
   static double runTcp(InetSocketAddress to, long bytes, double seconds) throws Exception {
