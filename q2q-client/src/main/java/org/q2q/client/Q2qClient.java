@@ -86,7 +86,9 @@ public final class Q2qClient implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.servers = new DomainServers(identity, b.pins, b.locator, b.ownServer, clock, handlerExecutor);
+    // Our own group is NIO, so the gRPC transports can run on it next to the relay channels.
+    this.servers = new DomainServers(identity, b.pins, b.locator, b.ownServer, clock, handlerExecutor,
+        ownsGroup ? group : null);
     this.listeners = new LocalListeners(handlerExecutor);
     this.cache = new SessionCache<>(PeerSession::isOpen,
         s -> internalFuture(s.closeFuture()), PeerSession::close);

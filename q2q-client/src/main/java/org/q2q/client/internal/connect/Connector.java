@@ -138,7 +138,7 @@ public final class Connector {
   private CompletableFuture<PeerSession> race(DomainServers.Server server, Address to, String service, InboundResponse resp) {
     PresenceGrpc.PresenceStub stub = PresenceGrpc.newStub(server.channel());
     MethodPlanner.Planned<PeerSession> planned = MethodPlanner.plan(resp.getListenersList(), timing.softTimeoutMillis(),
-        l -> new RelayPlan<>(stub, group.next(), l.getId(), server.address().toString(),
+        l -> new RelayPlan<>(stub, server.loopOr(group), l.getId(), server.address().toString(),
             ch -> sessions.initiate(ch, to, l.getId(), "relay")));
     Racer<PeerSession> racer = new Racer<>(planned.entries(), planned.skipped(), timing.hardTimeoutMillis(),
         (task, delay) -> {

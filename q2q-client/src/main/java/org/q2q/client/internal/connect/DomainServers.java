@@ -1,5 +1,6 @@
 package org.q2q.client.internal.connect;
 
+import io.netty.channel.EventLoop;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
@@ -47,6 +48,7 @@ public final class DomainServers implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DomainServers.class);
   private static final long IDENTIFY_TIMEOUT_SECONDS = 15;
 
+  private final io.netty.channel.EventLoopGroup transports;
   private final Identity identity;
   private final CaPinStore pins; // null: remember CAs in memory only
   private final ServerLocator locator;
@@ -58,7 +60,12 @@ public final class DomainServers implements AutoCloseable {
   private final Map<String, Server> channels = new ConcurrentHashMap<>();
 
   /** A domain's server: where it is and the channel to it. */
-  public record Server(Address domain, ServerAddress address, ManagedChannel channel) {}
+  public record Server(Address domain, ServerAddress address, ManagedChannel channel, EventLoop loop) {
+    /** The loop of the channel's transport if known, else any of {@code group}'s. */
+    public EventLoop loopOr(io.netty.channel.EventLoopGroup group) {
+      return loop != null ? loop : group.next();
+    }
+  }
 
   /**
    * @param pins where learned CAs are pinned (the client home), or null for memory only
@@ -67,6 +74,16 @@ public final class DomainServers implements AutoCloseable {
    */
   public DomainServers(Identity identity, CaPinStore pins, ServerLocator locator, Optional<String> ownServer,
       Clock clock, Executor blocking) {
+    this(identity, pins, locator, ownServer, clock, blocking, null);
+  }
+
+  /**
+   * @param transports NIO event loops for the gRPC channels' transports (one loop per server, so
+   *     relay channels can share it), or null for gRPC's own
+   */
+  public DomainServers(Identity identity, CaPinStore pins, ServerLocator locator, Optional<String> ownServer,
+      Clock clock, Executor blocking, io.netty.channel.EventLoopGroup transports) {
+    this.transports = transports;
     this.identity = identity;
     this.pins = pins;
     this.locator = locator;
@@ -179,9 +196,11 @@ public final class DomainServers implements AutoCloseable {
 
   private Server open(Address domain, X509Certificate ca) {
     ServerAddress where = locate(domain);
-    ManagedChannel ch = PresenceChannels.open(where, domain, PresenceChannels.trustingCa(domain, ca, clock), identity);
+    EventLoop loop = transports == null ? null : transports.next();
+    ManagedChannel ch =
+        PresenceChannels.open(where, domain, PresenceChannels.trustingCa(domain, ca, clock), identity, loop);
     log.debug("{} channel to the server of {} at {}", identity.address(), domain, where);
-    return new Server(domain, where, ch);
+    return new Server(domain, where, ch, loop);
   }
 
   @Override

@@ -47,18 +47,32 @@ public final class PresenceChannels {
    * @param client the client identity for mutual TLS, or null for Registration calls
    */
   public static ManagedChannel open(ServerAddress server, Address domain, X509TrustManager trust, Identity client) {
+    return open(server, domain, trust, client, null);
+  }
+
+  /**
+   * As {@link #open(ServerAddress, Address, X509TrustManager, Identity)}, with the channel's
+   * transport on {@code loop} (an NIO event loop), or on gRPC's shared loops if null. Relay
+   * streams whose byte pipe runs on the same loop then hand bytes to gRPC and back without a
+   * thread switch (each switch was a queue hand-off plus an eventfd wake-up per message).
+   */
+  public static ManagedChannel open(ServerAddress server, Address domain, X509TrustManager trust, Identity client,
+      io.netty.channel.EventLoop loop) {
     try {
       SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forClient()).trustManager(trust);
       if (client != null) {
         b.keyManager(client.privateKey(), client.chainArray());
       }
       SslContext ssl = b.build();
-      return NettyChannelBuilder.forAddress(server.host(), server.port())
+      NettyChannelBuilder builder = NettyChannelBuilder.forAddress(server.host(), server.port())
           .sslContext(ssl)
           .overrideAuthority(authority(domain))
           .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
-          .keepAliveWithoutCalls(true)
-          .build();
+          .keepAliveWithoutCalls(true);
+      if (loop != null) {
+        builder.eventLoopGroup(loop).channelType(io.netty.channel.socket.nio.NioSocketChannel.class);
+      }
+      return builder.build();
     } catch (SSLException e) {
       throw new IllegalStateException("cannot set up TLS to " + server + ": " + e.getMessage(), e);
     }

@@ -104,7 +104,7 @@ public final class InboundResponder implements PresenceSession.Handler {
     }
     DomainServers.Server own = servers.own();
     PresenceGrpc.PresenceStub stub = PresenceGrpc.newStub(own.channel());
-    RelayChannel.open(stub, group.next(), r.getListenerId(), RelayRole.RELAY_ROLE_LISTENER, own.address().toString())
+    RelayChannel.open(stub, own.loopOr(group), r.getListenerId(), RelayRole.RELAY_ROLE_LISTENER, own.address().toString())
         .thenCompose(ch -> sessions.accept(ch, p.from(), "relay").whenComplete((s, e) -> {
           if (e != null) {
             ch.close();
