@@ -28,6 +28,27 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.KeyManagerFactory;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
+import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
@@ -75,6 +96,8 @@ public final class RelayBench {
     long concurrentMib = 128;
     int stallSeconds = 10;
     int windowMib = 0;
+    boolean relayOnly = false;
+    long warmupMib = 512; // C2 keeps compiling the relay path's code for ~10 s of a cold JVM
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--size-mib" -> sizeMib = Long.parseLong(args[++i]);
@@ -82,6 +105,8 @@ public final class RelayBench {
         case "--concurrent-size-mib" -> concurrentMib = Long.parseLong(args[++i]);
         case "--stall-seconds" -> stallSeconds = Integer.parseInt(args[++i]);
         case "--window-mib" -> windowMib = Integer.parseInt(args[++i]);
+        case "--warmup-mib" -> warmupMib = Long.parseLong(args[++i]);
+        case "--relay-only" -> relayOnly = true; // for profiling: one relay transfer, nothing else
         default -> throw new IllegalArgumentException("unknown option " + args[i]);
       }
     }
@@ -99,19 +124,38 @@ public final class RelayBench {
       System.out.printf(Locale.ROOT, "q2q relay benchmark: JVM %s, %d cpus, max heap %d MiB, peer window %s%n",
           System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
           Runtime.getRuntime().maxMemory() >> 20, windowMib > 0 ? windowMib + " MiB" : "default (4 MiB)");
-      warmUp(alice, net, server);
+      warmUp(alice, net, server, warmupMib);
 
       Result relay1 = relay(alice, 1, sizeMib);
+      if (relayOnly) {
+        System.out.printf(Locale.ROOT, "relay 1 x %d MiB: %.0f MB/s, %.1f ms CPU/MiB%n", sizeMib, relay1.mbPerSecond(),
+            relay1.cpuMsPerMib());
+        return;
+      }
       Result relayN = relay(alice, concurrent, concurrentMib);
       Identity bobId = server.issueIdentity("bob@localhost");
       Identity aliceId = server.issueIdentity("alice@localhost");
       X509Certificate ca = server.server().ca().certificate();
       Result tls1 = tls(aliceId, bobId, ca, 1, sizeMib);
       Result tlsN = tls(aliceId, bobId, ca, concurrent, concurrentMib);
-      System.out.printf(Locale.ROOT, "%-40s %10s %10s %6s | %14s %14s%n", "transfer", "relay", "plain TLS", "ratio",
+      Result ossl1 = null;
+      Result osslN = null;
+      if (OpenSsl.isAvailable()) {
+        ossl1 = nettyTls(aliceId, bobId, ca, 1, sizeMib);
+        osslN = nettyTls(aliceId, bobId, ca, concurrent, concurrentMib);
+      }
+      System.out.printf(Locale.ROOT, "TLS in the product path: %s (gRPC hops: %s)%n",
+          OpenSsl.isAvailable() && !Boolean.getBoolean("q2q.tls.jdk") ? "OpenSSL (BoringSSL)" : "JDK", io.netty.handler.ssl.SslContext.defaultClientProvider());
+      System.out.printf(Locale.ROOT, "%-40s %10s %10s %6s | %14s %14s%n", "transfer", "relay", "JDK TLS", "ratio",
           "relay CPU/MiB", "TLS CPU/MiB");
       print("1 x " + sizeMib + " MiB", relay1, tls1);
       print(concurrent + " x " + concurrentMib + " MiB at once (aggregate)", relayN, tlsN);
+      if (ossl1 != null) {
+        System.out.printf(Locale.ROOT, "%-40s %10s %10s %6s | %14s %14s%n", "transfer", "relay", "Netty+OpenSSL", "ratio",
+            "relay CPU/MiB", "TLS CPU/MiB");
+        print("1 x " + sizeMib + " MiB", relay1, ossl1);
+        print(concurrent + " x " + concurrentMib + " MiB at once (aggregate)", relayN, osslN);
+      }
 
       stall(net, server, alice, stallSeconds);
     }
@@ -123,11 +167,15 @@ public final class RelayBench {
         relay.cpuMsPerMib(), tls.cpuMsPerMib());
   }
 
-  private static void warmUp(Q2qClient alice, TestNet net, LoopbackServer server) throws Exception {
-    relay(alice, 1, 64);
+  private static void warmUp(Q2qClient alice, TestNet net, LoopbackServer server, long mib) throws Exception {
+    relay(alice, 1, mib);
+    relay(alice, 4, Math.max(1, mib / 8));
     Identity a = server.issueIdentity("alice@localhost");
     Identity b = server.issueIdentity("bob@localhost");
-    tls(a, b, server.server().ca().certificate(), 1, 64);
+    tls(a, b, server.server().ca().certificate(), 1, mib);
+    if (OpenSsl.isAvailable()) {
+      nettyTls(a, b, server.server().ca().certificate(), 1, mib);
+    }
   }
 
   /** Reads everything, then answers with the count. */
@@ -239,6 +287,110 @@ public final class RelayBench {
       }
       pool.shutdownNow();
       return new Result((double) (n * (mib << 20)) / nanos * 1e3, cpu / 1e6 / (n * mib));
+    }
+  }
+
+  /**
+   * The same over Netty NIO sockets with BoringSSL (mutual TLS 1.3), the provider family the
+   * product path uses when netty-tcnative loads: the honest baseline for it.
+   */
+  private static Result nettyTls(Identity client, Identity server, X509Certificate ca, int n, long mib) throws Exception {
+    SslContext sctx = SslContextBuilder.forServer(server.privateKey(), server.chainArray())
+        .sslProvider(SslProvider.OPENSSL).protocols("TLSv1.3").clientAuth(ClientAuth.REQUIRE).trustManager(ca).build();
+    SslContext cctx = SslContextBuilder.forClient().keyManager(client.privateKey(), client.chainArray())
+        .sslProvider(SslProvider.OPENSSL).protocols("TLSv1.3").trustManager(ca).endpointIdentificationAlgorithm(null).build();
+    long total = mib << 20;
+    ByteBuf data = Unpooled.unreleasableBuffer(Unpooled.directBuffer(CHUNK).writeBytes(payload()));
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+    try {
+      Channel listener = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              ch.pipeline().addLast(sctx.newHandler(ch.alloc()), new ChannelInboundHandlerAdapter() {
+                long got;
+
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                  ByteBuf b = (ByteBuf) msg;
+                  got += b.readableBytes();
+                  b.release();
+                  if (got == total) {
+                    ctx.writeAndFlush(ctx.alloc().buffer(8).writeLong(got));
+                  }
+                }
+              });
+            }
+          }).bind(java.net.InetAddress.getLoopbackAddress(), 0).sync().channel();
+      List<CompletableFuture<Long>> done = new ArrayList<>();
+      List<Channel> chans = new ArrayList<>();
+      List<io.netty.util.concurrent.Future<Channel>> handshakes = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        CompletableFuture<Long> answer = new CompletableFuture<>();
+        done.add(answer);
+        Channel ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
+            .handler(new ChannelInitializer<SocketChannel>() {
+              @Override
+              protected void initChannel(SocketChannel ch) {
+                ch.pipeline().addLast(cctx.newHandler(ch.alloc()), new ChannelInboundHandlerAdapter() {
+                  @Override
+                  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ByteBuf b = (ByteBuf) msg;
+                    if (b.readableBytes() >= 8) {
+                      answer.complete(b.readLong());
+                    }
+                    b.release();
+                  }
+                });
+              }
+            }).connect(listener.localAddress()).sync().channel();
+        chans.add(ch);
+        handshakes.add(ch.pipeline().get(SslHandler.class).handshakeFuture());
+      }
+      for (io.netty.util.concurrent.Future<Channel> h : handshakes) {
+        h.sync();
+      }
+      long cpu0 = cpuNanos();
+      long start = System.nanoTime();
+      for (Channel ch : chans) {
+        ch.eventLoop().execute(new Runnable() {
+          long sent;
+
+          @Override
+          public void run() {
+            while (sent < total && ch.isWritable()) {
+              ch.write(data.duplicate());
+              sent += CHUNK;
+            }
+            ch.flush();
+            if (sent < total) {
+              ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+                  if (ctx.channel().isWritable()) {
+                    ctx.pipeline().remove(this);
+                    run();
+                  }
+                }
+              });
+            }
+          }
+        });
+      }
+      for (CompletableFuture<Long> f : done) {
+        if (f.get(10, TimeUnit.MINUTES) != total) {
+          throw new IllegalStateException("short transfer");
+        }
+      }
+      long nanos = System.nanoTime() - start;
+      long cpu = cpuNanos() - cpu0;
+      for (Channel ch : chans) {
+        ch.close().sync();
+      }
+      listener.close().sync();
+      return new Result((double) (n * total) / nanos * 1e3, cpu / 1e6 / (n * mib));
+    } finally {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
   }
 
