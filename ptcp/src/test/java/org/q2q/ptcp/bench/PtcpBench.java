@@ -59,7 +59,7 @@ public final class PtcpBench {
       case "client" -> {
         EventLoopGroup g = PtcpSocket.newEventLoopGroup(1);
         InetSocketAddress to = new InetSocketAddress(args[2], Integer.parseInt(args[3]));
-        double r = run(g, args[1], to, Long.parseLong(args[4]), Double.parseDouble(args[5]));
+        double r = attempt(g, args[1], to, Long.parseLong(args[4]), Double.parseDouble(args[5]));
         System.out.printf("RESULT %s %.1f MB/s%n", args[1], r);
         g.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         System.exit(0);
@@ -76,10 +76,10 @@ public final class PtcpBench {
         List<Double> quic = new ArrayList<>();
         List<Double> quicBbr = new ArrayList<>();
         for (int i = 0; i < runs; i++) {
-          tcp.add(run(cg, "tcp", at, bytes, 300));
-          ptcp.add(run(cg, "ptcp", at, bytes, 300));
-          quic.add(run(cg, "quic", at, bytes, 300));
-          quicBbr.add(run(cg, "quic-bbr", at, bytes, 300));
+          tcp.add(attempt(cg, "tcp", at, bytes, 300));
+          ptcp.add(attempt(cg, "ptcp", at, bytes, 300));
+          quic.add(attempt(cg, "quic", at, bytes, 300));
+          quicBbr.add(attempt(cg, "quic-bbr", at, bytes, 300));
           System.out.printf("run %d: tcp %.1f MB/s, ptcp %.1f MB/s, quic %.1f MB/s, quic-bbr %.1f MB/s%n", i + 1,
               tcp.get(i), ptcp.get(i), quic.get(i), quicBbr.get(i));
         }
@@ -93,6 +93,16 @@ public final class PtcpBench {
         System.exit(0);
       }
       default -> throw new IllegalArgumentException(args[0]);
+    }
+  }
+
+  /** One transfer; a failure (e.g. a QUIC handshake timeout) is reported and counts as 0 MB/s. */
+  static double attempt(EventLoopGroup g, String proto, InetSocketAddress to, long bytes, double seconds) {
+    try {
+      return run(g, proto, to, bytes, seconds);
+    } catch (Exception e) {
+      System.out.println("  " + proto + " failed: " + e);
+      return 0;
     }
   }
 

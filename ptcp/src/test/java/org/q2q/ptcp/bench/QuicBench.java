@@ -128,7 +128,12 @@ final class QuicBench {
     ChannelHandler codec = tune(new QuicServerCodecBuilder(), cc)
         .sslContext(ssl)
         .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
-        .handler(new ChannelInboundHandlerAdapter())
+        // Shared by every accepted QUIC connection, so it must be @Sharable (a ChannelInitializer is):
+        // a plain adapter instance made every connection after the first fail its handshake.
+        .handler(new ChannelInitializer<QuicChannel>() {
+          @Override
+          protected void initChannel(QuicChannel ch) {}
+        })
         .streamOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .streamHandler(new ChannelInitializer<QuicStreamChannel>() {
           @Override
