@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.q2q.server.PresenceServer;
+import org.q2q.server.presence.DomainServerLocator;
+import org.q2q.server.presence.PresenceConfig;
 import org.q2q.server.RegistrationMode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -54,6 +56,9 @@ final class ServerCommand implements Callable<Integer> {
             .port(port)
             .bindHost(bind)
             .registration(registration)
+            // other domains' servers, for learning their CAs (federation): as clients find them
+            .presence(PresenceConfig.defaults().withFederation(
+                DomainServerLocator.fromServersVariable(Main.of(spec).environment().env().get("Q2Q_SERVERS"))))
             .build()
             .start();
     CountDownLatch stopped = new CountDownLatch(1);

@@ -45,7 +45,7 @@ public interface DomainServerLocator {
    *
    * @throws IllegalArgumentException naming the malformed entry
    */
-  static DomainServerLocator fromServersVariable(String value) {
+  public static DomainServerLocator fromServersVariable(String value) {
     Map<String, InetSocketAddress> map = new HashMap<>();
     if (value != null) {
       for (String entry : value.split(",")) {
