@@ -6,13 +6,9 @@ package org.q2q.ptcp.internal;
  *
  * <p>Not thread-safe; event-loop only.
  */
-public final class Cubic implements CongestionController {
+public final class Cubic extends LossBasedController {
   private static final double C = 0.4;
   private static final double BETA = 0.7;
-  /** Congestion window, bytes. */
-  private long window;
-  /** Slow-start threshold, bytes. */
-  private long ssthresh = Long.MAX_VALUE;
   /** Window before the last reduction, in segments. */
   private double wMax;
   /** Time to reach wMax again, seconds. */
@@ -21,38 +17,16 @@ public final class Cubic implements CongestionController {
   private long epochStart = Long.MIN_VALUE;
   /** Reno-equivalent window estimate, segments (TCP-friendly region). */
   private double wEst;
-  /** Start of the current recovery period, ns. */
-  private long recoveryStart = Long.MIN_VALUE;
-  private boolean inRecovery;
+  /** Bytes acknowledged since the window last grew by the slow (>= 100 windows) rule. */
   private long bytesAckedCa;
-  private int mss;
-  private final HyStart hyStart = new HyStart();
 
   /** Creates a controller with an initial window of {@code initialSegments} segments. */
   public Cubic(int mss, int initialSegments) {
-    this.mss = mss;
-    this.window = (long) mss * initialSegments;
+    super(mss, initialSegments);
   }
 
   @Override
-  public void onSent(long now, long bytes) {}
-
-  @Override
-  public void onAck(long now, long sentTime, long bytes, RttEstimator rtt, boolean appLimited) {
-    if (inRecovery && sentTime <= recoveryStart) {
-      return;
-    }
-    inRecovery = false;
-    if (appLimited) {
-      return;
-    }
-    if (window < ssthresh) {
-      window += bytes;
-      if (hyStart.onAck(now, rtt)) {
-        ssthresh = window;
-      }
-      return;
-    }
+  protected void congestionAvoidance(long now, long bytes, RttEstimator rtt) {
     if (epochStart == Long.MIN_VALUE) {
       epochStart = now;
       double cwndSeg = (double) window / mss;
@@ -83,45 +57,17 @@ public final class Cubic implements CongestionController {
   }
 
   @Override
-  public void onCongestionEvent(long now, long sentTime, long bytesInFlight) {
-    if (inRecovery && sentTime <= recoveryStart) {
-      return;
-    }
-    inRecovery = true;
-    recoveryStart = now;
+  protected long reducedWindow() {
     double cwndSeg = (double) window / mss;
     wMax = cwndSeg < wMax ? cwndSeg * (1 + BETA) / 2 : cwndSeg; // fast convergence
-    window = Math.max((long) (window * BETA), 2L * mss);
-    ssthresh = window;
     epochStart = Long.MIN_VALUE;
+    return Math.max((long) (window * BETA), 2L * mss);
   }
 
   @Override
-  public void onRetransmissionTimeout(long now) {
+  protected long thresholdAfterTimeout() {
     wMax = (double) window / mss;
-    ssthresh = Math.max((long) (window * BETA), 2L * mss);
-    window = mss;
     epochStart = Long.MIN_VALUE;
-    inRecovery = true;
-    recoveryStart = now;
-  }
-
-  @Override
-  public void onMssUpdate(int newMss) {
-    if (newMss <= 0) {
-      return;
-    }
-    window = Math.max(window * newMss / Math.max(1, mss), 2L * newMss);
-    mss = newMss;
-  }
-
-  @Override
-  public long window() {
-    return window;
-  }
-
-  @Override
-  public long ssthresh() {
-    return ssthresh;
+    return Math.max((long) (window * BETA), 2L * mss);
   }
 }
