@@ -34,13 +34,21 @@ public final class ClientHome {
     this.pins = new CaPinStore(this.root.resolve("known_cas"));
   }
 
-  /** The home named by {@code Q2Q_HOME} in {@code env}, else {@code ~/.q2q}. */
+  /**
+   * The home named by {@code Q2Q_HOME} in {@code env}, else {@code $HOME/.q2q}. {@code HOME} is read
+   * from {@code env} because Java's {@code user.home} comes from the password database and ignores
+   * a changed {@code HOME}, unlike every other command-line tool.
+   */
   public static ClientHome fromEnvironment(Map<String, String> env) {
     String h = env.get("Q2Q_HOME");
     if (h != null && !h.isBlank()) {
       return new ClientHome(Path.of(h));
     }
-    return new ClientHome(Path.of(System.getProperty("user.home"), ".q2q"));
+    String home = env.get("HOME");
+    if (home == null || home.isBlank()) {
+      home = System.getProperty("user.home");
+    }
+    return new ClientHome(Path.of(home, ".q2q"));
   }
 
   /** The folder. */

@@ -64,5 +64,10 @@ class ClientHomeTest {
     assertThat(ClientHome.fromEnvironment(Map.of("Q2Q_HOME", dir.toString())).root()).isEqualTo(dir.toAbsolutePath());
     assertThat(ClientHome.fromEnvironment(Map.of()).root())
         .isEqualTo(Path.of(System.getProperty("user.home"), ".q2q").toAbsolutePath());
+    // a changed HOME counts (Java's user.home would ignore it), and Q2Q_HOME wins over it
+    assertThat(ClientHome.fromEnvironment(Map.of("HOME", dir.toString())).root())
+        .isEqualTo(dir.resolve(".q2q").toAbsolutePath());
+    assertThat(ClientHome.fromEnvironment(Map.of("HOME", "/elsewhere", "Q2Q_HOME", dir.toString())).root())
+        .isEqualTo(dir.toAbsolutePath());
   }
 }
