@@ -188,30 +188,7 @@ class VirtualChannelTest {
     CompletableFuture<String> receivedAfterEnd = new CompletableFuture<>();
     ChannelAcceptor greeter = ch -> {
       // Netty side: greet, end our output at once, then collect what the opener still sends.
-      ch.channel().pipeline().addLast(new ChannelInboundHandlerAdapter() {
-        final StringBuilder got = new StringBuilder();
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-          ctx.writeAndFlush(Unpooled.copiedBuffer("hi", StandardCharsets.US_ASCII));
-          ((DuplexChannel) ctx.channel()).shutdownOutput();
-          ctx.channel().config().setAutoRead(true);
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-          ByteBuf b = (ByteBuf) msg;
-          got.append(b.toString(StandardCharsets.US_ASCII));
-          b.release();
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-          if (evt instanceof ChannelInputShutdownEvent) {
-            receivedAfterEnd.complete(got.toString());
-          }
-        }
-      });
+      ch.channel().pipeline().addLast(new SayThenCollect("hi", receivedAfterEnd));
       return true;
     };
     try {
@@ -316,29 +293,7 @@ class VirtualChannelTest {
   void nettyHandlerOnTheOpenerTalksToBlockingStreamsOnTheAcceptor() throws Exception {
     Loopback.Pair p = pair();
     CompletableFuture<String> answer = new CompletableFuture<>();
-    StringBuilder got = new StringBuilder();
-    VirtualChannel ch = p.initiator().openChannel("sha", new ChannelInboundHandlerAdapter() {
-      @Override
-      public void channelActive(ChannelHandlerContext ctx) {
-        ctx.writeAndFlush(Unpooled.copiedBuffer("abc", StandardCharsets.US_ASCII));
-        ((DuplexChannel) ctx.channel()).shutdownOutput();
-        ctx.channel().config().setAutoRead(true);
-      }
-
-      @Override
-      public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        ByteBuf b = (ByteBuf) msg;
-        got.append(b.toString(StandardCharsets.US_ASCII));
-        b.release();
-      }
-
-      @Override
-      public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
-          answer.complete(got.toString());
-        }
-      }
-    }).get(10, TimeUnit.SECONDS);
+    VirtualChannel ch = p.initiator().openChannel("sha", new SayThenCollect("abc", answer)).get(10, TimeUnit.SECONDS);
 
     assertThat(answer.get(10, TimeUnit.SECONDS)).isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     ch.closeFuture().get(10, TimeUnit.SECONDS);
@@ -472,5 +427,38 @@ class VirtualChannelTest {
     assertThat(onLoop).cause().isInstanceOf(IllegalStateException.class).hasMessageContaining("event loop");
     ch.outputStream().close();
     assertThat(in.read()).isEqualTo(-1);
+  }
+
+  /** Netty side: on activation write {@code text} and end our output; complete with what arrives until the peer ends. */
+  private static final class SayThenCollect extends ChannelInboundHandlerAdapter {
+    private final String text;
+    private final CompletableFuture<String> received;
+    private final StringBuilder got = new StringBuilder();
+
+    SayThenCollect(String text, CompletableFuture<String> received) {
+      this.text = text;
+      this.received = received;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      ctx.writeAndFlush(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII));
+      ((DuplexChannel) ctx.channel()).shutdownOutput();
+      ctx.channel().config().setAutoRead(true);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf b = (ByteBuf) msg;
+      got.append(b.toString(StandardCharsets.US_ASCII));
+      b.release();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt instanceof ChannelInputShutdownEvent) {
+        received.complete(got.toString());
+      }
+    }
   }
 }
