@@ -5,13 +5,14 @@
 #      vs Netty QUIC (quiche; CUBIC, its default, and BBR), median of RUNS, protocols interleaved.
 #      The kernel here has no netem/iptables modules, so the link is a user-space TUN forwarder
 #      (bench/impair.py) between two network namespaces; TCP and PTCP cross the same link.
-# Usage (as root, from anywhere): ptcp/bench/run.sh [LOOPBACK_MIB=256] [RUNS=3] [SECONDS=10] [LOSSES="0 1 5 10"]
+# Usage (as root, from anywhere): [WARM=3] ptcp/bench/run.sh [LOOPBACK_MIB=256] [RUNS=3] [SECONDS=10] [LOSSES="0 1 5 10"]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LOOP_MIB=${1:-256}
 RUNS=${2:-3}
 SECS=${3:-10}
 LOSSES=${4:-"0 1 5 10"}
+WARM=${WARM:-3}   # seconds of uncounted warm-up transfer in each fresh client JVM (JIT), same for every protocol
 command -v ip >/dev/null || apt-get install -y iproute2
 mvn -B -q -pl ptcp test-compile
 mvn -B -q -pl ptcp dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.cp >/dev/null
@@ -55,7 +56,7 @@ for loss in $LOSSES; do
   declare -A res=()
   for run in $(seq "$RUNS"); do
     for proto in tcp ptcp quic quic-bbr; do
-      r=$(ip netns exec ptcpA timeout $((SECS + 200)) "${JAVA[@]}" client $proto 10.77.0.2 7000 $((8 << 30)) "$SECS" \
+      r=$(ip netns exec ptcpA timeout $((SECS + 200)) "${JAVA[@]}" client $proto 10.77.0.2 7000 $((8 << 30)) "$SECS" "$WARM" \
         | grep RESULT | awk '{print $3}')
       res[$proto]="${res[$proto]:-} ${r:-0}"
     done

@@ -29,6 +29,7 @@ public final class PtcpConfig {
   final int maxDatagramSize;
   final int minDatagramSize;
   final boolean mtuProbing;
+  final boolean linkMtuProbing;
   final int sendBufferSize;
   final int receiveBufferSize;
   final int initialWindowSegments;
@@ -51,6 +52,7 @@ public final class PtcpConfig {
     maxDatagramSize = b.maxDatagramSize;
     minDatagramSize = b.minDatagramSize;
     mtuProbing = b.mtuProbing;
+    linkMtuProbing = b.linkMtuProbing;
     sendBufferSize = b.sendBufferSize;
     receiveBufferSize = b.receiveBufferSize;
     initialWindowSegments = b.initialWindowSegments;
@@ -86,6 +88,7 @@ public final class PtcpConfig {
     b.maxDatagramSize = maxDatagramSize;
     b.minDatagramSize = minDatagramSize;
     b.mtuProbing = mtuProbing;
+    b.linkMtuProbing = linkMtuProbing;
     b.sendBufferSize = sendBufferSize;
     b.receiveBufferSize = receiveBufferSize;
     b.initialWindowSegments = initialWindowSegments;
@@ -157,6 +160,14 @@ public final class PtcpConfig {
     return mtuProbing;
   }
 
+  /**
+   * Whether a peer on this host or on a directly attached link may use datagrams up to that link's
+   * MTU (as the endpoint's link-MTU function reports it) instead of {@link #maxDatagramSize()}.
+   */
+  public boolean linkMtuProbing() {
+    return linkMtuProbing;
+  }
+
   /** Per-connection send buffer, bytes. */
   public int sendBufferSize() {
     return sendBufferSize;
@@ -211,6 +222,7 @@ public final class PtcpConfig {
     private int maxDatagramSize = 1452;
     private int minDatagramSize = 128;
     private boolean mtuProbing = true;
+    private boolean linkMtuProbing = true;
     private int sendBufferSize = 4 << 20;
     private int receiveBufferSize = 4 << 20;
     private int initialWindowSegments = 10;
@@ -291,6 +303,17 @@ public final class PtcpConfig {
     /** Whether to probe for larger datagrams (default true). */
     public Builder mtuProbing(boolean on) {
       mtuProbing = on;
+      return this;
+    }
+
+    /**
+     * Whether peers on this host or a directly attached link may probe up to the local link's MTU
+     * (up to 65,507 bytes on loopback) rather than the maximum datagram size (default true). RFC 8899
+     * bounds the search by the local interface MTU; routed paths keep {@link #datagramSizes}'s maximum,
+     * which suits the Internet's 1,500-byte links.
+     */
+    public Builder linkMtuProbing(boolean on) {
+      linkMtuProbing = on;
       return this;
     }
 

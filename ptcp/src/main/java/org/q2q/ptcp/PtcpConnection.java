@@ -78,6 +78,8 @@ public final class PtcpConnection {
   private final CongestionController cc;
   private final Pacer pacer = new Pacer();
   private final Mtud mtud;
+  /** Largest datagram this connection sends or accepts (the path ceiling for probing), bytes. */
+  private final int maxDatagram;
   /** Client: a SYN must be (re)sent. */
   private boolean synPending;
   /** Time the first SYN was sent, ns. */
@@ -134,7 +136,7 @@ public final class PtcpConnection {
   private long retransmissionTimeouts;
 
   PtcpConnection(PtcpEndpoint endpoint, PtcpConfig cfg, int localCid, InetSocketAddress remote,
-      boolean client, int iss, long now) {
+      boolean client, int iss, long now, int maxDatagram) {
     this.endpoint = endpoint;
     this.cfg = cfg;
     this.localCid = localCid;
@@ -142,7 +144,8 @@ public final class PtcpConnection {
     this.client = client;
     this.iss = iss;
     this.rtt = new RttEstimator(cfg.initialRto, cfg.minRto, cfg.maxRto);
-    this.mtud = new Mtud(cfg.initialDatagramSize, cfg.minDatagramSize, cfg.maxDatagramSize);
+    this.maxDatagram = maxDatagram;
+    this.mtud = new Mtud(cfg.initialDatagramSize, cfg.minDatagramSize, maxDatagram);
     int mss = cfg.initialDatagramSize - Header.FIXED_LENGTH;
     this.cc = switch (cfg.congestion) {
       case CUBIC -> new Cubic(mss, cfg.initialWindowSegments);
@@ -1039,7 +1042,7 @@ public final class PtcpConnection {
     if (client && !handshakeConfirmed) {
       h.hasHandshake = true;
       h.hsIsn = iss;
-      h.hsMaxDatagram = cfg.maxDatagramSize;
+      h.hsMaxDatagram = maxDatagram;
       h.hsWindowScale = localWscale;
     }
     if (probeAckToSend > 0) {
@@ -1074,7 +1077,7 @@ public final class PtcpConnection {
       h.window = Math.min(0xffff, cfg.receiveBufferSize);
       h.hasHandshake = true;
       h.hsIsn = iss;
-      h.hsMaxDatagram = cfg.maxDatagramSize;
+      h.hsMaxDatagram = maxDatagram;
       h.hsWindowScale = localWscale;
       h.payloadLength = 0;
       h.encode(out);

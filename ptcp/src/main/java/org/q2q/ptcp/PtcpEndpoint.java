@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.function.ToIntFunction;
 import java.util.random.RandomGenerator;
 import java.util.zip.CRC32C;
 import org.q2q.ptcp.internal.Header;
@@ -55,6 +56,13 @@ public final class PtcpEndpoint {
   private double resetTokens;
   private long resetLast = Long.MIN_VALUE;
   private long datagramsDropped;
+  /** Largest UDP payload the local link towards an address carries, or 0 when routed/unknown. */
+  private ToIntFunction<InetSocketAddress> linkMtu = a -> 0;
+  /** Upper bound of every datagram pollTransmit may write (grows with link ceilings in use). */
+  private int largestDatagram;
+
+  /** Largest UDP payload over IPv4 (65,535 minus IP and UDP headers), bytes. */
+  public static final int MAX_UDP_PAYLOAD = 65_507;
 
   private record Control(InetSocketAddress dest, byte[] bytes) {}
 
@@ -64,6 +72,39 @@ public final class PtcpEndpoint {
     this.random = random;
     this.sip = new SipHash(random.nextLong(), random.nextLong());
     this.resetTokens = config.resetsPerSecond;
+    this.largestDatagram = config.maxDatagramSize;
+  }
+
+  /**
+   * Tells the endpoint the largest UDP payload the local link towards an address carries (interface
+   * MTU minus IP and UDP headers) for peers on this host or a directly attached link, and 0 for
+   * routed or unknown destinations. With {@link PtcpConfig#linkMtuProbing()} such peers may probe up
+   * to that size (at most 65,507) instead of {@link PtcpConfig#maxDatagramSize()}. The function is
+   * called on connect and on each SYN, so it must be cheap and must not block.
+   */
+  public void linkMtu(ToIntFunction<InetSocketAddress> f) {
+    this.linkMtu = f == null ? a -> 0 : f;
+  }
+
+  /** The largest datagram this endpoint lets a connection to {@code remote} send or receive. */
+  int datagramCeiling(InetSocketAddress remote) {
+    int max = config.maxDatagramSize;
+    if (config.linkMtuProbing) {
+      int link = Math.min(linkMtu.applyAsInt(remote), MAX_UDP_PAYLOAD);
+      if (link > max) {
+        max = link;
+        largestDatagram = Math.max(largestDatagram, link);
+      }
+    }
+    return max;
+  }
+
+  /**
+   * An upper bound of the size of the next datagram {@link #pollTransmit} writes: the configured
+   * maximum, or more once a connection to a peer on a large-MTU link (e.g. loopback) exists.
+   */
+  public int maxDatagramSize() {
+    return largestDatagram;
   }
 
   /** The configuration. */
@@ -109,7 +150,7 @@ public final class PtcpEndpoint {
     } while (cid == 0 || byCid.containsKey(cid));
     int iss = config.initialSequenceNumber != null
         ? (int) (long) config.initialSequenceNumber : random.nextInt();
-    PtcpConnection c = new PtcpConnection(this, config, cid, remote, true, iss, now);
+    PtcpConnection c = new PtcpConnection(this, config, cid, remote, true, iss, now, datagramCeiling(remote));
     add(c);
     return c;
   }
@@ -183,7 +224,7 @@ public final class PtcpEndpoint {
     if (listening && rx.has(Header.ACK) && rx.hasHandshake && !rx.has(Header.SYN)
         && cookieValid(now, source)) {
       PtcpConnection n = new PtcpConnection(this, config, rx.dstCid, source, false,
-          rx.ack - 1, now);
+          rx.ack - 1, now, datagramCeiling(source));
       add(n);
       n.acceptHandshake(now, rx);
       emit(new PtcpEvent(PtcpEvent.Type.ACCEPTED, n, null));
@@ -220,7 +261,7 @@ public final class PtcpEndpoint {
     tx.window = Math.min(0xffff, recvBuf);
     tx.hasHandshake = true;
     tx.hsIsn = serverIsn;
-    tx.hsMaxDatagram = config.maxDatagramSize;
+    tx.hsMaxDatagram = datagramCeiling(source);
     tx.hsWindowScale = PtcpConnection.windowScaleFor(recvBuf);
     queueControl(source, tx);
   }
@@ -286,7 +327,7 @@ public final class PtcpEndpoint {
   /**
    * Writes the next datagram to send into {@code out} (from its position; the position is left after
    * the datagram) and returns its destination, or returns null when nothing is due now. {@code out}
-   * needs at least {@link PtcpConfig#maxDatagramSize()} bytes remaining.
+   * needs at least {@link #maxDatagramSize()} bytes remaining.
    */
   public InetSocketAddress pollTransmit(long now, ByteBuffer out) {
     Control ctl = controls.poll();

@@ -22,6 +22,63 @@ class PathTest {
   }
 
   @Test
+  void aPeerOnALargeMtuLinkProbesUpToTheLinkMtu() {
+    // Both ends report a 9000-byte link (jumbo frames, or loopback's 65536 scaled down): the search
+    // goes past the routed maximum of 1452 up to the link's payload size.
+    SimNetwork net = new SimNetwork(11, PtcpConfig.defaults());
+    net.both(l -> {
+      l.mtu = 8972;
+      l.rate = 0;
+    });
+    net.ep[0].linkMtu(a -> 8972);
+    net.ep[1].linkMtu(a -> 8972);
+    Transfer t = new Transfer(net, 8 << 20, 0);
+    net.driveUntil(t::bothEnded, 120 * SEC);
+    assertThat(t.completed()).as(t.toString()).isTrue();
+    assertThat(t.client.datagramSize()).isEqualTo(8972);
+    assertThat(net.ep[0].maxDatagramSize()).isEqualTo(8972);
+  }
+
+  @Test
+  void theSmallerCeilingOfTheTwoEndsWins() {
+    // The client's link is large, the server knows nothing of it (routed, 0): the server's
+    // announced 1452 caps the client, and no datagram above it is ever offered to the path.
+    SimNetwork net = new SimNetwork(12, PtcpConfig.defaults());
+    net.ep[0].linkMtu(a -> 65_000);
+    net.both(l -> l.dropAbove = 1452);
+    Transfer t = new Transfer(net, 2 << 20, 0);
+    net.driveUntil(t::bothEnded, 120 * SEC);
+    assertThat(t.completed()).as(t.toString()).isTrue();
+    assertThat(t.client.datagramSize()).isEqualTo(1452);
+    assertThat(net.links[0].dropped).isZero();
+  }
+
+  @Test
+  void aLinkCeilingAboveTheRealPathSettlesOnThePath() {
+    // The link claims 65,507 but a hop truncates at 1500: the search settles on the path, not the link.
+    SimNetwork net = new SimNetwork(13, PtcpConfig.defaults());
+    net.ep[0].linkMtu(a -> 65_507);
+    net.ep[1].linkMtu(a -> 65_507);
+    net.both(l -> l.mtu = 1500);
+    Transfer t = new Transfer(net, 2 << 20, 0);
+    net.driveUntil(t::bothEnded, 120 * SEC);
+    assertThat(t.completed()).as(t.toString()).isTrue();
+    assertThat(t.client.datagramSize()).isBetween(1484, 1500);
+  }
+
+  @Test
+  void linkMtuProbingCanBeTurnedOff() {
+    PtcpConfig cfg = PtcpConfig.builder().linkMtuProbing(false).build();
+    SimNetwork net = new SimNetwork(14, cfg);
+    net.ep[0].linkMtu(a -> 8972);
+    net.ep[1].linkMtu(a -> 8972);
+    Transfer t = new Transfer(net, 2 << 20, 0);
+    net.driveUntil(t::bothEnded, 120 * SEC);
+    assertThat(t.completed()).as(t.toString()).isTrue();
+    assertThat(t.client.datagramSize()).isEqualTo(1452);
+  }
+
+  @Test
   void convergesBelowAnIntermediateTruncatingMtu() {
     SimNetwork net = new SimNetwork(2, PtcpConfig.defaults());
     net.both(l -> l.mtu = 1300);

@@ -100,6 +100,7 @@ public final class PtcpSocket {
     this.config = config;
     this.alloc = udp.alloc();
     this.endpoint = new PtcpEndpoint(config, new SecureRandom());
+    endpoint.linkMtu(new LinkMtu());
   }
 
   /**
@@ -352,7 +353,7 @@ public final class PtcpSocket {
   }
 
   private boolean transmit(long now) {
-    int max = config.maxDatagramSize();
+    int max = endpoint.maxDatagramSize();
     int n = 0;
     while (udp.isWritable() && n < 1024) {
       ByteBuf b = alloc.directBuffer(max);
