@@ -85,7 +85,9 @@ final class Transfer {
   private long writePattern(PtcpConnection c, long pos, long total) {
     while (pos < total && c.writableBytes() > 0) {
       wbuf.clear();
-      int n = (int) Math.min(wbuf.capacity(), total - pos);
+      // Generate only what the connection accepts now: the pattern loop, not the core, used to
+      // dominate simulated runs (a full 64 KiB regenerated on every step that freed a few bytes).
+      int n = (int) Math.min(Math.min(wbuf.capacity(), total - pos), c.writableBytes());
       for (int i = 0; i < n; i++) {
         wbuf.put(pattern(pos + i));
       }
