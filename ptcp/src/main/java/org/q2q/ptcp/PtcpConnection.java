@@ -620,7 +620,7 @@ public final class PtcpConnection {
     sampleSentLatest = Long.MIN_VALUE;
     long newlyDelivered = 0;
     if (ackOff > sndUna) {
-      newlyDelivered += board.onCumulativeAck(ackOff, this::onDelivered);
+      newlyDelivered += board.onCumulativeAck(ackOff, onDelivered);
       sndUna = ackOff;
       sendBuf.releaseTo(Math.min(ackOff, sendBuf.endOffset()));
       rtt.resetBackoff();
@@ -642,7 +642,7 @@ public final class PtcpConnection {
       long l = SeqNum.toOffset(iss, h.sackLeft[i], sndUna);
       long r = SeqNum.toOffset(iss, h.sackRight[i], sndUna);
       if (l < r && r <= sndMax && l >= sndUna) {
-        long n = board.onSack(l, r, this::onDelivered);
+        long n = board.onSack(l, r, onDelivered);
         if (n > 0) {
           newlyDelivered += n;
           progress = true;
@@ -685,10 +685,19 @@ public final class PtcpConnection {
     }
     delivered += s.length;
     deliveredNow = true;
-    if (rateSeg == null || s.sentTime > rateSeg.sentTime) {
-      rateSeg = s;
+    if (!rateSegSet || s.sentTime > rateSentTime) {
+      // Copied: the scoreboard reuses the record once the segment leaves it.
+      rateSegSet = true;
+      rateSentTime = s.sentTime;
+      rateFirstSentTimeAtSend = s.firstSentTimeAtSend;
+      rateDeliveredTimeAtSend = s.deliveredTimeAtSend;
+      rateDeliveredAtSend = s.deliveredAtSend;
+      rateAppLimitedAtSend = s.appLimitedAtSend;
     }
   }
+
+  /** {@link #onDelivered} as a scoreboard callback, created once. */
+  private final Scoreboard.Delivered onDelivered = this::onDelivered;
 
   /** Bytes delivered to the peer so far (delivery-rate estimation). */
   private long delivered;
@@ -697,8 +706,14 @@ public final class PtcpConnection {
   /** Send time of the newest segment delivered so far, ns. */
   private long firstSentTime;
   private boolean deliveredNow;
-  /** The newest-sent segment delivered by the ACK being processed. */
-  private SentSegment rateSeg;
+  /** Whether a segment was delivered since the last rate sample; then the rate fields below are its. */
+  private boolean rateSegSet;
+  /** Send time, and the rate fields stamped at send, of the newest-sent segment delivered since. */
+  private long rateSentTime;
+  private long rateFirstSentTimeAtSend;
+  private long rateDeliveredTimeAtSend;
+  private long rateDeliveredAtSend;
+  private boolean rateAppLimitedAtSend;
 
   private void stampForRate(SentSegment s, long now) {
     if (board.inFlight() <= s.length || deliveredTime == 0) {
@@ -712,22 +727,21 @@ public final class PtcpConnection {
   }
 
   private void rateSample(long now) {
-    if (!deliveredNow || rateSeg == null) {
+    if (!deliveredNow || !rateSegSet) {
       return;
     }
-    SentSegment p = rateSeg;
     deliveredNow = false;
-    rateSeg = null;
+    rateSegSet = false;
     deliveredTime = now;
-    firstSentTime = p.sentTime;
-    long sendElapsed = p.sentTime - p.firstSentTimeAtSend;
-    long ackElapsed = now - p.deliveredTimeAtSend;
+    firstSentTime = rateSentTime;
+    long sendElapsed = rateSentTime - rateFirstSentTimeAtSend;
+    long ackElapsed = now - rateDeliveredTimeAtSend;
     long interval = Math.max(sendElapsed, ackElapsed);
     if (interval <= 0 || interval < rtt.minRtt() / 2) {
       return;
     }
-    double rate = (delivered - p.deliveredAtSend) * 1e9 / interval;
-    cc.onDeliveryRate(now, rate, p.deliveredAtSend, delivered, p.appLimitedAtSend, rtt, board.inFlight());
+    double rate = (delivered - rateDeliveredAtSend) * 1e9 / interval;
+    cc.onDeliveryRate(now, rate, rateDeliveredAtSend, delivered, rateAppLimitedAtSend, rtt, board.inFlight());
   }
 
   private void onFinAcked(long now) {

@@ -1,7 +1,5 @@
 package org.q2q.ptcp.internal;
 
-import java.util.ArrayList;
-
 /**
  * The sender's scoreboard (RFC 6675): segments sent but not cumulatively acknowledged, in sequence
  * order, with SACK marks, loss marks and the bytes-in-flight ("pipe") count.
@@ -9,23 +7,55 @@ import java.util.ArrayList;
  * <p>Loss is declared for an un-SACKed segment when at least {@code DUP_THRESH} SACKed segments lie
  * above it and a segment sent after it has been delivered (a RACK-style check that also catches lost
  * retransmissions). Not thread-safe; event-loop only.
+ *
+ * <p>Cost per datagram is O(1) amortized: segments live in a ring of {@link SentSegment} records
+ * that are reused once cumulatively acknowledged (no allocation per segment), and loss detection
+ * does not rescan the board on every ACK. Segments below the scan front ({@link #scanTop}) already
+ * have {@code DUP_THRESH} SACKed segments above them for good (SACK marks are only removed from the
+ * bottom), so only the segments there that were not yet old enough to be declared lost are
+ * remembered ({@link #deferred}) and checked again; the front itself only moves up.
+ *
+ * <p>Ownership: a {@link SentSegment} returned by {@link #add}, {@link #get}, {@link #firstLost} or
+ * passed to {@link Delivered} belongs to the board and is reused for a later segment once it leaves
+ * it (cumulative ACK or {@link #clear}); callers must not keep it across calls that add segments.
  */
 public final class Scoreboard {
   /** SACKed segments above a hole that declare it lost. */
   public static final int DUP_THRESH = 3;
-  private final ArrayList<SentSegment> segs = new ArrayList<>();
-  /** Index of the first live segment in {@link #segs}. */
-  private int head;
+  /** Live segments and, beyond them, recycled records; a power of two long. */
+  private SentSegment[] ring = new SentSegment[64];
+  /** Ring index of the oldest live segment. */
+  private int headSlot;
+  /** Live segments. */
+  private int count;
+  /** Absolute number of the oldest live segment (segments ever removed from the bottom). */
+  private long base;
   /** Bytes sent, not SACKed, not acked, not marked lost. */
   private long inFlight;
   /** Segments marked lost and not yet retransmitted. */
   private int lostCount;
-  /** Lowest index that may be lost (search hint). */
+  /** Lowest live index that may be lost (search hint). */
   private int lostHint;
   /** Number of SACKed segments held. */
   private int sackedCount;
   /** Latest send time among delivered (acked or SACKed) segments, ns. */
   private long rackSentTime = Long.MIN_VALUE;
+  /**
+   * Absolute number of the loss-scan front: every live segment below it has at least
+   * {@code DUP_THRESH} SACKed segments above it, and is SACKed, lost, or listed in {@link #deferred}.
+   */
+  private long scanTop;
+  /** SACKed segments at or above {@link #scanTop}. */
+  private int sackedAboveScan;
+  /**
+   * Absolute numbers of segments below the scan front that were neither SACKed nor lost when last
+   * seen and sent no earlier than the newest delivered one (so not yet declared lost). Entries go
+   * stale when their segment is delivered or marked lost; they are dropped when next visited.
+   */
+  private long[] deferred = new long[16];
+  private int deferredCount;
+  /** {@link #rackSentTime} when {@link #deferred} was last checked. */
+  private long deferredCheckedAt = Long.MIN_VALUE;
 
   /** Bytes in flight. */
   public long inFlight() {
@@ -34,17 +64,24 @@ public final class Scoreboard {
 
   /** Live segments. */
   public int size() {
-    return segs.size() - head;
+    return count;
   }
 
   /** Whether no segment is outstanding. */
   public boolean isEmpty() {
-    return size() == 0;
+    return count == 0;
   }
 
   /** Segment at live index {@code i}. */
   public SentSegment get(int i) {
-    return segs.get(head + i);
+    if (i < 0 || i >= count) {
+      throw new IndexOutOfBoundsException(i);
+    }
+    return seg(i);
+  }
+
+  private SentSegment seg(int i) {
+    return ring[(headSlot + i) & (ring.length - 1)];
   }
 
   /** Segments awaiting retransmission. */
@@ -54,9 +91,29 @@ public final class Scoreboard {
 
   /** Records a new transmission at the end of the sequence space. */
   public SentSegment add(long start, int len, boolean fin, long now, int datagramSize) {
-    SentSegment s = new SentSegment(start, len, fin, now, datagramSize);
-    segs.add(s);
+    SentSegment s = claimSlot(count);
+    s.reset(start, len, fin, now, datagramSize);
+    count++;
     inFlight += len;
+    return s;
+  }
+
+  /** Makes room for one more segment and returns the (recycled or new) record at live index {@code i}. */
+  private SentSegment claimSlot(int i) {
+    if (count == ring.length) {
+      SentSegment[] n = new SentSegment[ring.length * 2];
+      for (int k = 0; k < count; k++) {
+        n[k] = seg(k);
+      }
+      ring = n;
+      headSlot = 0;
+    }
+    int slot = (headSlot + i) & (ring.length - 1);
+    SentSegment s = ring[slot];
+    if (s == null) {
+      s = new SentSegment();
+      ring[slot] = s;
+    }
     return s;
   }
 
@@ -72,8 +129,9 @@ public final class Scoreboard {
    */
   public long onCumulativeAck(long ackOffset, Delivered cb) {
     long bytes = 0;
-    while (head < segs.size()) {
-      SentSegment s = segs.get(head);
+    int removed = 0;
+    while (removed < count) {
+      SentSegment s = seg(removed);
       if (s.end() <= ackOffset) {
         if (!s.sacked) {
           if (!s.lost) {
@@ -87,8 +145,7 @@ public final class Scoreboard {
         } else {
           sackedCount--;
         }
-        segs.set(head, null);
-        head++;
+        removed++;
       } else if (s.start < ackOffset && !s.sacked) {
         int cut = (int) (ackOffset - s.start);
         if (!s.lost) {
@@ -102,13 +159,16 @@ public final class Scoreboard {
         break;
       }
     }
-    if (head > 1024 && head > segs.size() / 2) {
-      segs.subList(0, head).clear();
-      lostHint = Math.max(0, lostHint - head);
-      head = 0;
-    }
-    if (lostHint < head) {
-      lostHint = head;
+    if (removed > 0) {
+      // The records stay in their slots for reuse by later segments.
+      headSlot = (headSlot + removed) & (ring.length - 1);
+      count -= removed;
+      base += removed;
+      lostHint = Math.max(0, lostHint - removed);
+      if (scanTop < base) {
+        scanTop = base;
+        sackedAboveScan = sackedCount;
+      }
     }
     return bytes;
   }
@@ -117,8 +177,9 @@ public final class Scoreboard {
   public long onSack(long left, long right, Delivered cb) {
     long bytes = 0;
     int i = search(left);
-    for (; i < segs.size(); i++) {
-      SentSegment s = segs.get(i);
+    int scanIndex = (int) Math.min(count, scanTop - base);
+    for (; i < count; i++) {
+      SentSegment s = seg(i);
       if (s.start >= right) {
         break;
       }
@@ -127,6 +188,9 @@ public final class Scoreboard {
       }
       s.sacked = true;
       sackedCount++;
+      if (i >= scanIndex) {
+        sackedAboveScan++;
+      }
       if (s.lost) {
         s.lost = false;
         lostCount--;
@@ -148,11 +212,11 @@ public final class Scoreboard {
 
   /** First live index whose segment ends after {@code offset} (binary search). */
   private int search(long offset) {
-    int lo = head;
-    int hi = segs.size();
+    int lo = 0;
+    int hi = count;
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
-      if (segs.get(mid).end() <= offset) {
+      if (seg(mid).end() <= offset) {
         lo = mid + 1;
       } else {
         hi = mid;
@@ -170,23 +234,77 @@ public final class Scoreboard {
       return Long.MIN_VALUE;
     }
     long newest = Long.MIN_VALUE;
-    int sackedAbove = 0;
-    for (int i = segs.size() - 1; i >= head; i--) {
-      SentSegment s = segs.get(i);
+    if (deferredCount > 0 && rackSentTime != deferredCheckedAt) {
+      newest = checkDeferred();
+    }
+    // Advance the scan front while at least DUP_THRESH SACKed segments lie above it.
+    int i = (int) (scanTop - base);
+    int above = sackedAboveScan;
+    for (; i < count; i++) {
+      SentSegment s = seg(i);
       if (s.sacked) {
-        sackedAbove++;
+        above--;
         continue;
       }
-      if (!s.lost && sackedAbove >= DUP_THRESH && s.sentTime < rackSentTime) {
-        markLost(i);
-        newest = Math.max(newest, s.sentTime);
+      if (above < DUP_THRESH) {
+        break;
+      }
+      if (!s.lost) {
+        if (s.sentTime < rackSentTime) {
+          markLost(i);
+          newest = Math.max(newest, s.sentTime);
+        } else {
+          defer(base + i);
+        }
       }
     }
+    scanTop = base + i;
+    sackedAboveScan = above;
     return newest;
   }
 
+  /** Declares deferred segments lost that a later-sent delivery has overtaken; drops stale entries. */
+  private long checkDeferred() {
+    deferredCheckedAt = rackSentTime;
+    long newest = Long.MIN_VALUE;
+    int kept = 0;
+    for (int k = 0; k < deferredCount; k++) {
+      long abs = deferred[k];
+      int i = (int) (abs - base);
+      if (i < 0) {
+        continue; // cumulatively acknowledged (its record may already hold another segment)
+      }
+      SentSegment s = seg(i);
+      if (s.sacked || s.lost) {
+        s.listed = false;
+        continue;
+      }
+      if (s.sentTime < rackSentTime) {
+        s.listed = false;
+        markLost(i);
+        newest = Math.max(newest, s.sentTime);
+      } else {
+        deferred[kept++] = abs;
+      }
+    }
+    deferredCount = kept;
+    return newest;
+  }
+
+  private void defer(long abs) {
+    SentSegment s = seg((int) (abs - base));
+    if (s.listed) {
+      return; // its entry is still in the list (it may have been stale for a while: lost, then resent)
+    }
+    s.listed = true;
+    if (deferredCount == deferred.length) {
+      deferred = java.util.Arrays.copyOf(deferred, deferredCount * 2);
+    }
+    deferred[deferredCount++] = abs;
+  }
+
   private void markLost(int i) {
-    SentSegment s = segs.get(i);
+    SentSegment s = seg(i);
     s.lost = true;
     inFlight -= s.length;
     lostCount++;
@@ -197,8 +315,8 @@ public final class Scoreboard {
 
   /** Marks every un-SACKed segment lost (RTO). */
   public void markAllLost() {
-    for (int i = head; i < segs.size(); i++) {
-      SentSegment s = segs.get(i);
+    for (int i = 0; i < count; i++) {
+      SentSegment s = seg(i);
       if (!s.sacked && !s.lost) {
         markLost(i);
       }
@@ -207,8 +325,8 @@ public final class Scoreboard {
 
   /** Marks the newest outstanding un-SACKed segment lost (tail-loss probe); returns false if none. */
   public boolean markLastLost() {
-    for (int i = segs.size() - 1; i >= head; i--) {
-      SentSegment s = segs.get(i);
+    for (int i = count - 1; i >= 0; i--) {
+      SentSegment s = seg(i);
       if (!s.sacked && !s.lost) {
         markLost(i);
         return true;
@@ -220,8 +338,8 @@ public final class Scoreboard {
   /** Marks un-SACKed segments sent in datagrams larger than {@code size} lost; returns how many. */
   public int markOversizeLost(int size) {
     int n = 0;
-    for (int i = head; i < segs.size(); i++) {
-      SentSegment s = segs.get(i);
+    for (int i = 0; i < count; i++) {
+      SentSegment s = seg(i);
       if (!s.sacked && !s.lost && s.datagramSize > size) {
         markLost(i);
         n++;
@@ -238,25 +356,46 @@ public final class Scoreboard {
     if (lostCount == 0) {
       return null;
     }
-    for (int i = Math.max(lostHint, head); i < segs.size(); i++) {
-      SentSegment s = segs.get(i);
+    for (int i = lostHint; i < count; i++) {
+      SentSegment s = seg(i);
       if (s.lost) {
         lostHint = i;
         if (s.length > maxPayload) {
-          SentSegment rest = new SentSegment(s.start + maxPayload, s.length - maxPayload, s.fin,
-              s.sentTime, s.datagramSize);
-          rest.lost = true;
-          rest.retransmitted = s.retransmitted;
-          s.length = maxPayload;
-          s.fin = false;
-          segs.add(i + 1, rest);
-          lostCount++;
+          split(i, maxPayload);
         }
         return s;
       }
     }
-    lostHint = segs.size();
+    lostHint = count;
     return null;
+  }
+
+  /** Splits lost segment {@code i} after {@code maxPayload} bytes; the rest follows it, also lost. */
+  private void split(int i, int maxPayload) {
+    SentSegment s = seg(i);
+    SentSegment rest = claimSlot(count);
+    s = seg(i); // the ring may have grown
+    for (int k = count; k > i + 1; k--) {
+      ring[(headSlot + k) & (ring.length - 1)] = seg(k - 1);
+    }
+    ring[(headSlot + i + 1) & (ring.length - 1)] = rest;
+    count++;
+    rest.reset(s.start + maxPayload, s.length - maxPayload, s.fin, s.sentTime, s.datagramSize);
+    rest.lost = true;
+    rest.retransmitted = s.retransmitted;
+    s.length = maxPayload;
+    s.fin = false;
+    lostCount++;
+    // Segment numbers above the split moved up by one.
+    long abs = base + i;
+    if (scanTop > abs) {
+      scanTop++;
+    }
+    for (int k = 0; k < deferredCount; k++) {
+      if (deferred[k] > abs) {
+        deferred[k]++;
+      }
+    }
   }
 
   /** Records the retransmission of lost segment {@code s} at {@code now}. */
@@ -267,12 +406,25 @@ public final class Scoreboard {
     s.datagramSize = datagramSize;
     lostCount--;
     inFlight += s.length;
+    int i = lostHint < count && seg(lostHint) == s ? lostHint : indexOf(s);
+    if (base + i < scanTop) {
+      // Below the scan front the scan will not see it again: remember it for the RACK check.
+      defer(base + i);
+    }
+  }
+
+  private int indexOf(SentSegment s) {
+    int i = search(s.start);
+    while (seg(i) != s) {
+      i++;
+    }
+    return i;
   }
 
   /** Send time of the oldest un-SACKed outstanding segment, or Long.MAX_VALUE. */
   public long oldestSentTime() {
-    for (int i = head; i < segs.size(); i++) {
-      SentSegment s = segs.get(i);
+    for (int i = 0; i < count; i++) {
+      SentSegment s = seg(i);
       if (!s.sacked) {
         return s.sentTime;
       }
@@ -282,11 +434,16 @@ public final class Scoreboard {
 
   /** Discards everything. */
   public void clear() {
-    segs.clear();
-    head = 0;
+    headSlot = 0;
+    count = 0;
+    base = 0;
     inFlight = 0;
     lostCount = 0;
     lostHint = 0;
     sackedCount = 0;
+    scanTop = 0;
+    sackedAboveScan = 0;
+    deferredCount = 0;
+    deferredCheckedAt = Long.MIN_VALUE;
   }
 }

@@ -2,7 +2,9 @@ package org.q2q.ptcp.internal;
 
 /**
  * One transmitted and not yet cumulatively acknowledged range of the send stream (offsets), with
- * the bookkeeping for SACK, loss detection and RTT sampling. Not thread-safe; event-loop only.
+ * the bookkeeping for SACK, loss detection and RTT sampling. Records are owned and reused by the
+ * {@link Scoreboard}: one is valid only while its segment is on the board. Not thread-safe;
+ * event-loop only.
  */
 public final class SentSegment {
   /** Stream offset of the first payload byte. */
@@ -30,12 +32,26 @@ public final class SentSegment {
   /** Datagram size it was sent in, bytes. */
   public int datagramSize;
 
-  SentSegment(long start, int length, boolean fin, long sentTime, int datagramSize) {
+  /** Listed in the scoreboard's deferred loss checks. */
+  boolean listed;
+
+  SentSegment() {}
+
+  /** Makes this (possibly recycled) record describe a new transmission. */
+  void reset(long start, int length, boolean fin, long sentTime, int datagramSize) {
     this.start = start;
     this.length = length;
     this.fin = fin;
     this.sentTime = sentTime;
     this.datagramSize = datagramSize;
+    retransmitted = false;
+    sacked = false;
+    lost = false;
+    listed = false;
+    deliveredAtSend = 0;
+    deliveredTimeAtSend = 0;
+    firstSentTimeAtSend = 0;
+    appLimitedAtSend = false;
   }
 
   /** Offset one past the last sequence number it occupies (payload, plus one for FIN). */
