@@ -13,7 +13,8 @@ package org.q2q.ptcp.internal;
  * does not rescan the board on every ACK. Segments below the scan front ({@link #scanTop}) already
  * have {@code DUP_THRESH} SACKed segments above them for good (SACK marks are only removed from the
  * bottom), so only the segments there that were not yet old enough to be declared lost are
- * remembered ({@link #deferred}) and checked again; the front itself only moves up.
+ * remembered ({@link #deferred}, oldest first) and checked again once a later-sent segment is
+ * delivered; the front itself only moves up.
  *
  * <p>Ownership: a {@link SentSegment} returned by {@link #add}, {@link #get}, {@link #firstLost} or
  * passed to {@link Delivered} belongs to the board and is reused for a later segment once it leaves
@@ -48,14 +49,14 @@ public final class Scoreboard {
   /** SACKed segments at or above {@link #scanTop}. */
   private int sackedAboveScan;
   /**
-   * Absolute numbers of segments below the scan front that were neither SACKed nor lost when last
-   * seen and sent no earlier than the newest delivered one (so not yet declared lost). Entries go
-   * stale when their segment is delivered or marked lost; they are dropped when next visited.
+   * Segments below the scan front that were neither SACKed nor lost when listed and sent no earlier
+   * than the newest delivered one (so not yet declared lost): a binary min-heap of send times
+   * ({@link #deferredTime}) with the segments' absolute numbers ({@link #deferred}). An entry is
+   * stale once its segment is delivered, lost or sent again; it is dropped when it reaches the top.
    */
+  private long[] deferredTime = new long[16];
   private long[] deferred = new long[16];
   private int deferredCount;
-  /** {@link #rackSentTime} when {@link #deferred} was last checked. */
-  private long deferredCheckedAt = Long.MIN_VALUE;
 
   /** Bytes in flight. */
   public long inFlight() {
@@ -234,7 +235,7 @@ public final class Scoreboard {
       return Long.MIN_VALUE;
     }
     long newest = Long.MIN_VALUE;
-    if (deferredCount > 0 && rackSentTime != deferredCheckedAt) {
+    if (deferredCount > 0) {
       newest = checkDeferred();
     }
     // Advance the scan front while at least DUP_THRESH SACKed segments lie above it.
@@ -254,7 +255,7 @@ public final class Scoreboard {
           markLost(i);
           newest = Math.max(newest, s.sentTime);
         } else {
-          defer(base + i);
+          defer(base + i, s.sentTime);
         }
       }
     }
@@ -265,42 +266,64 @@ public final class Scoreboard {
 
   /** Declares deferred segments lost that a later-sent delivery has overtaken; drops stale entries. */
   private long checkDeferred() {
-    deferredCheckedAt = rackSentTime;
     long newest = Long.MIN_VALUE;
-    int kept = 0;
-    for (int k = 0; k < deferredCount; k++) {
-      long abs = deferred[k];
-      int i = (int) (abs - base);
+    while (deferredCount > 0 && deferredTime[0] < rackSentTime) {
+      long time = deferredTime[0];
+      int i = (int) (deferred[0] - base);
+      popDeferred();
       if (i < 0) {
         continue; // cumulatively acknowledged (its record may already hold another segment)
       }
       SentSegment s = seg(i);
-      if (s.sacked || s.lost) {
-        s.listed = false;
-        continue;
-      }
-      if (s.sentTime < rackSentTime) {
-        s.listed = false;
+      if (!s.sacked && !s.lost && s.sentTime == time) {
         markLost(i);
-        newest = Math.max(newest, s.sentTime);
-      } else {
-        deferred[kept++] = abs;
+        newest = Math.max(newest, time);
       }
     }
-    deferredCount = kept;
     return newest;
   }
 
-  private void defer(long abs) {
-    SentSegment s = seg((int) (abs - base));
-    if (s.listed) {
-      return; // its entry is still in the list (it may have been stale for a while: lost, then resent)
-    }
-    s.listed = true;
+  private void defer(long abs, long sentTime) {
     if (deferredCount == deferred.length) {
       deferred = java.util.Arrays.copyOf(deferred, deferredCount * 2);
+      deferredTime = java.util.Arrays.copyOf(deferredTime, deferredCount * 2);
     }
-    deferred[deferredCount++] = abs;
+    int k = deferredCount++;
+    while (k > 0) {
+      int parent = (k - 1) >>> 1;
+      if (deferredTime[parent] <= sentTime) {
+        break;
+      }
+      deferredTime[k] = deferredTime[parent];
+      deferred[k] = deferred[parent];
+      k = parent;
+    }
+    deferredTime[k] = sentTime;
+    deferred[k] = abs;
+  }
+
+  private void popDeferred() {
+    int n = --deferredCount;
+    long time = deferredTime[n];
+    long abs = deferred[n];
+    int k = 0;
+    while (true) {
+      int c = 2 * k + 1;
+      if (c >= n) {
+        break;
+      }
+      if (c + 1 < n && deferredTime[c + 1] < deferredTime[c]) {
+        c++;
+      }
+      if (deferredTime[c] >= time) {
+        break;
+      }
+      deferredTime[k] = deferredTime[c];
+      deferred[k] = deferred[c];
+      k = c;
+    }
+    deferredTime[k] = time;
+    deferred[k] = abs;
   }
 
   private void markLost(int i) {
@@ -409,7 +432,7 @@ public final class Scoreboard {
     int i = lostHint < count && seg(lostHint) == s ? lostHint : indexOf(s);
     if (base + i < scanTop) {
       // Below the scan front the scan will not see it again: remember it for the RACK check.
-      defer(base + i);
+      defer(base + i, now);
     }
   }
 
@@ -444,6 +467,5 @@ public final class Scoreboard {
     scanTop = 0;
     sackedAboveScan = 0;
     deferredCount = 0;
-    deferredCheckedAt = Long.MIN_VALUE;
   }
 }

@@ -32,9 +32,6 @@ public final class SentSegment {
   /** Datagram size it was sent in, bytes. */
   public int datagramSize;
 
-  /** Listed in the scoreboard's deferred loss checks. */
-  boolean listed;
-
   SentSegment() {}
 
   /** Makes this (possibly recycled) record describe a new transmission. */
@@ -47,7 +44,6 @@ public final class SentSegment {
     retransmitted = false;
     sacked = false;
     lost = false;
-    listed = false;
     deliveredAtSend = 0;
     deliveredTimeAtSend = 0;
     firstSentTimeAtSend = 0;
