@@ -155,6 +155,7 @@ public final class Scoreboard {
         s.start += cut;
         s.length -= cut;
         bytes += cut;
+        forgetSacks();
         break;
       } else {
         break;
@@ -174,10 +175,43 @@ public final class Scoreboard {
     return bytes;
   }
 
+  /**
+   * SACK blocks already applied: every segment fully inside [{@link #doneLeft}, {@link #doneRight})
+   * is SACKed. The peer repeats its blocks in every ACK, usually with the same left edge and a right
+   * edge that grew, so only the new part needs a walk. Forgotten when segment bounds change (a
+   * partial cumulative ACK or a split can make a segment fit inside a block it straddled).
+   */
+  private final long[] doneLeft = new long[8];
+  private final long[] doneRight = new long[8];
+  private int doneCount;
+  private int doneNext;
+
+  private void forgetSacks() {
+    doneCount = 0;
+    doneNext = 0;
+  }
+
   /** Marks segments fully inside [left, right) as SACKed. Returns the payload bytes newly SACKed. */
   public long onSack(long left, long right, Delivered cb) {
+    long from = left;
+    int d = 0;
+    while (d < doneCount && doneLeft[d] != left) {
+      d++;
+    }
+    if (d < doneCount) {
+      if (right <= doneRight[d]) {
+        return 0;
+      }
+      from = doneRight[d];
+      doneRight[d] = right;
+    } else {
+      doneLeft[doneNext] = left;
+      doneRight[doneNext] = right;
+      doneNext = (doneNext + 1) & (doneLeft.length - 1);
+      doneCount = Math.min(doneCount + 1, doneLeft.length);
+    }
     long bytes = 0;
-    int i = search(left);
+    int i = search(from);
     int scanIndex = (int) Math.min(count, scanTop - base);
     for (; i < count; i++) {
       SentSegment s = seg(i);
@@ -409,6 +443,7 @@ public final class Scoreboard {
     s.length = maxPayload;
     s.fin = false;
     lostCount++;
+    forgetSacks();
     // Segment numbers above the split moved up by one.
     long abs = base + i;
     if (scanTop > abs) {
@@ -466,6 +501,7 @@ public final class Scoreboard {
     sackedCount = 0;
     scanTop = 0;
     sackedAboveScan = 0;
+    forgetSacks();
     deferredCount = 0;
   }
 }
