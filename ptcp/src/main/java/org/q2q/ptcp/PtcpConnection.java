@@ -106,7 +106,8 @@ public final class PtcpConnection {
   /** Our window-scale shift. */
   private final int localWscale;
   private final ByteRing recvBuf;
-  private final Assembler asm = new Assembler();
+  /** Out-of-order ranges; their bytes are stored in {@link #recvBuf} ahead of its end. */
+  private final Assembler asm;
   /** Right edge of the window we advertised, offset; never moves left. */
   private long rcvAdvEdge;
   /** Offset of the peer's FIN, -1 until seen. */
@@ -121,7 +122,6 @@ public final class PtcpConnection {
   private long unackedBytes;
   /** Largest payload received in one segment, bytes. */
   private int maxSegmentSeen = 536;
-  private byte[] scratch = new byte[2048];
 
   // ---- timers ----
   private final TimerTable timers = new TimerTable();
@@ -154,6 +154,7 @@ public final class PtcpConnection {
     };
     this.sendBuf = new ByteRing(cfg.sendBufferSize, 0);
     this.recvBuf = new ByteRing(cfg.receiveBufferSize, 0);
+    this.asm = new Assembler(recvBuf);
     this.localWscale = windowScaleFor(cfg.receiveBufferSize);
     this.lastProgress = now;
     if (client) {
@@ -790,11 +791,8 @@ public final class PtcpConnection {
           }
         } else {
           int n = (int) (stop - start);
-          if (scratch.length < n) {
-            scratch = new byte[Math.max(n, scratch.length * 2)];
-          }
-          buf.get(payloadPos + (int) (start - segOff), scratch, 0, n);
-          if (asm.insert(start, scratch, 0, n) > 0) {
+          ByteBuffer src = inputDiscard ? null : buf;
+          if (asm.insert(start, src, payloadPos + (int) (start - segOff), n) > 0) {
             progress = true;
           }
           ackNow = true; // out of order: immediate ACK with SACK
@@ -830,29 +828,20 @@ public final class PtcpConnection {
 
   private void deliver(ByteBuffer buf, int pos, int len) {
     if (!inputDiscard) {
-      int lim = buf.limit();
-      int p = buf.position();
-      buf.limit(pos + len).position(pos);
-      recvBuf.append(buf);
-      buf.limit(lim).position(p);
+      recvBuf.append(buf, pos, len);
     }
     rcvNxt += len;
     bytesReceived += len;
   }
 
   private void drainAssembler() {
-    long[] startOut = new long[1];
-    byte[] chunk;
-    while ((chunk = asm.pollReady(rcvNxt, startOut)) != null) {
-      int skip = (int) (rcvNxt - startOut[0]);
-      int len = chunk.length - skip;
-      if (!inputDiscard) {
-        recvBuf.append(chunk, skip, len);
-      }
-      rcvNxt += len;
-      bytesReceived += len;
+    long end = asm.drain(rcvNxt);
+    int len = (int) (end - rcvNxt);
+    if (!inputDiscard) {
+      recvBuf.commit(len); // the bytes were stored ahead by the assembler
     }
-    asm.advance(rcvNxt);
+    rcvNxt = end;
+    bytesReceived += len;
   }
 
   private void enterTimeWait(long now) {

@@ -1,21 +1,24 @@
 package org.q2q.ptcp.internal;
 
-import java.util.Iterator;
-import java.util.Map;
-import java.util.TreeMap;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
- * Out-of-order reassembly: holds received bytes above RCV.NXT until the gap below them is filled, and
- * reports the held ranges as SACK blocks (RFC 2018). Offsets are 64-bit stream offsets.
+ * Out-of-order reassembly: tracks received ranges above RCV.NXT until the gap below them is filled,
+ * and reports them as SACK blocks (RFC 2018). Offsets are 64-bit stream offsets.
  *
- * <p>Stored chunks never overlap each other; duplicate bytes are discarded on insert.
- * Not thread-safe; event-loop only.
+ * <p>The bytes themselves go straight into the receive {@link ByteRing}, ahead of its end at their
+ * own offsets (one copy from the datagram, no buffer per segment); {@link #drain} tells how far the
+ * ring's readable end may move. Bytes already held are not written again (the first copy received
+ * wins). Ranges are kept merged and sorted in two arrays. Not thread-safe; event-loop only.
  */
 public final class Assembler {
-  /** Chunks keyed by start offset; never overlapping. */
-  private final TreeMap<Long, byte[]> chunks = new TreeMap<>();
-  /** Merged ranges start -> end (exclusive); adjacent chunks share one range. */
-  private final TreeMap<Long, Long> ranges = new TreeMap<>();
+  /** Where the bytes go, or null to track ranges only. */
+  private final ByteRing ring;
+  /** Merged ranges [starts[i], ends[i]), sorted, neither overlapping nor adjacent. */
+  private long[] starts = new long[16];
+  private long[] ends = new long[16];
+  private int count;
   /** Bytes held. */
   private long held;
   /**
@@ -28,6 +31,11 @@ public final class Assembler {
   private final long[] recent = new long[8];
   private int recentCount;
 
+  /** Creates an assembler storing bytes into {@code ring} (null: ranges only). */
+  public Assembler(ByteRing ring) {
+    this.ring = ring;
+  }
+
   /** Bytes held out of order. */
   public long heldBytes() {
     return held;
@@ -35,53 +43,93 @@ public final class Assembler {
 
   /** Whether nothing is held. */
   public boolean isEmpty() {
-    return chunks.isEmpty();
+    return count == 0;
   }
 
   /**
-   * Stores {@code len} bytes of {@code data} at {@code pos} as stream range [start, start+len), minus
-   * the parts already held. Returns the number of new bytes stored.
+   * Records stream range [start, start+len) as received, storing the parts not already held into
+   * the ring from {@code src} at index {@code pos} (nothing is stored when {@code src} is null).
+   * Returns the number of new bytes.
    */
-  public int insert(long start, byte[] data, int pos, int len) {
+  public int insert(long start, ByteBuffer src, int pos, int len) {
     long end = start + len;
+    int i = floor(start);
     long cur = start;
     int added = 0;
-    Map.Entry<Long, byte[]> prev = chunks.floorEntry(start);
-    if (prev != null && prev.getKey() + prev.getValue().length > cur) {
-      cur = prev.getKey() + prev.getValue().length;
+    if (i < 0) {
+      i = 0;
+    } else if (ends[i] > cur) {
+      cur = ends[i];
+      i++;
+    } else {
+      i++;
     }
+    // i: first range starting above start; fill the gaps between cur and each range up to end.
     while (cur < end) {
-      Map.Entry<Long, byte[]> next = chunks.ceilingEntry(cur);
-      long stop = next == null ? end : Math.min(end, next.getKey());
+      long stop = i < count ? Math.min(end, starts[i]) : end;
       if (stop > cur) {
-        byte[] piece = new byte[(int) (stop - cur)];
-        System.arraycopy(data, pos + (int) (cur - start), piece, 0, piece.length);
-        chunks.put(cur, piece);
-        added += piece.length;
+        if (src != null && ring != null) {
+          ring.writeAhead(cur, src, pos + (int) (cur - start), (int) (stop - cur));
+        }
+        added += (int) (stop - cur);
       }
-      if (next == null || next.getKey() >= end) {
+      if (i >= count || starts[i] >= end) {
         break;
       }
-      cur = next.getKey() + next.getValue().length;
+      cur = ends[i];
+      i++;
     }
     held += added;
     addRange(start, end);
     return added;
   }
 
+  /** Index of the last range starting at or below {@code offset}, or -1. */
+  private int floor(long offset) {
+    int lo = 0;
+    int hi = count - 1;
+    while (lo <= hi) {
+      int mid = (lo + hi) >>> 1;
+      if (starts[mid] <= offset) {
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return hi;
+  }
+
   private void addRange(long start, long end) {
-    Map.Entry<Long, Long> lo = ranges.floorEntry(start);
-    if (lo != null && lo.getValue() >= start) {
-      start = lo.getKey();
-      end = Math.max(end, lo.getValue());
+    int lo = floor(start);
+    int first;
+    if (lo >= 0 && ends[lo] >= start) {
+      start = starts[lo];
+      end = Math.max(end, ends[lo]);
+      first = lo;
+    } else {
+      first = lo + 1;
     }
-    Map.Entry<Long, Long> hi = ranges.ceilingEntry(start);
-    while (hi != null && hi.getKey() <= end) {
-      end = Math.max(end, hi.getValue());
-      ranges.remove(hi.getKey());
-      hi = ranges.ceilingEntry(start);
+    int last = first; // one past the ranges merged into [start, end)
+    while (last < count && starts[last] <= end) {
+      end = Math.max(end, ends[last]);
+      last++;
     }
-    ranges.put(start, end);
+    if (last == first) {
+      if (count == starts.length) {
+        starts = Arrays.copyOf(starts, count * 2);
+        ends = Arrays.copyOf(ends, count * 2);
+      }
+      System.arraycopy(starts, first, starts, first + 1, count - first);
+      System.arraycopy(ends, first, ends, first + 1, count - first);
+      count++;
+    } else if (last > first + 1) {
+      int gone = last - first - 1;
+      System.arraycopy(starts, last, starts, first + 1, count - last);
+      System.arraycopy(ends, last, ends, first + 1, count - last);
+      count -= gone;
+    }
+    starts[first] = start;
+    ends[first] = end;
     touch(start, end);
   }
 
@@ -99,38 +147,24 @@ public final class Assembler {
     recentCount = keep + 1;
   }
 
-  /** Removes and returns the chunk starting at or below {@code rcvNxt}, or null. */
-  public byte[] pollReady(long rcvNxt, long[] startOut) {
-    while (true) {
-      Map.Entry<Long, byte[]> first = chunks.firstEntry();
-      if (first == null || first.getKey() > rcvNxt) {
-        return null;
-      }
-      chunks.pollFirstEntry();
-      held -= first.getValue().length;
-      long end = first.getKey() + first.getValue().length;
-      if (end <= rcvNxt) {
-        continue;
-      }
-      startOut[0] = first.getKey();
-      return first.getValue();
+  /**
+   * Removes the ranges that start at or below {@code rcvNxt} and returns the new RCV.NXT: the end of
+   * the contiguous data from there ({@code rcvNxt} itself when nothing is ready). The ring's bytes up
+   * to it were stored by {@link #insert}.
+   */
+  public long drain(long rcvNxt) {
+    int n = 0;
+    while (n < count && starts[n] <= rcvNxt) {
+      held -= ends[n] - starts[n];
+      rcvNxt = Math.max(rcvNxt, ends[n]);
+      n++;
     }
-  }
-
-  /** Drops range bookkeeping below {@code rcvNxt}. */
-  public void advance(long rcvNxt) {
-    Iterator<Map.Entry<Long, Long>> it = ranges.entrySet().iterator();
-    while (it.hasNext()) {
-      Map.Entry<Long, Long> e = it.next();
-      if (e.getKey() >= rcvNxt) {
-        break;
-      }
-      it.remove();
-      if (e.getValue() > rcvNxt) {
-        ranges.put(rcvNxt, e.getValue());
-        break;
-      }
+    if (n > 0) {
+      System.arraycopy(starts, n, starts, 0, count - n);
+      System.arraycopy(ends, n, ends, 0, count - n);
+      count -= n;
     }
+    return rcvNxt;
   }
 
   /**
@@ -140,20 +174,17 @@ public final class Assembler {
   public int sackBlocks(long[] left, long[] right, int max) {
     int n = 0;
     for (int i = 0; i < recentCount && n < max; i++) {
-      Map.Entry<Long, Long> e = ranges.floorEntry(recent[i]);
-      if (e != null && e.getValue() > recent[i] && !reported(left, n, e.getKey())) {
-        left[n] = e.getKey();
-        right[n] = e.getValue();
+      int e = floor(recent[i]);
+      if (e >= 0 && ends[e] > recent[i] && !reported(left, n, starts[e])) {
+        left[n] = starts[e];
+        right[n] = ends[e];
         n++;
       }
     }
-    for (Map.Entry<Long, Long> e : ranges.entrySet()) {
-      if (n >= max) {
-        break;
-      }
-      if (!reported(left, n, e.getKey())) {
-        left[n] = e.getKey();
-        right[n] = e.getValue();
+    for (int e = 0; e < count && n < max; e++) {
+      if (!reported(left, n, starts[e])) {
+        left[n] = starts[e];
+        right[n] = ends[e];
         n++;
       }
     }
@@ -169,11 +200,13 @@ public final class Assembler {
     return false;
   }
 
-  /** Discards everything held. */
+  /** Discards everything held (the ring's bytes ahead of its end included). */
   public void clear() {
-    chunks.clear();
-    ranges.clear();
+    count = 0;
     recentCount = 0;
     held = 0;
+    if (ring != null) {
+      ring.dropAhead();
+    }
   }
 }

@@ -6,6 +6,11 @@ import java.nio.ByteBuffer;
  * A growable ring of bytes addressed by 64-bit stream offsets: the send buffer (bytes from SND.UNA to
  * the last written byte) and the in-order receive buffer (bytes delivered but not yet read).
  *
+ * <p>The receive buffer also holds out-of-order bytes beyond its end, at their own offsets
+ * ({@link #writeAhead}), so a datagram's payload is copied once whatever order it arrives in;
+ * {@link #commit} makes them part of the buffer when the gap below them is filled. Which bytes ahead
+ * are valid is the {@link Assembler}'s business.
+ *
  * <p>Capacity grows by doubling up to {@code maxCapacity}. Not thread-safe; event-loop only.
  */
 public final class ByteRing {
@@ -18,6 +23,8 @@ public final class ByteRing {
   /** Stream offset of the first byte held. */
   private long startOffset;
   private final int maxCapacity;
+  /** Extent from {@link #startOffset} of the bytes stored, out-of-order ones included (kept when the array grows). */
+  private int ahead;
 
   /** Creates an empty ring whose first byte will have stream offset {@code startOffset}. */
   public ByteRing(int maxCapacity, long startOffset) {
@@ -55,7 +62,7 @@ public final class ByteRing {
       cap <<= 1;
     }
     byte[] n = new byte[cap];
-    copyOut(0, size, n, 0);
+    copyOut(0, Math.max(size, ahead), n, 0);
     buf = n;
     head = 0;
   }
@@ -101,6 +108,50 @@ public final class ByteRing {
     size += len;
   }
 
+  /**
+   * Appends {@code len} bytes of {@code src} from its index {@code pos} (position and limit
+   * untouched); caller guarantees they fit.
+   */
+  public void append(ByteBuffer src, int pos, int len) {
+    put(size, src, pos, len);
+    size += len;
+  }
+
+  /**
+   * Stores {@code len} bytes of {@code src} from its index {@code pos} at stream offset
+   * {@code offset} at or beyond the end, without making them readable; caller guarantees they fit
+   * within {@code maxCapacity} of {@link #startOffset()}.
+   */
+  public void writeAhead(long offset, ByteBuffer src, int pos, int len) {
+    int from = (int) (offset - startOffset);
+    if (from < size || from + len > maxCapacity) {
+      throw new IndexOutOfBoundsException("offset " + offset + " len " + len + " not ahead");
+    }
+    put(from, src, pos, len);
+    ahead = Math.max(ahead, from + len);
+  }
+
+  /** Makes the next {@code len} bytes already stored by {@link #writeAhead} readable. */
+  public void commit(int len) {
+    size += len;
+  }
+
+  /** Forgets every byte stored ahead of the end. */
+  public void dropAhead() {
+    ahead = 0;
+  }
+
+  private void put(int from, ByteBuffer src, int pos, int len) {
+    ensure(from + len);
+    int mask = buf.length - 1;
+    int idx = (head + from) & mask;
+    int first = Math.min(len, buf.length - idx);
+    src.get(pos, buf, idx, first);
+    if (first < len) {
+      src.get(pos + first, buf, 0, len - first);
+    }
+  }
+
   /** Copies {@code len} bytes starting at stream offset {@code offset} into {@code dst}. */
   public void copyTo(long offset, int len, ByteBuffer dst) {
     int from = (int) (offset - startOffset);
@@ -125,7 +176,8 @@ public final class ByteRing {
     head = (head + n) & (buf.length - 1);
     size -= n;
     startOffset += n;
-    if (size == 0) {
+    ahead = Math.max(0, ahead - n);
+    if (size == 0 && ahead == 0) {
       head = 0;
     }
   }
@@ -146,5 +198,6 @@ public final class ByteRing {
     head = 0;
     startOffset += size;
     size = 0;
+    ahead = 0;
   }
 }

@@ -3,6 +3,7 @@ package org.q2q.ptcp.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -16,8 +17,8 @@ import org.junit.jupiter.api.Timeout;
 class AssemblerTest {
   @Test
   void reportsSackBlocksLatestFirst() {
-    Assembler a = new Assembler();
-    byte[] d = new byte[100];
+    Assembler a = new Assembler(null);
+    ByteBuffer d = ByteBuffer.allocate(100);
     a.insert(1000, d, 0, 100);
     a.insert(3000, d, 0, 100);
     a.insert(1100, d, 0, 100); // merges with the first range
@@ -50,10 +51,14 @@ class AssemblerTest {
         segs.add(new int[] {s, Math.min(500, stream.length - s)}); // full coverage
       }
       Collections.shuffle(segs, rnd);
-      Assembler a = new Assembler();
+      // As the connection uses it: in-order bytes appended to the receive ring, out-of-order ones
+      // stored ahead of its end by the assembler; the reader drains the ring as it goes (it wraps).
+      ByteRing ring = new ByteRing(stream.length, 0);
+      Assembler a = new Assembler(ring);
+      ByteBuffer src = ByteBuffer.wrap(stream);
       ByteArrayOutputStream out = new ByteArrayOutputStream();
+      ByteBuffer rd = ByteBuffer.allocate(3000);
       long rcvNxt = 0;
-      long[] start = new long[1];
       for (int[] seg : segs) {
         long s = seg[0];
         long e = s + seg[1];
@@ -61,19 +66,22 @@ class AssemblerTest {
           continue;
         }
         if (s <= rcvNxt) {
-          int skip = (int) (rcvNxt - s);
-          out.write(stream, (int) rcvNxt, seg[1] - skip);
+          ring.append(src, (int) rcvNxt, (int) (e - rcvNxt));
           rcvNxt = e;
+          long end = a.drain(rcvNxt);
+          ring.commit((int) (end - rcvNxt));
+          rcvNxt = end;
         } else {
-          a.insert(s, stream, seg[0], seg[1]);
+          a.insert(s, src, seg[0], seg[1]);
         }
-        byte[] c;
-        while ((c = a.pollReady(rcvNxt, start)) != null) {
-          int skip = (int) (rcvNxt - start[0]);
-          out.write(c, skip, c.length - skip);
-          rcvNxt += c.length - skip;
-        }
-        a.advance(rcvNxt);
+        rd.clear();
+        ring.read(rd);
+        out.write(rd.array(), 0, rd.position());
+      }
+      while (ring.size() > 0) {
+        rd.clear();
+        ring.read(rd);
+        out.write(rd.array(), 0, rd.position());
       }
       assertThat(rcvNxt).isEqualTo(stream.length);
       assertThat(out.toByteArray()).isEqualTo(stream);
@@ -83,11 +91,35 @@ class AssemblerTest {
 
   @Test
   void duplicatesAreNotStoredTwice() {
-    Assembler a = new Assembler();
-    byte[] d = new byte[1000];
+    Assembler a = new Assembler(new ByteRing(1 << 20, 0));
+    ByteBuffer d = ByteBuffer.allocate(1000);
     assertThat(a.insert(100, d, 0, 500)).isEqualTo(500);
     assertThat(a.insert(100, d, 0, 500)).isZero();
     assertThat(a.insert(50, d, 0, 1000)).isEqualTo(500);
     assertThat(a.heldBytes()).isEqualTo(1000);
+  }
+
+  @Test
+  void bytesAlreadyHeldAreKeptAndStoredOnceInTheRing() {
+    ByteRing ring = new ByteRing(1 << 16, 0);
+    Assembler a = new Assembler(ring);
+    byte[] first = new byte[100];
+    java.util.Arrays.fill(first, (byte) 'a');
+    byte[] second = new byte[200];
+    java.util.Arrays.fill(second, (byte) 'b');
+    assertThat(a.insert(100, ByteBuffer.wrap(first), 0, 100)).isEqualTo(100);
+    assertThat(a.insert(50, ByteBuffer.wrap(second), 0, 200)).isEqualTo(100); // [50,100) and [200,250)
+    assertThat(a.heldBytes()).isEqualTo(200);
+    byte[] head = new byte[50];
+    java.util.Arrays.fill(head, (byte) 'h');
+    ring.append(ByteBuffer.wrap(head), 0, 50);
+    long end = a.drain(50);
+    assertThat(end).isEqualTo(250);
+    ring.commit((int) (end - 50));
+    assertThat(a.isEmpty()).isTrue();
+    ByteBuffer out = ByteBuffer.allocate(250);
+    assertThat(ring.read(out)).isEqualTo(250);
+    String got = new String(out.array(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    assertThat(got).isEqualTo("h".repeat(50) + "b".repeat(50) + "a".repeat(100) + "b".repeat(50));
   }
 }
