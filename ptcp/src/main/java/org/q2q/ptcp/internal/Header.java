@@ -121,9 +121,22 @@ public final class Header {
   public void encode(ByteBuffer out) {
     int hl = encodedLength();
     headerLength = hl;
-    out.put((byte) MAGIC).put((byte) VERSION).put((byte) flags).put((byte) (hl / 4));
-    out.putInt(dstCid).putInt(srcCid).putInt(seq).putInt(ack);
-    out.putShort((short) window).putShort((short) payloadLength).putInt(0);
+    int p = out.position();
+    if (out.limit() - p < hl) {
+      throw new java.nio.BufferOverflowException();
+    }
+    // The fixed part as seven absolute 32-bit stores (no per-byte bounds and position updates).
+    out.putInt(p, MAGIC << 24 | VERSION << 16 | (flags & 0xff) << 8 | hl / 4);
+    out.putInt(p + 4, dstCid);
+    out.putInt(p + 8, srcCid);
+    out.putInt(p + 12, seq);
+    out.putInt(p + 16, ack);
+    out.putInt(p + 20, window << 16 | (payloadLength & 0xffff));
+    out.putInt(p + 24, 0);
+    out.position(p + FIXED_LENGTH);
+    if (hl == FIXED_LENGTH) {
+      return;
+    }
     int optStart = out.position();
     if (hasHandshake) {
       out.put((byte) OPT_HANDSHAKE).put((byte) 10).putInt(hsIsn).putShort((short) hsMaxDatagram)
