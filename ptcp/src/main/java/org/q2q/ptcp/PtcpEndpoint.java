@@ -4,7 +4,6 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.function.ToIntFunction;
@@ -42,7 +41,7 @@ public final class PtcpEndpoint {
   private final CRC32C crc = new CRC32C();
   private final Header rx = new Header();
   private final Header tx = new Header();
-  private final HashMap<Integer, PtcpConnection> byCid = new HashMap<>();
+  private final ConnectionTable byCid = new ConnectionTable();
   private final ArrayList<PtcpConnection> conns = new ArrayList<>();
   private final ArrayDeque<PtcpEvent> events = new ArrayDeque<>();
   private final ArrayDeque<Control> controls = new ArrayDeque<>();
