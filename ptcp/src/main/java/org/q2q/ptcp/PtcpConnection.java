@@ -123,6 +123,10 @@ public final class PtcpConnection {
   /** Largest payload received in one segment, bytes. */
   private int maxSegmentSeen = 536;
 
+  /** The frequent events, created once (events are values; one per edge, not per datagram). */
+  private final PtcpEvent readableEvent = new PtcpEvent(PtcpEvent.Type.READABLE, this, null);
+  private final PtcpEvent writableEvent = new PtcpEvent(PtcpEvent.Type.WRITABLE, this, null);
+
   // ---- timers ----
   private final TimerTable timers = new TimerTable();
   /** Last time the peer proved it is alive and making progress, ns. */
@@ -636,7 +640,7 @@ public final class PtcpConnection {
       }
       if (writeBlocked && sendBuf.free() > 0 && !finQueued) {
         writeBlocked = false;
-        endpoint.emit(new PtcpEvent(PtcpEvent.Type.WRITABLE, this, null));
+        endpoint.emit(writableEvent);
       }
     }
     for (int i = 0; i < h.sackCount; i++) {
@@ -821,7 +825,7 @@ public final class PtcpConnection {
     }
     if (progress && recvBuf.size() > 0 && !readableSignalled) {
       readableSignalled = true;
-      endpoint.emit(new PtcpEvent(PtcpEvent.Type.READABLE, this, null));
+      endpoint.emit(readableEvent);
     }
     return progress;
   }
