@@ -54,12 +54,19 @@ public final class Bbr implements CongestionController {
     this.window = (long) mss * initialSegments;
   }
 
+  /** Maximum of {@link #roundMax}, kept current as it changes (read for every datagram paced). */
+  private double btlBw;
+
   private double btlBw() {
+    return btlBw;
+  }
+
+  private void recomputeBtlBw() {
     double m = 0;
     for (double v : roundMax) {
       m = Math.max(m, v);
     }
-    return m;
+    btlBw = m;
   }
 
   @Override
@@ -88,10 +95,12 @@ public final class Bbr implements CongestionController {
       round++;
       roundEndDelivered = delivered;
       roundMax[(int) (round % FILTER_ROUNDS)] = 0;
+      recomputeBtlBw();
     }
     int slot = (int) (round % FILTER_ROUNDS);
     if (!appLimited || bytesPerSecond > btlBw()) {
       roundMax[slot] = Math.max(roundMax[slot], bytesPerSecond);
+      btlBw = Math.max(btlBw, roundMax[slot]);
     }
     double bw = btlBw();
     if (mode == Mode.STARTUP && newRound && !appLimited) {
