@@ -2,6 +2,7 @@ package org.q2q.ptcp.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -52,5 +53,95 @@ class ScoreboardTest {
     b.onCumulativeAck(1001, x -> { });
     assertThat(b.isEmpty()).isTrue();
     assertThat(b.inFlight()).isZero();
+  }
+
+  /**
+   * Random sends, SACKs (often a repeated block grown at the right, as peers send them), cumulative
+   * ACKs, loss detection, retransmissions with splits, RTOs and tail-loss probes, in step with the
+   * straightforward reference: the incremental bookkeeping must decide exactly the same.
+   */
+  @Test
+  void matchesTheReferenceOnRandomOperations() {
+    for (int seed = 0; seed < 150; seed++) {
+      Random r = new Random(seed);
+      ReferenceScoreboard ref = new ReferenceScoreboard();
+      Scoreboard b = new Scoreboard();
+      long[] delivered = new long[2];
+      long next = 0;
+      long una = 0;
+      long now = 0;
+      long[] prevL = new long[4];
+      long[] prevR = new long[4];
+      for (int k = 0; k < 3000; k++) {
+        String at = "seed " + seed + " op " + k;
+        int op = r.nextInt(100);
+        now += r.nextInt(3) == 0 ? 0 : r.nextInt(5);
+        if (op < 40) {
+          int len = 1 + r.nextInt(100);
+          boolean fin = r.nextInt(500) == 0;
+          int size = 50 + r.nextInt(200);
+          ref.add(next, len, fin, now, size);
+          b.add(next, len, fin, now, size);
+          next += len + (fin ? 1 : 0);
+        } else if (op < 60 && next > una) {
+          long left = una + r.nextInt((int) (next - una));
+          long right = Math.min(next, left + 1 + r.nextInt(600));
+          int q = r.nextInt(4);
+          if (r.nextBoolean() && prevL[q] >= una && prevL[q] < next) {
+            left = prevL[q];
+            right = Math.min(next, Math.max(left + 1, prevR[q] + r.nextInt(200) - 40));
+          }
+          prevL[q] = left;
+          prevR[q] = right;
+          assertThat(b.onSack(left, right, s -> delivered[1] += s.sentTime * 7 + s.length))
+              .as(at).isEqualTo(ref.onSack(left, right, s -> delivered[0] += s.sentTime * 7 + s.length));
+        } else if (op < 72 && next > una && r.nextInt(3) == 0) {
+          long ack = una + r.nextInt((int) (next - una) + 1);
+          assertThat(b.onCumulativeAck(ack, s -> delivered[1] += s.sentTime * 7 + s.length))
+              .as(at).isEqualTo(ref.onCumulativeAck(ack, s -> delivered[0] += s.sentTime * 7 + s.length));
+          una = ack;
+        } else if (op >= 72 && op < 90) {
+          assertThat(b.detectLosses()).as(at).isEqualTo(ref.detectLosses());
+        } else if (op >= 90 && op < 97) {
+          int maxPayload = r.nextInt(4) == 0 ? 1 + r.nextInt(60) : 1000;
+          ReferenceScoreboard.Seg x = ref.firstLost(maxPayload);
+          SentSegment y = b.firstLost(maxPayload);
+          assertThat(y == null).as(at).isEqualTo(x == null);
+          if (x != null) {
+            assertThat(new long[] {y.start, y.length, y.fin ? 1 : 0})
+                .as(at).containsExactly(x.start, x.length, x.fin ? 1 : 0);
+            if (r.nextInt(4) != 0) {
+              ref.onRetransmit(x, now, 99);
+              b.onRetransmit(y, now, 99);
+            }
+          }
+        } else if (op == 97) {
+          ref.markAllLost();
+          b.markAllLost();
+        } else if (op == 98) {
+          assertThat(b.markLastLost()).as(at).isEqualTo(ref.markLastLost());
+        } else if (op == 99) {
+          int size = 100 + r.nextInt(150);
+          assertThat(b.markOversizeLost(size)).as(at).isEqualTo(ref.markOversizeLost(size));
+        }
+        assertThat(new long[] {b.inFlight(), b.lostCount(), b.size(), delivered[1]})
+            .as(at).containsExactly(ref.inFlight(), ref.lostCount(), ref.size(), delivered[0]);
+        if (k % 100 == 0) {
+          for (int i = 0; i < ref.size(); i++) {
+            ReferenceScoreboard.Seg x = ref.get(i);
+            SentSegment y = b.get(i);
+            assertThat(new long[] {y.start, y.length, y.sentTime, y.datagramSize,
+                (y.fin ? 1 : 0) | (y.sacked ? 2 : 0) | (y.lost ? 4 : 0) | (y.retransmitted ? 8 : 0)})
+                .as(at + " segment " + i).containsExactly(x.start, x.length, x.sentTime, x.datagramSize,
+                    (x.fin ? 1 : 0) | (x.sacked ? 2 : 0) | (x.lost ? 4 : 0) | (x.retransmitted ? 8 : 0));
+          }
+        }
+        if (r.nextInt(3000) == 0) {
+          ref.clear();
+          b.clear();
+          una = next;
+        }
+      }
+    }
   }
 }
