@@ -129,7 +129,7 @@ class AssemblerTest {
    */
   @Test
   void matchesTheReferenceOnRandomSegments() {
-    for (int seed = 0; seed < 200; seed++) {
+    for (int seed = 0; seed < 80; seed++) {
       Random rnd = new Random(seed);
       int size = 5000 + rnd.nextInt(40_000);
       byte[] stream = new byte[size];
