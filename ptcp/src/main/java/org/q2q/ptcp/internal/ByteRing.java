@@ -11,7 +11,8 @@ import java.nio.ByteBuffer;
  * {@link #commit} makes them part of the buffer when the gap below them is filled. Which bytes ahead
  * are valid is the {@link Assembler}'s business.
  *
- * <p>Capacity grows by doubling up to {@code maxCapacity}. Not thread-safe; event-loop only.
+ * <p>Every method copies: the ring owns its array and keeps no reference to a caller's buffer.
+ * Capacity grows by doubling up to {@code maxCapacity}. Not thread-safe; event-loop only.
  */
 public final class ByteRing {
   private static final int INITIAL = 16 * 1024;
@@ -93,19 +94,6 @@ public final class ByteRing {
     }
     size += n;
     return n;
-  }
-
-  /** Appends {@code len} bytes of {@code src} from {@code pos}; caller guarantees they fit. */
-  public void append(byte[] src, int pos, int len) {
-    ensure(size + len);
-    int mask = buf.length - 1;
-    int idx = (head + size) & mask;
-    int first = Math.min(len, buf.length - idx);
-    System.arraycopy(src, pos, buf, idx, first);
-    if (first < len) {
-      System.arraycopy(src, pos + first, buf, 0, len - first);
-    }
-    size += len;
   }
 
   /**
