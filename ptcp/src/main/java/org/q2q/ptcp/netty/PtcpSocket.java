@@ -60,11 +60,21 @@ import org.slf4j.LoggerFactory;
  * channel, flushes once, loops until there is no work, and re-arms one timer from {@code pollTimeout}.
  * Public methods are safe for concurrent use: they submit to the event loop; the core is only touched
  * there.
+ *
+ * <p>Receiving: every read slot holds {@link #RECEIVE_SLOT} bytes, so any UDP datagram (up to 65,507
+ * bytes, e.g. on loopback with link-MTU probing) arrives whole.
  */
 public final class PtcpSocket {
   private static final Logger log = LoggerFactory.getLogger(PtcpSocket.class);
   /** Socket send/receive buffer size requested from the kernel, bytes. */
   public static final int DEFAULT_SOCKET_BUFFER = 8 << 20;
+  /** Bytes per receive slot: the largest UDP payload (65,507) fits, so nothing is truncated. */
+  static final int RECEIVE_SLOT = 64 << 10;
+  /**
+   * Slots per epoll read (one recvmmsg): 16 x 64 KiB = 1 MiB, the largest buffer Netty's adaptive
+   * allocator pools.
+   */
+  static final int RECEIVE_SLOTS = 16;
 
   private final DatagramChannel udp;
   private final EventLoop loop;
@@ -124,12 +134,12 @@ public final class PtcpSocket {
       int socketBufferSize) {
     Promise<PtcpSocket> result = group.next().newPromise();
     boolean epoll = Epoll.isAvailable();
-    ChannelFuture f = bootstrap(group, config, socketBufferSize, epoll).bind(local);
+    ChannelFuture f = bootstrap(group, socketBufferSize, epoll).bind(local);
     f.addListener(x -> {
       if (x.isSuccess()) {
         finishBind(f.channel(), config, result);
       } else if (epoll) {
-        ChannelFuture g = bootstrap(group, config, socketBufferSize, false).bind(local);
+        ChannelFuture g = bootstrap(group, socketBufferSize, false).bind(local);
         g.addListener(y -> {
           if (y.isSuccess()) {
             finishBind(g.channel(), config, result);
@@ -144,8 +154,7 @@ public final class PtcpSocket {
     return result;
   }
 
-  private static Bootstrap bootstrap(EventLoopGroup group, PtcpConfig config, int bufferSize, boolean epoll) {
-    int slot = Math.max(2048, config.maxDatagramSize() + 64);
+  private static Bootstrap bootstrap(EventLoopGroup group, int bufferSize, boolean epoll) {
     Bootstrap b = new Bootstrap().group(group)
         .option(ChannelOption.SO_RCVBUF, bufferSize)
         .option(ChannelOption.SO_SNDBUF, bufferSize)
@@ -153,11 +162,11 @@ public final class PtcpSocket {
         .handler(new ChannelInboundHandlerAdapter());
     if (epoll) {
       b.channel(EpollDatagramChannel.class)
-          .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, slot)
-          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(slot * 32));
+          .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, RECEIVE_SLOT)
+          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_SLOT * RECEIVE_SLOTS));
     } else {
       b.channel(NioDatagramChannel.class)
-          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(slot));
+          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_SLOT));
     }
     return b;
   }
