@@ -2,7 +2,6 @@ package org.q2q.ptcp.netty;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -57,12 +56,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The pump (quinn's {@code ConnectionDriver}): after each read burst, write or timer it fires due
  * timers, dispatches core events to the child channels, drains {@code pollTransmit} into the datagram
- * channel, flushes once, loops until there is no work, and re-arms one timer from {@code pollTimeout}.
- * Public methods are safe for concurrent use: they submit to the event loop; the core is only touched
- * there.
+ * channel through a {@link DatagramWriter} (UDP GSO batches on epoll), flushes once, loops until there
+ * is no work, and re-arms one timer from {@code pollTimeout}. Public methods are safe for concurrent
+ * use: they submit to the event loop; the core is only touched there.
  *
  * <p>Receiving: every read slot holds {@link #RECEIVE_SLOT} bytes, so any UDP datagram (up to 65,507
- * bytes, e.g. on loopback with link-MTU probing) arrives whole.
+ * bytes, e.g. on loopback with link-MTU probing) arrives whole. {@code -Dptcp.gso=false} turns GSO off.
  */
 public final class PtcpSocket {
   private static final Logger log = LoggerFactory.getLogger(PtcpSocket.class);
@@ -75,13 +74,15 @@ public final class PtcpSocket {
    * allocator pools.
    */
   static final int RECEIVE_SLOTS = 16;
+  /** {@code -Dptcp.gso=false} sends one datagram per packet even where UDP GSO works (A/B runs, debugging). */
+  static final boolean GSO_ALLOWED = !"false".equals(System.getProperty("ptcp.gso"));
 
   private final DatagramChannel udp;
   private final EventLoop loop;
   private final PtcpEndpoint endpoint;
   private final PtcpConfig config;
   private final long epoch = System.nanoTime();
-  private final ByteBufAllocator alloc;
+  private final DatagramWriter writer;
   /** Initialiser for accepted child channels; null when not listening. Event-loop only. */
   private ChannelHandler childHandler;
   private volatile RawDatagramHandler rawHandler;
@@ -95,7 +96,6 @@ public final class PtcpSocket {
   private long pumps;
   private long timerFires;
   private long datagramsIn;
-  private long datagramsOut;
   private long readBursts;
   private long flushes;
 
@@ -108,9 +108,9 @@ public final class PtcpSocket {
     this.udp = udp;
     this.loop = udp.eventLoop();
     this.config = config;
-    this.alloc = udp.alloc();
     this.endpoint = new PtcpEndpoint(config, new SecureRandom());
     endpoint.linkMtu(new LinkMtu());
+    this.writer = new DatagramWriter(udp, "PTCP socket " + udp.localAddress());
   }
 
   /**
@@ -202,10 +202,27 @@ public final class PtcpSocket {
     return config;
   }
 
-  /** A one-line summary of the pump's counters (for benchmarks and logs). */
+  /**
+   * A one-line summary of the pump's counters (for benchmarks and logs). {@code in} and {@code out}
+   * count datagrams; {@code gsoBatches} counts the segmented sends that carried {@code gsoSegments}
+   * datagrams (the rest left one per packet), {@code gsoFailures} the segmented sends the kernel
+   * refused (resent unsegmented); {@code gso} tells whether segmentation offload is on now.
+   */
   public String stats() {
-    return "pumps=" + pumps + " timerFires=" + timerFires + " in=" + datagramsIn + " out=" + datagramsOut
-        + " readBursts=" + readBursts + " flushes=" + flushes + " epoll=" + isEpoll();
+    return "pumps=" + pumps + " timerFires=" + timerFires + " in=" + datagramsIn + " out=" + writer.datagrams()
+        + " readBursts=" + readBursts + " flushes=" + flushes + " gsoBatches=" + writer.gsoBatches()
+        + " gsoSegments=" + writer.gsoSegments() + " gsoFailures=" + writer.gsoFailures()
+        + " epoll=" + isEpoll() + " gso=" + writer.gso();
+  }
+
+  /** Whether datagrams leave in UDP GSO batches (epoll with UDP_SEGMENT, no refusal seen). */
+  public boolean isGso() {
+    return writer.gso();
+  }
+
+  /** The datagram writer (tests read its counters and set its limits). Event-loop only. */
+  DatagramWriter writer() {
+    return writer;
   }
 
   /** Whether the datagram channel is epoll-based. */
@@ -311,6 +328,7 @@ public final class PtcpSocket {
   private void onUdpClosed() {
     endpoint.close();
     dispatchEvents();
+    writer.close();
     if (timer != null) {
       timer.cancel(false);
     }
@@ -361,25 +379,20 @@ public final class PtcpSocket {
     }
   }
 
+  /** Drains up to 1024 datagrams from the core into the writer; returns whether more may be due. */
   private boolean transmit(long now) {
-    int max = endpoint.maxDatagramSize();
     int n = 0;
     while (udp.isWritable() && n < 1024) {
-      ByteBuf b = alloc.directBuffer(max);
-      ByteBuffer nio = b.nioBuffer(0, max);
-      InetSocketAddress dest = endpoint.pollTransmit(now, nio);
+      InetSocketAddress dest = endpoint.pollTransmit(now, writer.reserve(endpoint.maxDatagramSize()));
       if (dest == null) {
-        b.release();
         break;
       }
-      b.writerIndex(nio.position());
-      udp.write(new DatagramPacket(b, dest), udp.voidPromise());
+      writer.commit(dest);
       n++;
     }
     if (n > 0) {
-      udp.flush();
+      writer.flush();
       flushes++;
-      datagramsOut += n;
     }
     return n >= 1024;
   }

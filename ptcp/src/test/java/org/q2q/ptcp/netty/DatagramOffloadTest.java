@@ -1,11 +1,14 @@
 package org.q2q.ptcp.netty;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DuplexChannel;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -21,7 +24,10 @@ import org.junit.jupiter.api.Timeout;
 import org.q2q.ptcp.PtcpConfig;
 import org.q2q.ptcp.PtcpEndpoint;
 
-/** Real UDP on 127.0.0.1: datagrams of every size up to 65,507 bytes arrive whole, epoll and NIO. */
+/**
+ * Real UDP on 127.0.0.1: UDP GSO send batches, the fallbacks (kernel refusal, NIO), and datagrams of
+ * every size up to 65,507 bytes arriving whole.
+ */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class DatagramOffloadTest {
   static final InetSocketAddress ANY_LOCAL = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
@@ -40,7 +46,7 @@ class DatagramOffloadTest {
     nio.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
   }
 
-  /** The routed datagram maximum (1452) on loopback. */
+  /** The routed datagram maximum (1452) on loopback: runs of same-size datagrams to batch. */
   static PtcpConfig.Builder routedSizes() {
     return PtcpConfig.builder().minRto(Duration.ofMillis(50)).initialRto(Duration.ofMillis(300))
         .connectTimeout(Duration.ofSeconds(3)).idleTimeout(Duration.ofSeconds(20)).linkMtuProbing(false);
@@ -48,6 +54,86 @@ class DatagramOffloadTest {
 
   static PtcpSocket bind(EventLoopGroup g, PtcpConfig config) throws InterruptedException {
     return PtcpSocket.bind(g, ANY_LOCAL, config).sync().getNow();
+  }
+
+  /** Sends {@code n} random bytes from client to server over PTCP and checks the server's digest. */
+  static void transfer(PtcpSocket client, PtcpSocket server, int n) throws Exception {
+    server.listen(LoopbackTest.halfClosable(() -> {
+      try {
+        return new LoopbackTest.HashingServer();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }));
+    byte[] data = LoopbackTest.random(n, n);
+    LoopbackTest.Collector answer = new LoopbackTest.Collector();
+    Channel ch = client.connect(server.localAddress(), answer).sync().getNow();
+    for (int off = 0; off < data.length; off += 1 << 20) {
+      ch.writeAndFlush(Unpooled.wrappedBuffer(data, off, Math.min(1 << 20, data.length - off)));
+    }
+    ((DuplexChannel) ch).shutdownOutput();
+    byte[] digest = answer.done.get(50, TimeUnit.SECONDS);
+    System.out.println("client " + client.stats());
+    System.out.println("server " + server.stats());
+    assertThat(digest).isEqualTo(LoopbackTest.sha256(data));
+  }
+
+  static <T> T onLoop(PtcpSocket s, java.util.concurrent.Callable<T> c) throws Exception {
+    return s.eventLoop().submit(c).get(5, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void bulkTransferLeavesInGsoBatches() throws Exception {
+    PtcpSocket server = bind(group, routedSizes().build());
+    PtcpSocket client = bind(group, routedSizes().build());
+    try {
+      transfer(client, server, 8 << 20);
+      assumeTrue(client.isGso(), "no UDP GSO here");
+      assertThat(onLoop(client, () -> client.writer().gsoBatches())).isPositive();
+      assertThat(onLoop(client, () -> client.writer().gsoFailures())).isZero();
+    } finally {
+      client.close().sync();
+      server.close().sync();
+    }
+  }
+
+  @Test
+  void segmentationTheKernelRefusesFallsBackToSingleDatagrams() throws Exception {
+    // 400-byte datagrams, a 400-segment first flight and no segment cap: the first batch holds 163
+    // segments, more than the kernel's UDP_MAX_SEGMENTS (64, or 128 on newer kernels), so sendmmsg
+    // fails with EINVAL.
+    PtcpConfig small = routedSizes().datagramSizes(400, 400, 128).mtuProbing(false).pacing(false)
+        .initialWindowSegments(400).build();
+    PtcpSocket server = bind(group, small);
+    PtcpSocket client = bind(group, small);
+    try {
+      assumeTrue(client.isGso(), "no UDP GSO here");
+      onLoop(client, () -> {
+        client.writer().maxSegments(Integer.MAX_VALUE);
+        return null;
+      });
+      transfer(client, server, 4 << 20);
+      assertThat(onLoop(client, () -> client.writer().gsoFailures())).isPositive();
+      assertThat(client.isGso()).isFalse();
+    } finally {
+      client.close().sync();
+      server.close().sync();
+    }
+  }
+
+  @Test
+  void nioSocketsTalkToEpollSocketsWithoutOffloads() throws Exception {
+    PtcpSocket plain = bind(nio, routedSizes().build());
+    PtcpSocket fast = bind(group, routedSizes().build());
+    try {
+      assertThat(plain.isEpoll()).isFalse();
+      assertThat(plain.isGso()).isFalse();
+      transfer(fast, plain, 4 << 20); // GSO batches into a NIO socket: the kernel cuts them
+      transfer(plain, fast, 4 << 20);
+    } finally {
+      plain.close().sync();
+      fast.close().sync();
+    }
   }
 
   @Test
