@@ -3,6 +3,7 @@ package org.q2q.ptcp.netty;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,6 +18,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollDatagramChannelConfig;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
@@ -61,21 +63,30 @@ import org.slf4j.LoggerFactory;
  * use: they submit to the event loop; the core is only touched there.
  *
  * <p>Receiving: every read slot holds {@link #RECEIVE_SLOT} bytes, so any UDP datagram (up to 65,507
- * bytes, e.g. on loopback with link-MTU probing) arrives whole. {@code -Dptcp.gso=false} turns GSO off.
+ * bytes, e.g. on loopback with link-MTU probing) arrives whole, and on epoll the socket asks for UDP
+ * GRO: the kernel hands a run of same-size datagrams from one sender as one coalesced read (one
+ * recvmmsg slot), which Netty splits back into one {@link DatagramPacket} per datagram before the
+ * pipeline sees them; the core and the raw handler only ever see single datagrams.
+ * {@code -Dptcp.gso=false} and {@code -Dptcp.gro=false} turn either offload off.
  */
 public final class PtcpSocket {
   private static final Logger log = LoggerFactory.getLogger(PtcpSocket.class);
   /** Socket send/receive buffer size requested from the kernel, bytes. */
   public static final int DEFAULT_SOCKET_BUFFER = 8 << 20;
-  /** Bytes per receive slot: the largest UDP payload (65,507) fits, so nothing is truncated. */
+  /**
+   * Bytes per receive slot: the largest UDP payload (65,507) or GRO-coalesced read (64 KiB) fits, so
+   * nothing is truncated.
+   */
   static final int RECEIVE_SLOT = 64 << 10;
   /**
    * Slots per epoll read (one recvmmsg): 16 x 64 KiB = 1 MiB, the largest buffer Netty's adaptive
-   * allocator pools.
+   * allocator pools; with GRO each slot carries up to 64 KiB of datagrams.
    */
   static final int RECEIVE_SLOTS = 16;
   /** {@code -Dptcp.gso=false} sends one datagram per packet even where UDP GSO works (A/B runs, debugging). */
   static final boolean GSO_ALLOWED = !"false".equals(System.getProperty("ptcp.gso"));
+  /** {@code -Dptcp.gro=false} leaves UDP GRO off (A/B runs, debugging). */
+  static final boolean GRO_ALLOWED = !"false".equals(System.getProperty("ptcp.gro"));
 
   private final DatagramChannel udp;
   private final EventLoop loop;
@@ -83,6 +94,10 @@ public final class PtcpSocket {
   private final PtcpConfig config;
   private final long epoch = System.nanoTime();
   private final DatagramWriter writer;
+  /** Whether the kernel coalesces received datagrams (UDP_GRO is on). */
+  private final boolean gro;
+  /** The epoll channel's receive buffers (their counters), or null on NIO. */
+  private final DatagramReadAllocator reads;
   /** Initialiser for accepted child channels; null when not listening. Event-loop only. */
   private ChannelHandler childHandler;
   private volatile RawDatagramHandler rawHandler;
@@ -111,6 +126,36 @@ public final class PtcpSocket {
     this.endpoint = new PtcpEndpoint(config, new SecureRandom());
     endpoint.linkMtu(new LinkMtu());
     this.writer = new DatagramWriter(udp, "PTCP socket " + udp.localAddress());
+    this.gro = enableGro(udp);
+    this.reads = udp.config().getRecvByteBufAllocator() instanceof DatagramReadAllocator r ? r : null;
+  }
+
+  /**
+   * Turns UDP_GRO on where the kernel has it (Linux 5.0+); returns whether it is on.
+   *
+   * <p>Netty 4.2.18 splits a coalesced read into one packet per datagram only when it sees the
+   * kernel's UDP_GRO control message, and its recvmmsg (our batched read) asks for control messages
+   * only while IP_RECVORIGDSTADDR is on; without that a coalesced read would reach the pipeline as
+   * one oversized datagram. So both go on together, or neither.
+   */
+  private static boolean enableGro(DatagramChannel udp) {
+    if (!GRO_ALLOWED || !(udp.config() instanceof EpollDatagramChannelConfig c)) {
+      return false;
+    }
+    try {
+      c.setIpRecvOrigDestAddr(true);
+      c.setUdpGro(true);
+      return true;
+    } catch (ChannelException e) {
+      log.debug("PTCP socket {}: no UDP GRO ({})", udp.localAddress(), e.toString());
+      try {
+        c.setUdpGro(false);
+        c.setIpRecvOrigDestAddr(false);
+      } catch (ChannelException ignored) {
+        // never on
+      }
+      return false;
+    }
   }
 
   /**
@@ -163,7 +208,7 @@ public final class PtcpSocket {
     if (epoll) {
       b.channel(EpollDatagramChannel.class)
           .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, RECEIVE_SLOT)
-          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_SLOT * RECEIVE_SLOTS));
+          .option(ChannelOption.RCVBUF_ALLOCATOR, new DatagramReadAllocator(RECEIVE_SLOT, RECEIVE_SLOTS));
     } else {
       b.channel(NioDatagramChannel.class)
           .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_SLOT));
@@ -204,15 +249,20 @@ public final class PtcpSocket {
 
   /**
    * A one-line summary of the pump's counters (for benchmarks and logs). {@code in} and {@code out}
-   * count datagrams; {@code gsoBatches} counts the segmented sends that carried {@code gsoSegments}
-   * datagrams (the rest left one per packet), {@code gsoFailures} the segmented sends the kernel
-   * refused (resent unsegmented); {@code gso} tells whether segmentation offload is on now.
+   * count datagrams; on epoll {@code inMessages} counts what the kernel handed over (a GRO batch is
+   * one) and {@code groLeaksFixed} the read buffers saved from netty#17493 (see {@link
+   * DatagramReadAllocator}); {@code gsoBatches} counts the segmented sends that carried {@code
+   * gsoSegments} datagrams (the rest left one per packet), {@code gsoFailures} the segmented sends
+   * the kernel refused (resent unsegmented); {@code gso} and {@code gro} tell whether the offloads
+   * are on now.
    */
   public String stats() {
-    return "pumps=" + pumps + " timerFires=" + timerFires + " in=" + datagramsIn + " out=" + writer.datagrams()
+    return "pumps=" + pumps + " timerFires=" + timerFires + " in=" + datagramsIn
+        + (reads == null ? "" : " inMessages=" + reads.messages()) + " out=" + writer.datagrams()
         + " readBursts=" + readBursts + " flushes=" + flushes + " gsoBatches=" + writer.gsoBatches()
         + " gsoSegments=" + writer.gsoSegments() + " gsoFailures=" + writer.gsoFailures()
-        + " epoll=" + isEpoll() + " gso=" + writer.gso();
+        + (reads == null ? "" : " groLeaksFixed=" + reads.leaksFixed())
+        + " epoll=" + isEpoll() + " gso=" + writer.gso() + " gro=" + gro;
   }
 
   /** Whether datagrams leave in UDP GSO batches (epoll with UDP_SEGMENT, no refusal seen). */
@@ -220,9 +270,24 @@ public final class PtcpSocket {
     return writer.gso();
   }
 
+  /** Whether the kernel coalesces received datagrams (UDP_GRO). */
+  public boolean isGro() {
+    return gro;
+  }
+
   /** The datagram writer (tests read its counters and set its limits). Event-loop only. */
   DatagramWriter writer() {
     return writer;
+  }
+
+  /** The epoll receive buffers (tests read their counters), or null on NIO. Event-loop only. */
+  DatagramReadAllocator reads() {
+    return reads;
+  }
+
+  /** Datagrams received (split GRO batches count each datagram). Event-loop only. */
+  long datagramsIn() {
+    return datagramsIn;
   }
 
   /** Whether the datagram channel is epoll-based. */

@@ -3,10 +3,14 @@ package org.q2q.ptcp.netty;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.SegmentedDatagramPacket;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DuplexChannel;
 import java.net.DatagramPacket;
@@ -25,8 +29,8 @@ import org.q2q.ptcp.PtcpConfig;
 import org.q2q.ptcp.PtcpEndpoint;
 
 /**
- * Real UDP on 127.0.0.1: UDP GSO send batches, the fallbacks (kernel refusal, NIO), and datagrams of
- * every size up to 65,507 bytes arriving whole.
+ * Real UDP on 127.0.0.1: UDP GSO send batches, GRO reads split back into datagrams, the fallbacks
+ * (kernel refusal, NIO), and datagrams of every size up to 65,507 bytes arriving whole.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class DatagramOffloadTest {
@@ -83,7 +87,7 @@ class DatagramOffloadTest {
   }
 
   @Test
-  void bulkTransferLeavesInGsoBatches() throws Exception {
+  void bulkTransferLeavesInGsoBatchesAndArrivesInGroReads() throws Exception {
     PtcpSocket server = bind(group, routedSizes().build());
     PtcpSocket client = bind(group, routedSizes().build());
     try {
@@ -91,6 +95,11 @@ class DatagramOffloadTest {
       assumeTrue(client.isGso(), "no UDP GSO here");
       assertThat(onLoop(client, () -> client.writer().gsoBatches())).isPositive();
       assertThat(onLoop(client, () -> client.writer().gsoFailures())).isZero();
+      assumeTrue(server.isGro(), "no UDP GRO here");
+      // Loopback hands a GSO batch to a GRO socket in one piece: fewer kernel messages than datagrams.
+      long messages = onLoop(server, () -> server.reads().messages());
+      long datagrams = onLoop(server, server::datagramsIn);
+      assertThat(messages).isLessThan(datagrams / 2);
     } finally {
       client.close().sync();
       server.close().sync();
@@ -128,11 +137,37 @@ class DatagramOffloadTest {
     try {
       assertThat(plain.isEpoll()).isFalse();
       assertThat(plain.isGso()).isFalse();
-      transfer(fast, plain, 4 << 20); // GSO batches into a NIO socket: the kernel cuts them
+      assertThat(plain.isGro()).isFalse();
+      transfer(fast, plain, 4 << 20); // GSO batches into a socket without GRO: the kernel cuts them
       transfer(plain, fast, 4 << 20);
     } finally {
       plain.close().sync();
       fast.close().sync();
+    }
+  }
+
+  @Test
+  void aGsoBatchFromAnotherSenderReachesTheRawHandlerAsSingleDatagrams() throws Exception {
+    assumeTrue(SegmentedDatagramPacket.isSupported(), "no UDP GSO here");
+    PtcpSocket server = bind(group, routedSizes().build());
+    LinkedBlockingQueue<byte[]> got = new LinkedBlockingQueue<>();
+    server.rawDatagramHandler((sender, content) -> got.add(copy(content)));
+    Channel raw = new Bootstrap().group(group).channel(EpollDatagramChannel.class)
+        .handler(new ChannelInboundHandlerAdapter()).bind(ANY_LOCAL).sync().channel();
+    try {
+      byte[] data = LoopbackTest.random(20 * 1000 + 500, 3);
+      for (int i = 0; i < data.length; i += 1000) {
+        data[i] = 'x'; // not PTCP's magic byte
+      }
+      raw.writeAndFlush(new SegmentedDatagramPacket(Unpooled.wrappedBuffer(data), 1000, server.localAddress())).sync();
+      for (int off = 0; off < data.length; off += 1000) {
+        byte[] d = got.poll(5, TimeUnit.SECONDS);
+        assertThat(d).isEqualTo(Arrays.copyOfRange(data, off, Math.min(data.length, off + 1000)));
+      }
+      assertThat(got.poll(200, TimeUnit.MILLISECONDS)).isNull();
+    } finally {
+      raw.close().sync();
+      server.close().sync();
     }
   }
 
