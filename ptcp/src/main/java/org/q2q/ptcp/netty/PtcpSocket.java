@@ -2,8 +2,8 @@ package org.q2q.ptcp.netty;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -18,6 +18,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollDatagramChannelConfig;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramChannel;
@@ -57,21 +58,46 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The pump (quinn's {@code ConnectionDriver}): after each read burst, write or timer it fires due
  * timers, dispatches core events to the child channels, drains {@code pollTransmit} into the datagram
- * channel, flushes once, loops until there is no work, and re-arms one timer from {@code pollTimeout}.
- * Public methods are safe for concurrent use: they submit to the event loop; the core is only touched
- * there.
+ * channel through a {@link DatagramWriter} (UDP GSO batches on epoll), flushes once, loops until there
+ * is no work, and re-arms one timer from {@code pollTimeout}. Public methods are safe for concurrent
+ * use: they submit to the event loop; the core is only touched there.
+ *
+ * <p>Receiving: every read slot holds {@link #RECEIVE_SLOT} bytes, so any UDP datagram (up to 65,507
+ * bytes, e.g. on loopback with link-MTU probing) arrives whole, and on epoll the socket asks for UDP
+ * GRO: the kernel hands a run of same-size datagrams from one sender as one coalesced read (one
+ * recvmmsg slot), which Netty splits back into one {@link DatagramPacket} per datagram before the
+ * pipeline sees them; the core and the raw handler only ever see single datagrams.
+ * {@code -Dptcp.gso=false} and {@code -Dptcp.gro=false} turn either offload off.
  */
 public final class PtcpSocket {
   private static final Logger log = LoggerFactory.getLogger(PtcpSocket.class);
   /** Socket send/receive buffer size requested from the kernel, bytes. */
   public static final int DEFAULT_SOCKET_BUFFER = 8 << 20;
+  /**
+   * Bytes per receive slot: the largest UDP payload (65,507) or GRO-coalesced read (64 KiB) fits, so
+   * nothing is truncated.
+   */
+  static final int RECEIVE_SLOT = 64 << 10;
+  /**
+   * Slots per epoll read (one recvmmsg): 16 x 64 KiB = 1 MiB, the largest buffer Netty's adaptive
+   * allocator pools; with GRO each slot carries up to 64 KiB of datagrams.
+   */
+  static final int RECEIVE_SLOTS = 16;
+  /** {@code -Dptcp.gso=false} sends one datagram per packet even where UDP GSO works (A/B runs, debugging). */
+  static final boolean GSO_ALLOWED = !"false".equals(System.getProperty("ptcp.gso"));
+  /** {@code -Dptcp.gro=false} leaves UDP GRO off (A/B runs, debugging). */
+  static final boolean GRO_ALLOWED = !"false".equals(System.getProperty("ptcp.gro"));
 
   private final DatagramChannel udp;
   private final EventLoop loop;
   private final PtcpEndpoint endpoint;
   private final PtcpConfig config;
   private final long epoch = System.nanoTime();
-  private final ByteBufAllocator alloc;
+  private final DatagramWriter writer;
+  /** Whether the kernel coalesces received datagrams (UDP_GRO is on). */
+  private final boolean gro;
+  /** The epoll channel's receive buffers (their counters), or null on NIO. */
+  private final DatagramReadAllocator reads;
   /** Initialiser for accepted child channels; null when not listening. Event-loop only. */
   private ChannelHandler childHandler;
   private volatile RawDatagramHandler rawHandler;
@@ -85,7 +111,6 @@ public final class PtcpSocket {
   private long pumps;
   private long timerFires;
   private long datagramsIn;
-  private long datagramsOut;
   private long readBursts;
   private long flushes;
 
@@ -98,9 +123,39 @@ public final class PtcpSocket {
     this.udp = udp;
     this.loop = udp.eventLoop();
     this.config = config;
-    this.alloc = udp.alloc();
     this.endpoint = new PtcpEndpoint(config, new SecureRandom());
     endpoint.linkMtu(new LinkMtu());
+    this.writer = new DatagramWriter(udp, "PTCP socket " + udp.localAddress());
+    this.gro = enableGro(udp);
+    this.reads = udp.config().getRecvByteBufAllocator() instanceof DatagramReadAllocator r ? r : null;
+  }
+
+  /**
+   * Turns UDP_GRO on where the kernel has it (Linux 5.0+); returns whether it is on.
+   *
+   * <p>Netty 4.2.18 splits a coalesced read into one packet per datagram only when it sees the
+   * kernel's UDP_GRO control message, and its recvmmsg (our batched read) asks for control messages
+   * only while IP_RECVORIGDSTADDR is on; without that a coalesced read would reach the pipeline as
+   * one oversized datagram. So both go on together, or neither.
+   */
+  private static boolean enableGro(DatagramChannel udp) {
+    if (!GRO_ALLOWED || !(udp.config() instanceof EpollDatagramChannelConfig c)) {
+      return false;
+    }
+    try {
+      c.setIpRecvOrigDestAddr(true);
+      c.setUdpGro(true);
+      return true;
+    } catch (ChannelException e) {
+      log.debug("PTCP socket {}: no UDP GRO ({})", udp.localAddress(), e.toString());
+      try {
+        c.setUdpGro(false);
+        c.setIpRecvOrigDestAddr(false);
+      } catch (ChannelException ignored) {
+        // never on
+      }
+      return false;
+    }
   }
 
   /**
@@ -124,12 +179,12 @@ public final class PtcpSocket {
       int socketBufferSize) {
     Promise<PtcpSocket> result = group.next().newPromise();
     boolean epoll = Epoll.isAvailable();
-    ChannelFuture f = bootstrap(group, config, socketBufferSize, epoll).bind(local);
+    ChannelFuture f = bootstrap(group, socketBufferSize, epoll).bind(local);
     f.addListener(x -> {
       if (x.isSuccess()) {
         finishBind(f.channel(), config, result);
       } else if (epoll) {
-        ChannelFuture g = bootstrap(group, config, socketBufferSize, false).bind(local);
+        ChannelFuture g = bootstrap(group, socketBufferSize, false).bind(local);
         g.addListener(y -> {
           if (y.isSuccess()) {
             finishBind(g.channel(), config, result);
@@ -144,8 +199,7 @@ public final class PtcpSocket {
     return result;
   }
 
-  private static Bootstrap bootstrap(EventLoopGroup group, PtcpConfig config, int bufferSize, boolean epoll) {
-    int slot = Math.max(2048, config.maxDatagramSize() + 64);
+  private static Bootstrap bootstrap(EventLoopGroup group, int bufferSize, boolean epoll) {
     Bootstrap b = new Bootstrap().group(group)
         .option(ChannelOption.SO_RCVBUF, bufferSize)
         .option(ChannelOption.SO_SNDBUF, bufferSize)
@@ -153,11 +207,11 @@ public final class PtcpSocket {
         .handler(new ChannelInboundHandlerAdapter());
     if (epoll) {
       b.channel(EpollDatagramChannel.class)
-          .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, slot)
-          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(slot * 32));
+          .option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, RECEIVE_SLOT)
+          .option(ChannelOption.RCVBUF_ALLOCATOR, new DatagramReadAllocator(RECEIVE_SLOT, RECEIVE_SLOTS));
     } else {
       b.channel(NioDatagramChannel.class)
-          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(slot));
+          .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_SLOT));
     }
     return b;
   }
@@ -193,10 +247,47 @@ public final class PtcpSocket {
     return config;
   }
 
-  /** A one-line summary of the pump's counters (for benchmarks and logs). */
+  /**
+   * A one-line summary of the pump's counters (for benchmarks and logs). {@code in} and {@code out}
+   * count datagrams; on epoll {@code inMessages} counts what the kernel handed over (a GRO batch is
+   * one) and {@code groLeaksFixed} the read buffers saved from netty#17493 (see {@link
+   * DatagramReadAllocator}); {@code gsoBatches} counts the segmented sends that carried {@code
+   * gsoSegments} datagrams (the rest left one per packet), {@code gsoFailures} the segmented sends
+   * the kernel refused (resent unsegmented); {@code gso} and {@code gro} tell whether the offloads
+   * are on now.
+   */
   public String stats() {
-    return "pumps=" + pumps + " timerFires=" + timerFires + " in=" + datagramsIn + " out=" + datagramsOut
-        + " readBursts=" + readBursts + " flushes=" + flushes + " epoll=" + isEpoll();
+    return "pumps=" + pumps + " timerFires=" + timerFires + " in=" + datagramsIn
+        + (reads == null ? "" : " inMessages=" + reads.messages()) + " out=" + writer.datagrams()
+        + " readBursts=" + readBursts + " flushes=" + flushes + " gsoBatches=" + writer.gsoBatches()
+        + " gsoSegments=" + writer.gsoSegments() + " gsoFailures=" + writer.gsoFailures()
+        + (reads == null ? "" : " groLeaksFixed=" + reads.leaksFixed())
+        + " epoll=" + isEpoll() + " gso=" + writer.gso() + " gro=" + gro;
+  }
+
+  /** Whether datagrams leave in UDP GSO batches (epoll with UDP_SEGMENT, no refusal seen). */
+  public boolean isGso() {
+    return writer.gso();
+  }
+
+  /** Whether the kernel coalesces received datagrams (UDP_GRO). */
+  public boolean isGro() {
+    return gro;
+  }
+
+  /** The datagram writer (tests read its counters and set its limits). Event-loop only. */
+  DatagramWriter writer() {
+    return writer;
+  }
+
+  /** The epoll receive buffers (tests read their counters), or null on NIO. Event-loop only. */
+  DatagramReadAllocator reads() {
+    return reads;
+  }
+
+  /** Datagrams received (split GRO batches count each datagram). Event-loop only. */
+  long datagramsIn() {
+    return datagramsIn;
   }
 
   /** Whether the datagram channel is epoll-based. */
@@ -302,6 +393,7 @@ public final class PtcpSocket {
   private void onUdpClosed() {
     endpoint.close();
     dispatchEvents();
+    writer.close();
     if (timer != null) {
       timer.cancel(false);
     }
@@ -352,25 +444,20 @@ public final class PtcpSocket {
     }
   }
 
+  /** Drains up to 1024 datagrams from the core into the writer; returns whether more may be due. */
   private boolean transmit(long now) {
-    int max = endpoint.maxDatagramSize();
     int n = 0;
     while (udp.isWritable() && n < 1024) {
-      ByteBuf b = alloc.directBuffer(max);
-      ByteBuffer nio = b.nioBuffer(0, max);
-      InetSocketAddress dest = endpoint.pollTransmit(now, nio);
+      InetSocketAddress dest = endpoint.pollTransmit(now, writer.reserve(endpoint.maxDatagramSize()));
       if (dest == null) {
-        b.release();
         break;
       }
-      b.writerIndex(nio.position());
-      udp.write(new DatagramPacket(b, dest), udp.voidPromise());
+      writer.commit(dest);
       n++;
     }
     if (n > 0) {
-      udp.flush();
+      writer.flush();
       flushes++;
-      datagramsOut += n;
     }
     return n >= 1024;
   }

@@ -127,8 +127,11 @@ public final class PtcpBench {
   }
 
   static PtcpConfig config() {
+    // -Dptcp.bench.nolinkmtu=true keeps loopback at the routed 1452-byte maximum (the datagram size
+    // of a real network path) instead of probing up to the loopback MTU.
     return PtcpConfig.builder().sendBufferSize(16 << 20).receiveBufferSize(16 << 20)
-        .pacing(!Boolean.getBoolean("ptcp.bench.nopacing")).build();
+        .pacing(!Boolean.getBoolean("ptcp.bench.nopacing"))
+        .linkMtuProbing(!Boolean.getBoolean("ptcp.bench.nolinkmtu")).build();
   }
 
   static void startServers(EventLoopGroup g, InetSocketAddress at) throws Exception {
