@@ -17,7 +17,7 @@ command -v ip >/dev/null || apt-get install -y iproute2
 mvn -B -q -pl ptcp test-compile
 mvn -B -q -pl ptcp dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.cp >/dev/null
 CP="ptcp/target/test-classes:ptcp/target/classes:$(cat ptcp/target/bench.cp)"
-JAVA=(java -Xmx1g -XX:+UseParallelGC -cp "$CP" org.q2q.ptcp.bench.PtcpBench)
+JAVA=(java -Xmx1g -XX:+UseParallelGC ${JAVA_OPTS:-} -cp "$CP" org.q2q.ptcp.bench.PtcpBench)   # JAVA_OPTS e.g. -Dptcp.bench.verbose=true
 
 echo "== 1. loopback: ${LOOP_MIB} MiB, median of ${RUNS}"
 timeout 1200 "${JAVA[@]}" loopback $((LOOP_MIB << 20)) "$RUNS" | grep -E "^(run|RESULT)"

@@ -63,6 +63,11 @@ public final class PtcpChannel extends AbstractChannel implements DuplexChannel 
     this.active = connectPromise == null;
   }
 
+  /** The datagram size the connection uses now (path MTU discovery's current size), bytes. */
+  public int datagramSize() {
+    return conn.datagramSize();
+  }
+
   /** The PTCP connection's local connection id. */
   public int connectionId() {
     return conn.localConnectionId();
