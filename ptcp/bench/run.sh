@@ -20,7 +20,7 @@ CP="ptcp/target/test-classes:ptcp/target/classes:$(cat ptcp/target/bench.cp)"
 JAVA=(java -Xmx1g -XX:+UseParallelGC ${JAVA_OPTS:-} -cp "$CP" org.q2q.ptcp.bench.PtcpBench)   # JAVA_OPTS e.g. -Dptcp.bench.verbose=true
 
 echo "== 1. loopback: ${LOOP_MIB} MiB, median of ${RUNS}"
-timeout 1200 "${JAVA[@]}" loopback $((LOOP_MIB << 20)) "$RUNS" | grep -E "^(run|RESULT)"
+timeout 1200 "${JAVA[@]}" loopback $((LOOP_MIB << 20)) "$RUNS" | grep -E "^(warm-up|run|RESULT)"
 
 FWD= ; SRV=
 cleanup() {
