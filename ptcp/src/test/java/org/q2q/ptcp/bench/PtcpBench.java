@@ -232,10 +232,7 @@ public final class PtcpBench {
   static double runPtcp(EventLoopGroup g, InetSocketAddress to, long bytes, double seconds) throws Exception {
     InetSocketAddress local = new InetSocketAddress(to.getAddress().isLoopbackAddress() ? "127.0.0.1" : "0.0.0.0", 0);
     PtcpSocket sock = PtcpSocket.bind(g, local, config()).sync().getNow();
-    ByteBuf chunk = Unpooled.directBuffer(CHUNK);
-    byte[] r = new byte[CHUNK];
-    new Random(1).nextBytes(r);
-    chunk.writeBytes(r);
+    ByteBuf chunk = BulkSender.randomChunk(CHUNK);
     CompletableFuture<Long> answer = new CompletableFuture<>();
     long t0 = System.nanoTime();
     long deadline = t0 + (long) (seconds * 1e9);
@@ -243,58 +240,8 @@ public final class PtcpBench {
       @Override
       protected void initChannel(Channel c) {
         c.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-        c.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-          long sent;
-          boolean done;
-
-          void pump(ChannelHandlerContext ctx) {
-            while (!done && ctx.channel().isWritable()) {
-              if (sent >= bytes || System.nanoTime() >= deadline) {
-                done = true;
-                ctx.flush();
-                ((DuplexChannel) ctx.channel()).shutdownOutput();
-                return;
-              }
-              int n = (int) Math.min(CHUNK, bytes - sent);
-              ctx.write(chunk.retainedSlice(0, n));
-              sent += n;
-            }
-            ctx.flush();
-          }
-
-          @Override
-          public void channelActive(ChannelHandlerContext ctx) {
-            pump(ctx);
-            // One periodic deadline check (not one per writability change: those piled up thousands of
-            // timers in the sender's event loop and skewed the figures).
-            ScheduledFuture<?>[] check = new ScheduledFuture<?>[1];
-            check[0] = ctx.executor().scheduleAtFixedRate(() -> {
-              pump(ctx);
-              if (done) {
-                check[0].cancel(false);
-              }
-            }, 50, 50, TimeUnit.MILLISECONDS);
-          }
-
-          @Override
-          public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            pump(ctx);
-          }
-
-          @Override
-          public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf b = (ByteBuf) msg;
-            if (b.readableBytes() >= 8) {
-              answer.complete(b.readLong());
-            }
-            b.release();
-          }
-
-          @Override
-          public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            answer.completeExceptionally(cause);
-          }
-        });
+        c.pipeline().addLast(new BulkSender(chunk, bytes, deadline, answer,
+            x -> ((DuplexChannel) x).shutdownOutput()));
       }
     }).sync().getNow();
     ScheduledFuture<?> trace = null;

@@ -33,9 +33,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.util.Date;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.X509TrustManager;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -172,10 +170,7 @@ final class QuicBench {
     ChannelHandler codec = tune(new QuicClientCodecBuilder(), cc).sslContext(ssl).build();
     InetSocketAddress local = new InetSocketAddress(to.getAddress().isLoopbackAddress() ? "127.0.0.1" : "0.0.0.0", 0);
     Channel udp = udp(g).handler(codec).bind(local).sync().channel();
-    ByteBuf chunk = Unpooled.directBuffer(PtcpBench.CHUNK);
-    byte[] r = new byte[PtcpBench.CHUNK];
-    new Random(1).nextBytes(r);
-    chunk.writeBytes(r);
+    ByteBuf chunk = BulkSender.randomChunk(PtcpBench.CHUNK);
     CompletableFuture<Long> answer = new CompletableFuture<>();
     long t0 = System.nanoTime();
     long deadline = t0 + (long) (seconds * 1e9);
@@ -183,66 +178,8 @@ final class QuicBench {
     try {
       quic = QuicChannel.newBootstrap(udp).handler(new ChannelInboundHandlerAdapter())
           .streamHandler(new ChannelInboundHandlerAdapter()).remoteAddress(to).connect().get(30, TimeUnit.SECONDS);
-      quic.createStream(QuicStreamType.BIDIRECTIONAL, new ChannelInboundHandlerAdapter() {
-        long sent;
-        boolean done;
-        ScheduledFuture<?> check;
-        boolean started;
-
-        void pump(ChannelHandlerContext ctx) {
-          while (!done && ctx.channel().isWritable()) {
-            if (sent >= bytes || System.nanoTime() >= deadline) {
-              done = true;
-              ctx.flush();
-              ((QuicStreamChannel) ctx.channel()).shutdownOutput();
-              if (check != null) {
-                check.cancel(false);
-              }
-              return;
-            }
-            int n = (int) Math.min(PtcpBench.CHUNK, bytes - sent);
-            ctx.write(chunk.retainedSlice(0, n));
-            sent += n;
-          }
-          ctx.flush();
-        }
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-          if (started) {
-            return;
-          }
-          started = true;
-          pump(ctx);
-          check = ctx.executor().scheduleAtFixedRate(() -> pump(ctx), 50, 50, TimeUnit.MILLISECONDS);
-        }
-
-        @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-          if (ctx.channel().isActive()) {
-            channelActive(ctx);
-          }
-        }
-
-        @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-          pump(ctx);
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-          ByteBuf b = (ByteBuf) msg;
-          if (b.readableBytes() >= 8) {
-            answer.complete(b.readLong());
-          }
-          b.release();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-          answer.completeExceptionally(cause);
-        }
-      }).sync();
+      quic.createStream(QuicStreamType.BIDIRECTIONAL, new BulkSender(chunk, bytes, deadline, answer,
+          c -> ((QuicStreamChannel) c).shutdownOutput())).sync();
       long got = answer.get((long) seconds + 120, TimeUnit.SECONDS);
       return got / ((System.nanoTime() - t0) / 1e9) / 1e6;
     } finally {
