@@ -15,20 +15,20 @@ public interface ConnectionListener {
   /** {@code connect(to, service)} started. */
   default void connectStart(Address to, String service) {}
 
-  /** An existing peer session with {@code to} is reused; no new transport is made. */
-  default void sessionReused(Address to, String transport) {}
+  /** An existing peer session with {@code to}, carried by {@code route}, is reused; no new transport is made. */
+  default void sessionReused(Address to, Route route) {}
 
   /** The presence server of {@code to} answered Inbound with {@code listeners} listener(s). */
   default void inboundAnswered(Address to, String service, int listeners) {}
 
-  /** A connection method attempt started, e.g. {@code "relay via localhost:8788"}. */
-  default void attemptStart(Address to, String method) {}
+  /** An attempt over {@code route} started (e.g. direct tcp to one of the listener's addresses). */
+  default void attemptStart(Address to, Route route) {}
 
-  /** A connection method attempt failed or was cancelled. */
-  default void attemptFailed(Address to, String method, Throwable cause) {}
+  /** The attempt over {@code route} failed, or lost the race and was cancelled; {@code cause} says which. */
+  default void attemptFailed(Address to, Route route, Throwable cause) {}
 
-  /** A method's transport carried a verified TLS handshake first; it carries the session. */
-  default void attemptWon(Address to, String method) {}
+  /** The attempt over {@code route} was the first to verify the peer; it carries the session. */
+  default void attemptWon(Address to, Route route) {}
 
   /** A channel to {@code to}'s {@code service} is open. */
   default void connectEnd(VirtualChannel channel) {}

@@ -21,10 +21,14 @@ import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
 import org.q2q.client.internal.cache.SessionCache;
+import org.q2q.client.internal.accept.ListenerIds;
+import org.q2q.client.internal.accept.TcpTransportAcceptor;
 import org.q2q.client.internal.connect.Connector;
 import org.q2q.client.internal.connect.DomainServers;
-import org.q2q.client.internal.connect.PeerSessions;
+import org.q2q.client.internal.connect.Racer;
+import org.q2q.client.internal.net.Ips;
 import org.q2q.client.internal.peer.PeerSession;
+import org.q2q.client.internal.peer.PeerSessions;
 import org.q2q.client.internal.presence.InboundResponder;
 import org.q2q.client.internal.presence.LocalListeners;
 import org.q2q.client.internal.presence.PresenceSession;
@@ -69,6 +73,10 @@ public final class Q2qClient implements AutoCloseable {
   private final LocalListeners listeners;
   private final SessionCache<PeerSession> cache;
   private final PeerSessions sessions;
+  private final TcpTransportAcceptor acceptor;
+  private final boolean directTcp;
+  private final boolean tcpPortGiven;
+  private final AtomicBoolean askedWhoAmI = new AtomicBoolean();
   private final Connector connector;
   private final PresenceSession presence;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -94,21 +102,71 @@ public final class Q2qClient implements AutoCloseable {
         s -> internalFuture(s.closeFuture()), PeerSession::close);
     this.sessions = new PeerSessions(identity, domain -> servers.caFor(domain), clock, listeners.acceptor(),
         cfg -> {
-          cfg.heartbeat(b.peerHeartbeatInterval, b.peerIdleTimeout).handshakeTimeout(b.handshakeTimeout);
+          cfg.heartbeat(b.peerHeartbeatInterval, b.peerIdleTimeout).handshakeTimeout(b.handshakeTimeout)
+              .unusedTimeout(b.unusedSessionTimeout);
           if (b.channelBuffer > 0) {
             cfg.receiveWaterMarks(b.channelBuffer / 2, b.channelBuffer).overrunAllowance(b.sessionWindow);
           }
           return cfg;
         });
-    this.connector = new Connector(identity, servers, sessions, cache, group,
-        new Connector.Timing(b.softTimeout.toMillis(), b.connectTimeout.toMillis(), b.connectTimeout.toMillis()),
-        b.connectionListener);
-    InboundResponder responder = new InboundResponder(identity.address(), listeners, servers, sessions, group, clock,
-        s -> cache.put(s.remoteAddress(), s));
+    ListenerIds ids = new ListenerIds(clock);
+    long soft = b.softTimeout.toMillis();
+    long stagger = Math.max(10, soft / 10);
+    this.directTcp = b.directTcp;
+    this.tcpPortGiven = b.tcpPort != 0;
+    this.acceptor = new TcpTransportAcceptor(identity.address(), group, sessions, ids,
+        s -> cache.put(s.remoteAddress(), s),
+        new TcpTransportAcceptor.Settings(b.tcpPort, b.advertisedTcp, b.handshakeTimeout.toMillis(), stagger));
+    Racer.Scheduler scheduler = (task, delay) -> {
+      var f = group.next().schedule(task, delay, TimeUnit.MILLISECONDS);
+      return () -> f.cancel(false);
+    };
+    this.connector = new Connector(identity, servers, sessions, cache, acceptor, group, scheduler, System::nanoTime,
+        new Connector.Timing(soft, stagger, b.connectTimeout.toMillis()), b.connectionListener);
+    InboundResponder responder = new InboundResponder(identity.address(), listeners, servers, sessions, ids, acceptor,
+        soft, group, s -> cache.put(s.remoteAddress(), s));
     this.presence = new PresenceSession(identity.address().toString(),
         org.q2q.proto.PresenceGrpc.newStub(servers.own().channel()), group.next(), clock,
         new PresenceSession.Timing(b.heartbeatInterval, b.heartbeatTimeout, b.backoffInitial, b.backoffMax),
         responder, () -> servers.own().channel().resetConnectBackoff());
+  }
+
+  /**
+   * Starts accepting direct peer connections if this client does (idempotent), and asks our
+   * server once where it sees us, so the public address is advertised too.
+   *
+   * @throws IOException if the configured port cannot be bound
+   */
+  private void startDirect() throws IOException {
+    if (!directTcp) {
+      return;
+    }
+    acceptor.start();
+    if (acceptor.listening() && askedWhoAmI.compareAndSet(false, true)) {
+      org.q2q.proto.RegistrationGrpc.newStub(servers.own().channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .whoAmI(org.q2q.proto.WhoAmIRequest.getDefaultInstance(), new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(org.q2q.proto.WhoAmIResponse r) {
+              java.net.InetAddress ip = Ips.literal(r.getAddress().getHost());
+              if (ip != null) {
+                acceptor.observed(ip);
+              }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              log.debug("{} WhoAmI failed: {}", identity.address(), t.toString());
+            }
+
+            @Override
+            public void onCompleted() {}
+          });
+    }
+  }
+
+  /** The TCP port this client accepts direct peer connections on, or 0 if it does not (yet). */
+  public int directTcpPort() {
+    return acceptor.port();
   }
 
   private static CompletableFuture<Void> internalFuture(io.netty.util.concurrent.Future<?> f) {
@@ -173,6 +231,14 @@ public final class Q2qClient implements AutoCloseable {
     if (closed.get()) {
       throw new IllegalStateException("the client is closed");
     }
+    try {
+      startDirect();
+    } catch (IOException e) {
+      if (tcpPortGiven) {
+        throw new IllegalStateException(e.getMessage(), e);
+      }
+      log.warn("{} peers cannot connect directly (relay only): {}", identity.address(), e.getMessage());
+    }
     LocalListeners.Listening l = new LocalListeners.Listening(service, description, policy, handler);
     listeners.add(l);
     CompletableFuture<Void> ready = presence.offer(service, description);
@@ -206,7 +272,19 @@ public final class Q2qClient implements AutoCloseable {
    *     naming what failed (unknown address or service, declined, unreachable, timed out)
    */
   public CompletableFuture<VirtualChannel> connect(Address to, String service) {
+    return connect(to, service, Transport.AUTO);
+  }
+
+  /**
+   * Opens a channel to {@code service} at {@code to} over a route {@code transport} allows.
+   *
+   * @return completes with the open channel (its {@link VirtualChannel#route()} says which path
+   *     carries it), or fails with a {@link ConnectFailedException} naming what failed, within the
+   *     connect timeout as a whole
+   */
+  public CompletableFuture<VirtualChannel> connect(Address to, String service, Transport transport) {
     Objects.requireNonNull(to, "to");
+    Objects.requireNonNull(transport, "transport");
     try {
       checkService(service);
     } catch (IllegalArgumentException e) {
@@ -220,7 +298,12 @@ public final class Q2qClient implements AutoCloseable {
       return CompletableFuture.failedFuture(new ConnectFailedException(Q2qException.Reason.LOCAL,
           "the client is closed"));
     }
-    return connector.connect(to, service);
+    try {
+      startDirect(); // so the listener can dial back if it cannot reach us
+    } catch (IOException e) {
+      log.debug("{} no reverse TCP for this connect: {}", identity.address(), e.getMessage());
+    }
+    return connector.connect(to, service, transport);
   }
 
   /** The presence session's state. */
@@ -263,6 +346,7 @@ public final class Q2qClient implements AutoCloseable {
     }
     log.debug("{} closing", identity.address());
     presence.close();
+    acceptor.close();
     cache.closeAll().awaitQuietly(Duration.ofSeconds(2)); // goodbyes leave before the servers' channels go
     servers.close();
     handlerExecutor.shutdownNow();
@@ -292,6 +376,10 @@ public final class Q2qClient implements AutoCloseable {
     private ConnectionListener connectionListener = ConnectionListener.NONE;
     private int channelBuffer;
     private int sessionWindow;
+    private boolean directTcp = true;
+    private int tcpPort;
+    private java.util.List<java.net.InetSocketAddress> advertisedTcp = java.util.List.of();
+    private Duration unusedSessionTimeout = Duration.ofMinutes(5);
 
     private Builder(Identity identity) {
       this.identity = Objects.requireNonNull(identity, "identity");
@@ -326,13 +414,55 @@ public final class Q2qClient implements AutoCloseable {
       return this;
     }
 
-    /** An event loop group to share (not closed by the client); default: a private one. */
+    /** An NIO event loop group to share (not closed by the client); default: a private one. */
     public Builder eventLoopGroup(EventLoopGroup group) {
       this.group = group;
       return this;
     }
 
-    /** Whole-connect bound (Inbound plus every method's attempt). */
+    /**
+     * Whether peers may connect to this client over TCP directly (default true): it then listens
+     * on a TCP port (see {@link #tcpPort}) once it listens for a service or connects, and
+     * advertises its addresses to connecting peers; also needed for reverse TCP, where a listener
+     * that cannot be reached dials us back. Off: every session takes the relay.
+     */
+    public Builder directTcp(boolean enabled) {
+      this.directTcp = enabled;
+      return this;
+    }
+
+    /** The TCP port for direct peer connections (default 0: a random free one). */
+    public Builder tcpPort(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("tcpPort not in 0..65535: " + port);
+      }
+      this.tcpPort = port;
+      return this;
+    }
+
+    /**
+     * Advertise exactly these addresses for direct TCP instead of this host's interfaces (e.g. a
+     * router's public address that forwards a port to {@link #tcpPort}).
+     */
+    public Builder advertiseTcp(java.util.List<java.net.InetSocketAddress> addresses) {
+      this.advertisedTcp = java.util.List.copyOf(addresses);
+      return this;
+    }
+
+    /** A peer session that carried no channel for this long is closed (default 5 minutes; zero: never). */
+    public Builder unusedSessionTimeout(Duration d) {
+      Objects.requireNonNull(d, "unusedSessionTimeout");
+      if (d.isNegative()) {
+        throw new IllegalArgumentException("unusedSessionTimeout must not be negative: " + d);
+      }
+      this.unusedSessionTimeout = d;
+      return this;
+    }
+
+    /**
+     * The bound of a whole {@link #connect}: finding the domain's server (and learning its CA),
+     * Inbound, racing the connection methods and opening the channel (default 30 s).
+     */
     public Builder connectTimeout(Duration d) {
       this.connectTimeout = positive(d, "connectTimeout");
       return this;

@@ -46,8 +46,8 @@ public interface VirtualChannel extends AutoCloseable {
   /** The peer's q2q address, verified by TLS. */
   Address remoteAddress();
 
-  /** Which path carries the session: "tcp", "ptcp" or "relay". */
-  String transport();
+  /** The path that carries this channel's peer session. */
+  Route route();
 
   /** The Netty child channel; see the class comment for its contract. */
   Channel channel();

@@ -119,7 +119,7 @@ public final class RelayBench {
       Q2qClient bob = net.track(flow.apply(net.builder(server, "bob@localhost")).build());
       bob.listen("sink", RelayBench::sink).ready().get(30, TimeUnit.SECONDS);
       Q2qClient alice = net.track(flow.apply(net.builder(server, "alice@localhost")).build());
-      alice.connect(Address.parse("bob@localhost"), "sink").get(30, TimeUnit.SECONDS).reset("warm-up");
+      alice.connect(Address.parse("bob@localhost"), "sink", Transport.RELAY).get(30, TimeUnit.SECONDS).reset("warm-up");
 
       System.out.printf(Locale.ROOT, "q2q relay benchmark: JVM %s, %d cpus, max heap %d MiB, peer window %s%n",
           System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
@@ -202,7 +202,7 @@ public final class RelayBench {
     byte[] data = payload();
     List<VirtualChannel> chans = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      chans.add(alice.connect(Address.parse("bob@localhost"), "sink").get(30, TimeUnit.SECONDS));
+      chans.add(alice.connect(Address.parse("bob@localhost"), "sink", Transport.RELAY).get(30, TimeUnit.SECONDS));
     }
     ExecutorService pool = Executors.newFixedThreadPool(n);
     long cpu0 = cpuNanos();
@@ -421,7 +421,7 @@ public final class RelayBench {
       carol.listen("sink", RelayBench::sink).ready().get(30, TimeUnit.SECONDS);
       List<VirtualChannel> chans = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
-        chans.add(alice.connect(Address.parse("carol@localhost"), "sink").get(30, TimeUnit.SECONDS));
+        chans.add(alice.connect(Address.parse("carol@localhost"), "sink", Transport.RELAY).get(30, TimeUnit.SECONDS));
       }
       for (EventExecutor e : loops) {
         e.execute(() -> {

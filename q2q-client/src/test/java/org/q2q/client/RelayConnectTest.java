@@ -44,7 +44,7 @@ class RelayConnectTest {
 
   @BeforeEach
   void start() throws Exception {
-    net = new TestNet(dir);
+    net = new TestNet(dir).relayOnly(); // these tests are about the relay
     server = net.server("localhost", c -> c.withRelayTap((id, sender, data) -> tap(sender, data)), b -> {});
   }
 
@@ -76,7 +76,7 @@ class RelayConnectTest {
     Q2qClient alice = net.client(server, "alice@localhost");
 
     VirtualChannel ch = alice.connect(BOB, "echo").get(20, TimeUnit.SECONDS);
-    assertThat(ch.transport()).isEqualTo("relay");
+    assertThat(ch.route().kind()).isEqualTo(Route.Kind.RELAY);
     assertThat(ch.remoteAddress()).isEqualTo(BOB);
     assertThat(ch.localAddress()).isEqualTo(alice.address());
 
@@ -116,7 +116,7 @@ class RelayConnectTest {
     AtomicInteger attempts = new AtomicInteger();
     Q2qClient alice = net.track(net.builder(server, "alice@localhost").connectionListener(new ConnectionListener() {
       @Override
-      public void attemptStart(Address to, String method) {
+      public void attemptStart(Address to, Route route) {
         attempts.incrementAndGet();
       }
     }).build());
@@ -273,12 +273,12 @@ class RelayConnectTest {
     AtomicInteger reused = new AtomicInteger();
     Q2qClient alice = net.track(net.builder(server, "alice@localhost").connectionListener(new ConnectionListener() {
       @Override
-      public void attemptStart(Address to, String method) {
+      public void attemptStart(Address to, Route route) {
         attempts.incrementAndGet();
       }
 
       @Override
-      public void sessionReused(Address to, String transport) {
+      public void sessionReused(Address to, Route route) {
         reused.incrementAndGet();
       }
     }).build());

@@ -33,9 +33,16 @@ final class TestNet implements AutoCloseable {
   private final List<LoopbackServer> servers = new ArrayList<>();
   private final List<Q2qClient> clients = new ArrayList<>();
   private int homes;
+  private boolean relayOnly;
 
   TestNet(Path dir) {
     this.dir = dir;
+  }
+
+  /** Clients made from now on accept no direct connections, so every session takes the relay. */
+  TestNet relayOnly() {
+    relayOnly = true;
+    return this;
   }
 
   /** A server for {@code domain} with the Presence service (federating with the other servers). */
@@ -84,7 +91,8 @@ final class TestNet implements AutoCloseable {
         .environment(env())
         .presenceHeartbeat(Duration.ofMillis(500), Duration.ofSeconds(3))
         .reconnectBackoff(Duration.ofMillis(100), Duration.ofMillis(500))
-        .connectTimeout(Duration.ofSeconds(20));
+        .connectTimeout(Duration.ofSeconds(20))
+        .directTcp(!relayOnly);
   }
 
   /** A started client for {@code address} at {@code s}. */

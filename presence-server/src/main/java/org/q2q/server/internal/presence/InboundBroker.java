@@ -40,6 +40,10 @@ import org.slf4j.LoggerFactory;
 public final class InboundBroker {
   private static final Logger log = LoggerFactory.getLogger(InboundBroker.class);
   private static final Object NO_ANSWER = new Object();
+  /** Candidates a connector may announce per transport (local interfaces plus reflexive). */
+  static final int MAX_CANDIDATES = 16;
+  /** Connection methods a listener's answer may carry. */
+  static final int MAX_METHODS = 32;
 
   private final Address ownDomain;
   private final ListenerRegistry registry;
@@ -67,8 +71,11 @@ public final class InboundBroker {
       to = parseTo(request.getTo());
       service = ServiceNames.check(request.getService());
       checkBodyChain(caller, request.getCertificateChainList());
-      if (request.getUdpCandidatesCount() > 16) {
-        throw invalid("at most 16 udp_candidates, got " + request.getUdpCandidatesCount());
+      if (request.getUdpCandidatesCount() > MAX_CANDIDATES) {
+        throw invalid("at most " + MAX_CANDIDATES + " udp_candidates, got " + request.getUdpCandidatesCount());
+      }
+      if (request.getTcpCandidatesCount() > MAX_CANDIDATES) {
+        throw invalid("at most " + MAX_CANDIDATES + " tcp_candidates, got " + request.getTcpCandidatesCount());
       }
     } catch (StatusRuntimeException e) {
       return CompletableFuture.failedFuture(e);
@@ -101,6 +108,7 @@ public final class InboundBroker {
           .setFrom(caller.address().toString())
           .setService(service)
           .addAllUdpCandidates(request.getUdpCandidatesList())
+          .addAllTcpCandidates(request.getTcpCandidatesList())
           .setListenerId(id)
           .addAllFromCertificateChain(fromChain);
       @SuppressWarnings({"unchecked", "rawtypes"})
@@ -134,7 +142,9 @@ public final class InboundBroker {
       ListenerTicket t = new ListenerTicket(a.id(), caller.address(), to, service, a.session(),
           tickets.expiryFromNow());
       tickets.activate(t);
-      List<ConnectionMethod> methods = new ArrayList<>(answer.getMethodsList());
+      // A listener's methods reach the connector as they are; a bound keeps one answer small.
+      List<ConnectionMethod> methods = new ArrayList<>(
+          answer.getMethodsList().subList(0, Math.min(answer.getMethodsCount(), MAX_METHODS)));
       if (methods.stream().noneMatch(ConnectionMethod::hasRelay)) {
         methods.add(ConnectionMethod.newBuilder().setRelay(RelayMethod.getDefaultInstance()).build());
       }

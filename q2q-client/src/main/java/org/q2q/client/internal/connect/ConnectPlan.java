@@ -1,6 +1,7 @@
 package org.q2q.client.internal.connect;
 
 import java.util.concurrent.CompletableFuture;
+import org.q2q.client.Route;
 
 /**
  * One attempt to reach a listener by one connection method, in two phases: <em>reach</em> (a
@@ -10,8 +11,8 @@ import java.util.concurrent.CompletableFuture;
  * @param <S> what a successful attempt yields (a peer session)
  */
 public interface ConnectPlan<S> {
-  /** The method, for people: e.g. {@code "relay via 127.0.0.1:8788"}. */
-  String method();
+  /** The route this attempt tries, for people and events. */
+  Route route();
 
   /** Runs both phases. The future fails with an exception whose message says what went wrong. */
   CompletableFuture<S> attempt();

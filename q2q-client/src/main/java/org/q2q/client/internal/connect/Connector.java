@@ -6,8 +6,13 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.netty.channel.EventLoopGroup;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.Certificates;
 import org.q2q.certstore.Identity;
@@ -16,9 +21,15 @@ import org.q2q.client.ConnectFailedException;
 import org.q2q.client.Q2qException.Reason;
 import org.q2q.client.ConnectionListener;
 import org.q2q.client.PeerSessionException;
+import org.q2q.client.Route;
+import org.q2q.client.Transport;
 import org.q2q.client.VirtualChannel;
+import org.q2q.client.internal.Futures;
+import org.q2q.client.internal.accept.TcpTransportAcceptor;
 import org.q2q.client.internal.cache.SessionCache;
 import org.q2q.client.internal.peer.PeerSession;
+import org.q2q.client.internal.peer.PeerSessions;
+import org.q2q.proto.HostPort;
 import org.q2q.proto.InboundRequest;
 import org.q2q.proto.InboundResponse;
 import org.q2q.proto.PresenceGrpc;
@@ -26,93 +37,143 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code connect(to, service)} (DESIGN.md "Getting connected"):
+ * {@code connect(to, service)} (DESIGN.md "Getting connected"), all under one {@link Deadline}:
  *
  * <ol>
- *   <li>reuse the cached peer session with {@code to}, or join the attempt in flight;
+ *   <li>reuse the cached peer session with {@code to} (if its route is allowed), or join the
+ *       attempt in flight;
  *   <li>otherwise ask {@code to}'s domain server with Inbound (learning and pinning a foreign
- *       domain's CA first);
- *   <li>race the listeners' methods ({@link MethodPlanner}, {@link Racer}); the winner's session
- *       is cached;
+ *       domain's CA first), announcing where we accept TCP for reverse connections;
+ *   <li>race the listeners' methods ({@link MethodPlanner}, {@link Racer}): direct TCP at once,
+ *       reverse TCP waiting, the relay after the soft timeout; the winner's session is cached;
  *   <li>open the channel on the session.
  * </ol>
  *
- * Failures become a {@link ConnectFailedException} whose message names the address, the service
- * and what failed. Thread-safe.
+ * Each step gets the time left; when the deadline passes first the connect fails naming the step
+ * it was in. Failures become a {@link ConnectFailedException} whose message names the address,
+ * the service and what failed. Thread-safe.
  */
 public final class Connector {
   private static final Logger log = LoggerFactory.getLogger(Connector.class);
 
-  /** Timing of a connect. */
-  public record Timing(long softTimeoutMillis, long hardTimeoutMillis, long inboundTimeoutMillis) {}
+  /**
+   * Timing of a connect.
+   *
+   * @param softTimeoutMillis between connection method tiers (Happy Eyeballs)
+   * @param staggerMillis between a listener's direct addresses
+   * @param connectTimeoutMillis the whole connect
+   */
+  public record Timing(long softTimeoutMillis, long staggerMillis, long connectTimeoutMillis) {}
 
   private final Identity identity;
   private final DomainServers servers;
   private final PeerSessions sessions;
   private final SessionCache<PeerSession> cache;
+  private final TcpTransportAcceptor acceptor;
   private final EventLoopGroup group;
+  private final Racer.Scheduler scheduler;
+  private final LongSupplier nanoTime;
   private final Timing timing;
   private final ConnectionListener events;
 
   public Connector(Identity identity, DomainServers servers, PeerSessions sessions, SessionCache<PeerSession> cache,
-      EventLoopGroup group, Timing timing, ConnectionListener events) {
+      TcpTransportAcceptor acceptor, EventLoopGroup group, Racer.Scheduler scheduler, LongSupplier nanoTime,
+      Timing timing, ConnectionListener events) {
     this.identity = identity;
     this.servers = servers;
     this.sessions = sessions;
     this.cache = cache;
+    this.acceptor = acceptor;
     this.group = group;
+    this.scheduler = scheduler;
+    this.nanoTime = nanoTime;
     this.timing = timing;
     this.events = events;
   }
 
-  /** Opens a channel to {@code to}'s {@code service}. */
-  public CompletableFuture<VirtualChannel> connect(Address to, String service) {
+  /** Opens a channel to {@code to}'s {@code service} over a route {@code choice} allows. */
+  public CompletableFuture<VirtualChannel> connect(Address to, String service, Transport choice) {
     events.connectStart(to, service);
-    CompletableFuture<VirtualChannel> result = session(to, service)
-        .thenCompose(s -> Futures.of(s.openChannel(service)))
-        .handle((ch, e) -> {
+    Deadline deadline = Deadline.after(timing.connectTimeoutMillis(), nanoTime);
+    AtomicReference<String> step = new AtomicReference<>("looking up the server of " + to.domain());
+    CompletableFuture<VirtualChannel> result = new CompletableFuture<>();
+    Runnable timer = scheduler.schedule(() -> {
+      if (result.completeExceptionally(new ConnectFailedException(Reason.UNREACHABLE, "cannot reach " + to + "/"
+          + service + ": no connection within " + deadline.totalMillis() + " ms (while " + step.get() + ")"))) {
+        log.info("{} connect to {}/{} timed out while {}", identity.address(), to, service, step.get());
+      }
+    }, deadline.remainingMillis());
+    session(to, service, choice, deadline, step)
+        .thenCompose(s -> {
+          step.set("opening a channel to '" + service + "' " + s.route());
+          return Futures.of(s.openChannel(service));
+        })
+        .whenComplete((ch, e) -> {
+          timer.run();
           if (e != null) {
-            throw new java.util.concurrent.CompletionException(describe(to, service, Futures.unwrap(e)));
+            result.completeExceptionally(describe(to, service, Futures.unwrap(e)));
+          } else if (!result.complete(ch)) {
+            ch.close(); // the deadline passed just before: nobody will use it
           }
-          return ch;
         });
-    result.whenComplete((ch, e) -> {
+    return result.whenComplete((ch, e) -> {
       if (e == null) {
-        log.debug("{} channel {} to {}/{} open via {}", identity.address(), ch.id(), to, service, ch.transport());
+        log.debug("{} channel {} to {}/{} open via {}", identity.address(), ch.id(), to, service, ch.route());
         events.connectEnd(ch);
       } else {
         events.connectFailed(to, service, Futures.unwrap(e));
       }
     });
-    return result;
   }
 
-  private CompletableFuture<PeerSession> session(Address to, String service) {
+  private CompletableFuture<PeerSession> session(Address to, String service, Transport choice, Deadline deadline,
+      AtomicReference<String> step) {
+    Optional<PeerSession> cached = cache.get(to);
+    if (cached.isPresent() && !choice.allows(cached.get().route().kind())) {
+      // The cached session takes a route this connect may not use: make one of its own.
+      return establish(to, service, choice, deadline, step).thenApply(s -> {
+        cache.put(to, s); // kept only if the other one is gone; else it serves this connect alone
+        return s;
+      });
+    }
     boolean[] reused = new boolean[1];
-    CompletableFuture<PeerSession> s = cache.getOrConnect(to, () -> establish(to, service), j -> reused[0] = j);
+    CompletableFuture<PeerSession> s = cache.getOrConnect(to, () -> establish(to, service, choice, deadline, step),
+        j -> reused[0] = j);
     if (reused[0]) {
       s = s.thenApply(session -> {
-        events.sessionReused(to, session.transport());
+        events.sessionReused(to, session.route());
         return session;
       });
     }
     return s;
   }
 
-  private CompletableFuture<PeerSession> establish(Address to, String service) {
-    return servers.server(to.domainAddress())
-        .thenCompose(server -> inbound(server, to, service)
-            .thenCompose(resp -> race(server, to, service, resp)));
+  private CompletableFuture<PeerSession> establish(Address to, String service, Transport choice, Deadline deadline,
+      AtomicReference<String> step) {
+    return servers.server(to.domainAddress(), deadline.remainingMillis())
+        .thenCompose(server -> {
+          step.set("asking the server of " + to.domain() + " at " + server.address() + " (Inbound)");
+          return inbound(server, to, service, choice, deadline)
+              .thenCompose(resp -> {
+                step.set("connecting to " + to + " (racing " + resp.getListenersCount() + " listener(s)' methods)");
+                return race(server, to, resp, choice, deadline);
+              });
+        });
   }
 
-  private CompletableFuture<InboundResponse> inbound(DomainServers.Server server, Address to, String service) {
+  private CompletableFuture<InboundResponse> inbound(DomainServers.Server server, Address to, String service,
+      Transport choice, Deadline deadline) {
     InboundRequest.Builder req = InboundRequest.newBuilder().setTo(to.toString()).setService(service);
     for (X509Certificate c : identity.chain()) {
       req.addCertificateChain(ByteString.copyFrom(Certificates.toDer(c)));
     }
+    if (choice.allows(Route.Kind.REVERSE_TCP) && acceptor.listening()) {
+      List<HostPort> mine = acceptor.ownCandidates();
+      req.addAllTcpCandidates(mine.subList(0, Math.min(mine.size(), MAX_CANDIDATES)));
+    }
     CompletableFuture<InboundResponse> f = new CompletableFuture<>();
     PresenceGrpc.newStub(server.channel())
-        .withDeadlineAfter(timing.inboundTimeoutMillis(), TimeUnit.MILLISECONDS)
+        .withDeadlineAfter(deadline.remainingMillis(), TimeUnit.MILLISECONDS)
         .inbound(req.build(), new StreamObserver<>() {
           @Override
           public void onNext(InboundResponse value) {
@@ -135,35 +196,38 @@ public final class Connector {
     });
   }
 
-  private CompletableFuture<PeerSession> race(DomainServers.Server server, Address to, String service, InboundResponse resp) {
-    PresenceGrpc.PresenceStub stub = PresenceGrpc.newStub(server.channel());
-    MethodPlanner.Planned<PeerSession> planned = MethodPlanner.plan(resp.getListenersList(), timing.softTimeoutMillis(),
-        l -> new RelayPlan<>(stub, server.loopOr(group), l.getId(), server.address().toString(),
-            ch -> sessions.initiate(ch, to, l.getId(), "relay")));
-    Racer<PeerSession> racer = new Racer<>(planned.entries(), planned.skipped(), timing.hardTimeoutMillis(),
-        (task, delay) -> {
-          var f = group.next().schedule(task, delay, TimeUnit.MILLISECONDS);
-          return () -> f.cancel(false);
-        },
+  private CompletableFuture<PeerSession> race(DomainServers.Server server, Address to, InboundResponse resp,
+      Transport choice, Deadline deadline) {
+    ConnectMethod.Secure<PeerSession> secure = (ch, route, listenerId) -> sessions.initiate(ch, to, listenerId, route);
+    List<ConnectMethod<PeerSession>> methods = new ArrayList<>();
+    methods.add(new TcpConnectMethod<>(group, deadline, secure));
+    if (acceptor.listening()) {
+      methods.add(new ReverseTcpConnectMethod<>(acceptor, secure));
+    }
+    methods.add(new RelayConnectMethod<>(PresenceGrpc.newStub(server.channel()), server.loopOr(group),
+        server.address().toString(), secure));
+    MethodPlanner.Planned<PeerSession> planned = MethodPlanner.plan(resp.getListenersList(),
+        timing.softTimeoutMillis(), timing.staggerMillis(), methods, choice);
+    Racer<PeerSession> racer = new Racer<>(planned.entries(), planned.skipped(), deadline.remainingMillis(), scheduler,
         new Racer.Events() {
           @Override
-          public void started(String method) {
-            events.attemptStart(to, method);
+          public void started(Route route) {
+            events.attemptStart(to, route);
           }
 
           @Override
-          public void failed(String method, Throwable cause) {
-            events.attemptFailed(to, method, cause);
+          public void failed(Route route, Throwable cause) {
+            events.attemptFailed(to, route, cause);
           }
 
           @Override
-          public void won(String method) {
-            events.attemptWon(to, method);
+          public void won(Route route) {
+            events.attemptWon(to, route);
           }
         },
         PeerSession::close);
     return racer.run().thenApply(w -> {
-      log.info("{} session with {} established: {}", identity.address(), to, w.method());
+      log.info("{} session with {} established via {}", identity.address(), to, w.value().route());
       return w.value();
     });
   }
@@ -238,8 +302,6 @@ public final class Connector {
         + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
   }
 
-  /** The connect hard timeout, for callers bounding the whole operation. */
-  public long hardTimeoutMillis() {
-    return timing.hardTimeoutMillis();
-  }
+  /** Candidates we announce in Inbound at most (the server's bound). */
+  static final int MAX_CANDIDATES = 16;
 }

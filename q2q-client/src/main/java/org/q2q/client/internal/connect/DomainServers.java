@@ -136,35 +136,46 @@ public final class DomainServers implements AutoCloseable {
    * @return fails with an IOException (server unreachable, CA mismatch or not a CA for the domain)
    */
   public CompletableFuture<Server> server(Address domain) {
+    return server(domain, IDENTIFY_TIMEOUT_SECONDS * 1000);
+  }
+
+  /** Like {@link #server(Address)}, with Identify (if needed) bounded by {@code timeoutMillis}. */
+  public CompletableFuture<Server> server(Address domain, long timeoutMillis) {
     Address d = domain.domainAddress();
     Server s = channels.get(d.domain());
     if (s != null) {
       return CompletableFuture.completedFuture(s);
     }
-    return learnCa(d).thenApply(ca -> channels.computeIfAbsent(d.domain(), k -> open(d, ca)));
+    return learnCa(d, timeoutMillis).thenApply(ca -> channels.computeIfAbsent(d.domain(), k -> open(d, ca)));
   }
 
   /** The CA of {@code domain}: known, or learned by Identify and pinned (trust on first use). */
   public CompletableFuture<X509Certificate> learnCa(Address domain) {
+    return learnCa(domain, IDENTIFY_TIMEOUT_SECONDS * 1000);
+  }
+
+  /** Like {@link #learnCa(Address)}, with Identify bounded by {@code timeoutMillis} (at most 15 s). */
+  public CompletableFuture<X509Certificate> learnCa(Address domain, long timeoutMillis) {
     Optional<X509Certificate> known = caFor(domain.domain());
     if (known.isPresent()) {
       return CompletableFuture.completedFuture(known.get());
     }
+    long bound = Math.max(1, Math.min(timeoutMillis, IDENTIFY_TIMEOUT_SECONDS * 1000));
     return learning.computeIfAbsent(domain.domain(), k -> {
-      CompletableFuture<X509Certificate> f = CompletableFuture.supplyAsync(() -> identify(domain), blocking);
+      CompletableFuture<X509Certificate> f = CompletableFuture.supplyAsync(() -> identify(domain, bound), blocking);
       f.whenComplete((ca, e) -> learning.remove(k));
       return f;
     });
   }
 
-  private X509Certificate identify(Address domain) {
+  private X509Certificate identify(Address domain, long timeoutMillis) {
     ServerAddress where = locate(domain);
     AtomicReference<X509Certificate[]> seen = new AtomicReference<>();
     X509TrustManager capture = new CapturingTrustManager(seen);
     ManagedChannel ch = PresenceChannels.open(where, domain, capture, null);
     try {
       IdentifyResponse r = RegistrationGrpc.newBlockingStub(ch)
-          .withDeadlineAfter(IDENTIFY_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+          .withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS)
           .identify(IdentifyRequest.newBuilder().setSubject(domain.domain()).build());
       X509Certificate ca = Certificates.fromDer(r.getCaCertificate().toByteArray());
       X509Certificate[] chain = seen.get();

@@ -2,6 +2,11 @@ package org.q2q.client.internal.connect;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import org.q2q.client.Transport;
+import org.q2q.client.internal.net.CandidateOrder;
+import org.q2q.client.internal.net.Ips;
 import org.q2q.proto.ConnectionMethod;
 import org.q2q.proto.HostPort;
 import org.q2q.proto.Listener;
@@ -10,11 +15,15 @@ import org.q2q.proto.Listener;
  * Turns the listeners of an Inbound answer into the plans of a race: a pure function.
  *
  * <ul>
- *   <li>Start delays follow DESIGN.md: direct TCP at once, PTCP/RPTCP after the soft timeout, the
- *       relay after twice the soft timeout (the racer shifts everything so the first plan starts
- *       at once; with only a relay it starts immediately).
- *   <li>Methods this client cannot use yet (tcp, ptcp, rptcp) are listed as skipped, with why.
- *   <li>Methods of a kind this version does not know (a newer server's) are ignored; Vertex
+ *   <li>Each advertised method goes to the {@link ConnectMethod} of its kind. Start delays follow
+ *       DESIGN.md: tiers one soft timeout apart for each tier present (direct TCP at once, PTCP
+ *       after the soft timeout, the relay after the next), so with no PTCP the relay starts after
+ *       one soft timeout.
+ *   <li>Within a tier, a listener's direct addresses are dialed in Happy Eyeballs order ({@link
+ *       CandidateOrder}), {@code staggerMillis} apart; passive methods (waiting for the peer to
+ *       dial us) start at once.
+ *   <li>Known kinds this client cannot use, and kinds the transport choice excludes, are listed as
+ *       skipped with why; kinds this version does not know (a newer peer's) are ignored: Vertex
  *       aborted the whole connect on them.
  *   <li>Several listeners keep their order of preference.
  * </ul>
@@ -22,34 +31,74 @@ import org.q2q.proto.Listener;
 public final class MethodPlanner {
   private MethodPlanner() {}
 
-  /** Makes the plan for one method of one listener. */
-  public interface PlanFactory<S> {
-    /** The relay plan for {@code listener}. */
-    ConnectPlan<S> relay(Listener listener);
-  }
-
   /** The race's entries and the methods skipped. */
   public record Planned<S>(List<Racer.Entry<S>> entries, List<String> skipped) {}
 
   /** Plans every method of every listener. */
-  public static <S> Planned<S> plan(List<Listener> listeners, long softTimeoutMillis, PlanFactory<S> factory) {
-    List<Racer.Entry<S>> entries = new ArrayList<>();
+  public static <S> Planned<S> plan(List<Listener> listeners, long softTimeoutMillis, long staggerMillis,
+      List<ConnectMethod<S>> methods, Transport choice) {
+    Map<ConnectionMethod.KindCase, ConnectMethod<S>> byKind = new java.util.EnumMap<>(ConnectionMethod.KindCase.class);
+    for (ConnectMethod<S> m : methods) {
+      byKind.put(m.advertised(), m);
+    }
+    record Usable<S>(Listener listener, ConnectionMethod advertised, ConnectMethod<S> method) {}
+    List<Usable<S>> usable = new ArrayList<>();
     List<String> skipped = new ArrayList<>();
     for (Listener l : listeners) {
-      for (ConnectionMethod m : l.getMethodsList()) {
-        switch (m.getKindCase()) {
-          case RELAY -> entries.add(new Racer.Entry<>(factory.relay(l), 2 * softTimeoutMillis));
-          case TCP -> skipped.add("tcp " + hostPort(m.getTcp()) + ": not supported by this client yet");
-          case PTCP -> skipped.add("ptcp " + hostPort(m.getPtcp()) + ": not supported by this client yet");
-          case RPTCP -> skipped.add("rptcp " + hostPort(m.getRptcp()) + ": not supported by this client yet");
-          default -> { } // a method kind from a newer version: skip it, never abort
+      for (ConnectionMethod m : orderDirect(l.getMethodsList())) {
+        ConnectMethod<S> method = byKind.get(m.getKindCase());
+        if (method == null) {
+          if (m.getKindCase() != ConnectionMethod.KindCase.KIND_NOT_SET) {
+            skipped.add(describe(m) + ": not supported by this client yet");
+          }
+          continue; // KIND_NOT_SET: a method kind from a newer version, skipped, never fatal
         }
+        if (!choice.allows(method.kind())) {
+          skipped.add(describe(m) + ": not used with transport " + choice.name().toLowerCase());
+          continue;
+        }
+        usable.add(new Usable<>(l, m, method));
       }
+    }
+    TreeSet<Integer> tiers = new TreeSet<>();
+    usable.forEach(u -> tiers.add(u.method().tier()));
+    List<Racer.Entry<S>> entries = new ArrayList<>();
+    Map<String, Integer> slots = new java.util.HashMap<>();
+    for (Usable<S> u : usable) {
+      long delay = tiers.headSet(u.method().tier()).size() * softTimeoutMillis;
+      if (!u.method().passive()) {
+        int slot = slots.merge(u.listener().getId() + "/" + u.method().tier(), 1, Integer::sum) - 1;
+        delay += slot * staggerMillis;
+      }
+      entries.add(new Racer.Entry<>(u.method().plan(u.listener(), u.advertised()), delay));
     }
     return new Planned<>(entries, skipped);
   }
 
-  static String hostPort(HostPort hp) {
-    return (hp.getHost().indexOf(':') >= 0 ? "[" + hp.getHost() + "]" : hp.getHost()) + ":" + hp.getPort();
+  /** A listener's methods with its direct TCP addresses in dialing order, the rest as advertised. */
+  private static List<ConnectionMethod> orderDirect(List<ConnectionMethod> methods) {
+    List<HostPort> tcp = methods.stream().filter(ConnectionMethod::hasTcp).map(ConnectionMethod::getTcp)
+        .filter(Ips::valid).toList();
+    List<ConnectionMethod> out = new ArrayList<>();
+    for (HostPort hp : CandidateOrder.order(tcp)) {
+      out.add(ConnectionMethod.newBuilder().setTcp(hp).build());
+    }
+    for (ConnectionMethod m : methods) {
+      if (!m.hasTcp()) {
+        out.add(m);
+      }
+    }
+    return out;
+  }
+
+  static String describe(ConnectionMethod m) {
+    return switch (m.getKindCase()) {
+      case TCP -> "tcp " + Ips.toString(m.getTcp());
+      case PTCP -> "ptcp " + Ips.toString(m.getPtcp());
+      case RPTCP -> "rptcp " + Ips.toString(m.getRptcp());
+      case REVERSE_TCP -> "reverse tcp";
+      case RELAY -> "relay";
+      case KIND_NOT_SET -> "unknown method";
+    };
   }
 }

@@ -2,8 +2,12 @@ package org.q2q.client.internal.connect;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import org.q2q.client.Route;
+import org.q2q.client.internal.Futures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -11,15 +15,17 @@ import org.slf4j.LoggerFactory;
  * Races connection plans, Happy-Eyeballs style (RFC 8305; DESIGN.md "Getting connected").
  *
  * <ul>
- *   <li>Each plan starts at its own delay (its method's soft timeout), or at once when nothing
- *       else is in flight any more.
+ *   <li>Each plan starts at its own delay, or at once when nothing else is in flight any more.
  *   <li>The first plan whose attempt completes (TLS verified the right peer) wins; the others are
- *       cancelled, and a loser that still completes later is discarded (closed).
+ *       cancelled (reported as lost to the winner), and a loser that still completes later is
+ *       discarded (closed).
  *   <li>If every plan fails, or the hard timeout passes first, the race fails with one
  *       {@link RaceFailedException} listing each method's failure (also attached as suppressed).
  * </ul>
  *
- * Safe for concurrent use; the callbacks may arrive on any thread.
+ * <p>State changes happen under this object's lock; everything that calls out (a plan's attempt
+ * or cancel, the events, completing the result) runs after the lock is released, so no caller's
+ * code ever runs under it. Safe for concurrent use; the callbacks may arrive on any thread.
  *
  * @param <S> what a winning attempt yields
  */
@@ -35,18 +41,18 @@ public final class Racer<S> {
 
   /** What the race reports as it goes. */
   public interface Events {
-    default void started(String method) {}
+    default void started(Route route) {}
 
-    default void failed(String method, Throwable cause) {}
+    default void failed(Route route, Throwable cause) {}
 
-    default void won(String method) {}
+    default void won(Route route) {}
   }
 
   /** A plan and the delay after the race's start at which it may begin. */
   public record Entry<S>(ConnectPlan<S> plan, long delayMillis) {}
 
-  /** The winner and the method that carried it. */
-  public record Winner<S>(S value, String method) {}
+  /** The winner and the plan's route that carried it. */
+  public record Winner<S>(S value, Route route) {}
 
   private final List<Entry<S>> entries;
   private final List<String> skipped;
@@ -63,10 +69,11 @@ public final class Racer<S> {
   private final List<Runnable> timers = new ArrayList<>();
   private int inFlight;
   private boolean done;
+  private Route winner;
 
   /**
    * @param entries the plans, in order of preference
-   * @param skipped methods not tried at all and why (e.g. "tcp 1.2.3.4:80: not supported yet"),
+   * @param skipped methods not tried at all and why (e.g. "ptcp 1.2.3.4:80: not supported yet"),
    *     reported in the failure message
    * @param discard closes a late winner's value
    */
@@ -84,40 +91,71 @@ public final class Racer<S> {
 
   /** Starts the race; the future completes with the first winner or fails with every failure. */
   public CompletableFuture<Winner<S>> run() {
-    synchronized (this) {
-      if (entries.isEmpty()) {
-        finish(null);
-        return result;
+    if (entries.isEmpty()) {
+      synchronized (this) {
+        done = true;
       }
-      timers.add(scheduler.schedule(this::hardTimeout, hardTimeoutMillis));
-      long first = entries.stream().mapToLong(Entry::delayMillis).min().orElse(0);
+      result.completeExceptionally(new RaceFailedException(null, List.of(), skipped));
+      return result;
+    }
+    List<Integer> now = new ArrayList<>();
+    Runnable hard = scheduler.schedule(this::hardTimeout, hardTimeoutMillis);
+    long first = entries.stream().mapToLong(Entry::delayMillis).min().orElse(0);
+    List<Integer> later = new ArrayList<>();
+    synchronized (this) {
+      timers.add(hard);
       for (int i = 0; i < entries.size(); i++) {
-        int idx = i;
-        long delay = entries.get(i).delayMillis() - first;
-        if (delay <= 0) {
-          start(idx);
+        if (entries.get(i).delayMillis() - first <= 0) {
+          if (mark(i)) {
+            now.add(i);
+          }
         } else {
-          timers.add(scheduler.schedule(() -> {
-            synchronized (this) {
-              start(idx);
-            }
-          }, delay));
+          later.add(i);
         }
       }
     }
+    for (int i : later) {
+      Runnable t = scheduler.schedule(() -> startIfWaiting(i), entries.get(i).delayMillis() - first);
+      boolean cancelNow;
+      synchronized (this) {
+        cancelNow = done;
+        if (!done) {
+          timers.add(t);
+        }
+      }
+      if (cancelNow) {
+        t.run();
+      }
+    }
+    now.forEach(this::launch);
     return result;
   }
 
-  // Holds this.
-  private void start(int idx) {
+  private void startIfWaiting(int idx) {
+    boolean go;
+    synchronized (this) {
+      go = mark(idx);
+    }
+    if (go) {
+      launch(idx);
+    }
+  }
+
+  /** Holds this: marks {@code idx} started unless the race is over or it already started. */
+  private boolean mark(int idx) {
     if (done || started[idx]) {
-      return;
+      return false;
     }
     started[idx] = true;
     inFlight++;
+    return true;
+  }
+
+  /** Runs one attempt; never holds the lock. */
+  private void launch(int idx) {
     ConnectPlan<S> plan = entries.get(idx).plan();
-    events.started(plan.method());
-    log.debug("attempt {} started", plan.method());
+    events.started(plan.route());
+    log.debug("attempt {} started", plan.route());
     CompletableFuture<S> f;
     try {
       f = plan.attempt();
@@ -130,41 +168,44 @@ public final class Racer<S> {
   private void completed(int idx, S value, Throwable error) {
     ConnectPlan<S> plan = entries.get(idx).plan();
     List<ConnectPlan<S>> losers = new ArrayList<>();
+    List<Runnable> cancelTimers = List.of();
+    boolean won = false;
     boolean discardIt = false;
+    boolean failRace = false;
+    int startNext = -1;
+    Throwable cause = error == null ? null : Futures.unwrap(error);
+    Route lostTo = null;
     synchronized (this) {
+      lostTo = winner;
       finished[idx] = true;
       inFlight--;
       if (error == null) {
         if (done) {
           discardIt = true;
         } else {
-          done = true;
+          done = won = true;
+          winner = plan.route();
           for (int i = 0; i < entries.size(); i++) {
             if (i != idx && started[i] && !finished[i]) {
               losers.add(entries.get(i).plan());
             }
           }
-          timers.forEach(Runnable::run);
-          events.won(plan.method());
-          log.debug("attempt {} won", plan.method());
-          result.complete(new Winner<>(value, plan.method()));
+          cancelTimers = new ArrayList<>(timers);
         }
       } else {
-        Throwable cause = unwrap(error);
-        events.failed(plan.method(), cause);
-        failures.add(new RaceFailedException.MethodFailure(plan.method(), cause));
-        log.debug("attempt {} failed: {}", plan.method(), cause.toString());
+        failures.add(new RaceFailedException.MethodFailure(plan.route().toString(), cause));
         if (!done) {
           boolean allDone = true;
           for (int i = 0; i < entries.size(); i++) {
             allDone &= finished[i];
           }
           if (allDone) {
-            finish(null);
+            done = failRace = true;
+            cancelTimers = new ArrayList<>(timers);
           } else if (inFlight == 0) {
             for (int i = 0; i < entries.size(); i++) {
-              if (!started[i]) {
-                start(i); // nothing in flight: do not wait for the soft timeout
+              if (mark(i)) {
+                startNext = i; // nothing in flight: do not wait for the soft timeout
                 break;
               }
             }
@@ -172,45 +213,58 @@ public final class Racer<S> {
         }
       }
     }
+    cancelTimers.forEach(Runnable::run);
+    if (error != null) {
+      Throwable reported = cause instanceof CancellationException && lostTo != null
+          ? new CancellationException("lost: " + lostTo + " won first") : cause;
+      events.failed(plan.route(), reported);
+      log.debug("attempt {} failed: {}", plan.route(), cause.toString());
+    }
+    if (won) {
+      events.won(plan.route());
+      log.debug("attempt {} won", plan.route());
+      result.complete(new Winner<>(value, plan.route()));
+    }
+    if (failRace) {
+      result.completeExceptionally(new RaceFailedException(null, snapshotFailures(), skipped));
+    }
     if (discardIt) {
       discard.accept(value);
     }
     losers.forEach(ConnectPlan::cancel);
+    if (startNext >= 0) {
+      launch(startNext);
+    }
+  }
+
+  private synchronized List<Throwable> snapshotFailures() {
+    return new ArrayList<>(failures);
   }
 
   private void hardTimeout() {
     List<ConnectPlan<S>> running = new ArrayList<>();
+    List<Runnable> cancelTimers;
     synchronized (this) {
       if (done) {
         return;
       }
+      done = true;
       for (int i = 0; i < entries.size(); i++) {
+        String route = entries.get(i).plan().route().toString();
         if (started[i] && !finished[i]) {
           running.add(entries.get(i).plan());
-          failures.add(new RaceFailedException.MethodFailure(entries.get(i).plan().method(),
-              new java.util.concurrent.TimeoutException("did not finish within " + hardTimeoutMillis + " ms")));
+          failures.add(new RaceFailedException.MethodFailure(route,
+              new TimeoutException("did not finish within " + hardTimeoutMillis + " ms")));
         } else if (!started[i]) {
-          failures.add(new RaceFailedException.MethodFailure(entries.get(i).plan().method(),
-              new java.util.concurrent.TimeoutException("never started before the timeout")));
+          failures.add(new RaceFailedException.MethodFailure(route,
+              new TimeoutException("never started before the timeout")));
         }
       }
-      finish("timed out after " + hardTimeoutMillis + " ms");
+      cancelTimers = new ArrayList<>(timers);
     }
+    cancelTimers.forEach(Runnable::run);
+    result.completeExceptionally(new RaceFailedException("timed out after " + hardTimeoutMillis + " ms",
+        snapshotFailures(), skipped));
     running.forEach(ConnectPlan::cancel);
-  }
-
-  // Holds this.
-  private void finish(String timeout) {
-    done = true;
-    timers.forEach(Runnable::run);
-    result.completeExceptionally(new RaceFailedException(timeout, failures, skipped));
-  }
-
-  static Throwable unwrap(Throwable t) {
-    while ((t instanceof java.util.concurrent.CompletionException
-        || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
   }
 }

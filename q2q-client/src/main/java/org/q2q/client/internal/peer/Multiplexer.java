@@ -75,6 +75,8 @@ final class Multiplexer extends ChannelDuplexHandler {
   private boolean closed;
   /** Clock millis of the last frame received. */
   private long lastReceivedMillis;
+  /** Clock millis since when no channel has been open (checked against the unused timeout). */
+  private long unusedSinceMillis;
   private final SendWindow window = new SendWindow();
   private ScheduledFuture<?> heartbeat;
 
@@ -112,6 +114,7 @@ final class Multiplexer extends ChannelDuplexHandler {
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     lastReceivedMillis = clock.millis();
+    unusedSinceMillis = lastReceivedMillis;
     long period = cfg.heartbeatInterval().toMillis();
     heartbeat = ctx.executor().scheduleAtFixedRate(this::heartbeatTick, period, period, TimeUnit.MILLISECONDS);
     if (!ctx.channel().isActive()) {
@@ -455,6 +458,9 @@ final class Multiplexer extends ChannelDuplexHandler {
   /** Called from the child's doClose: forget it, and reset it unless it ended gracefully. */
   void childClosed(VirtualChildChannel ch) {
     channels.remove(ch.channelId);
+    if (channels.isEmpty()) {
+      unusedSinceMillis = clock.millis();
+    }
     if (!ch.resetExchanged && !closed && !(ch.endSent() && ch.remoteEnded())) {
       ch.resetExchanged = true;
       sendReset(ch.channelId, Q2qErrorCode.CANCEL, "closed by the application");
@@ -544,6 +550,15 @@ final class Multiplexer extends ChannelDuplexHandler {
       log.warn("{} no frame from the peer for {} ms (idle timeout {} ms): session lost", logId(), silent, idle);
       sessionEnded("no frame from the peer for " + silent + " ms (idle timeout " + idle + " ms)", null);
       ctx.close();
+      return;
+    }
+    long unused = cfg.unusedTimeout().toMillis();
+    long now = clock.millis();
+    if (!channels.isEmpty()) {
+      unusedSinceMillis = now;
+    } else if (unused > 0 && now - unusedSinceMillis >= unused) {
+      log.info("{} no channel for {} ms: closing the unused session", logId(), now - unusedSinceMillis);
+      session.close();
       return;
     }
     ping();

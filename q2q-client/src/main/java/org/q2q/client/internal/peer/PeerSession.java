@@ -10,6 +10,7 @@ import java.util.Objects;
 import org.q2q.certstore.Address;
 import org.q2q.client.PeerSessionException;
 import org.q2q.client.Q2qErrorCode;
+import org.q2q.client.Route;
 import org.q2q.client.VirtualChannel;
 import org.q2q.proto.HostPort;
 import org.q2q.proto.PeerFrame;
@@ -124,9 +125,9 @@ public final class PeerSession {
     return cfg.role();
   }
 
-  /** "tcp", "ptcp" or "relay". */
-  public String transport() {
-    return cfg.transport();
+  /** The path that carries this session. */
+  public Route route() {
+    return cfg.route();
   }
 
   /** The transport channel under the session. */

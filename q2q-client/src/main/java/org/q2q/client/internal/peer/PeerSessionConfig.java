@@ -6,6 +6,7 @@ import java.util.Objects;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.AddressTrustManager.CaResolver;
 import org.q2q.certstore.Identity;
+import org.q2q.client.Route;
 
 /**
  * Everything a {@link PeerSession} needs: who we are, whom we trust, our role, and the limits of
@@ -36,7 +37,9 @@ public final class PeerSessionConfig {
   private final String listenerId;
   private final ChannelAcceptor acceptor;
   private final Clock clock;
-  private final String transport;
+  private final Route route;
+  private final ListenerIdCheck listenerIdCheck;
+  private final Duration unusedTimeout;
   private final Duration handshakeTimeout;
   private final Duration heartbeatInterval;
   private final Duration idleTimeout;
@@ -54,7 +57,9 @@ public final class PeerSessionConfig {
     listenerId = b.listenerId;
     acceptor = b.acceptor;
     clock = b.clock;
-    transport = b.transport;
+    route = b.route;
+    listenerIdCheck = b.listenerIdCheck;
+    unusedTimeout = b.unusedTimeout;
     handshakeTimeout = b.handshakeTimeout;
     heartbeatInterval = b.heartbeatInterval;
     idleTimeout = b.idleTimeout;
@@ -106,8 +111,18 @@ public final class PeerSessionConfig {
   }
 
   /** Which path carries the session ("tcp", "ptcp", "relay"), for diagnostics. */
-  public String transport() {
-    return transport;
+  public Route route() {
+    return route;
+  }
+
+  /** Checks the listener id in an initiator's Hello (acceptor side), or null to take any. */
+  public ListenerIdCheck listenerIdCheck() {
+    return listenerIdCheck;
+  }
+
+  /** A session without channels for this long is closed ({@link Duration#ZERO}: never). */
+  public Duration unusedTimeout() {
+    return unusedTimeout;
   }
 
   /** TLS handshake plus Hello exchange must finish within this. */
@@ -159,7 +174,9 @@ public final class PeerSessionConfig {
     private String listenerId = "";
     private ChannelAcceptor acceptor = ChannelAcceptor.refuseAll();
     private Clock clock = Clock.systemUTC();
-    private String transport = "tcp";
+    private Route route = new Route(Route.Kind.TCP, "unknown");
+    private ListenerIdCheck listenerIdCheck;
+    private Duration unusedTimeout = Duration.ZERO;
     private Duration handshakeTimeout = Duration.ofSeconds(15);
     private Duration heartbeatInterval = Duration.ofSeconds(15);
     private Duration idleTimeout = Duration.ofSeconds(45);
@@ -197,9 +214,28 @@ public final class PeerSessionConfig {
       return this;
     }
 
-    /** "tcp", "ptcp" or "relay". */
-    public Builder transport(String transport) {
-      this.transport = Objects.requireNonNull(transport, "transport");
+    /** The path the transport takes (for logs and users). */
+    public Builder route(Route route) {
+      this.route = Objects.requireNonNull(route, "route");
+      return this;
+    }
+
+    /**
+     * Acceptor side: the listener id the initiator names in Hello must pass {@code check} (a
+     * direct transport learns which Inbound it answers only there), else the session is refused.
+     */
+    public Builder listenerIdCheck(ListenerIdCheck check) {
+      this.listenerIdCheck = check;
+      return this;
+    }
+
+    /** Closes the session once it has had no channel for {@code timeout} (zero: never). */
+    public Builder unusedTimeout(Duration timeout) {
+      Objects.requireNonNull(timeout, "unusedTimeout");
+      if (timeout.isNegative()) {
+        throw new IllegalArgumentException("unusedTimeout must not be negative: " + timeout);
+      }
+      this.unusedTimeout = timeout;
       return this;
     }
 

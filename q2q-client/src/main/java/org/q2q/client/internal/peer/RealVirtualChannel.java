@@ -40,8 +40,8 @@ final class RealVirtualChannel implements VirtualChannel {
   }
 
   @Override
-  public String transport() {
-    return session.transport();
+  public org.q2q.client.Route route() {
+    return session.route();
   }
 
   @Override

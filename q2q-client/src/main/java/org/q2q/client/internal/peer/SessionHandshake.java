@@ -18,8 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Establishes a peer session on a transport: waits for the TLS handshake, sends Hello (the
- * initiator's carries the listener id), waits for the peer's Hello, then replaces itself with the
+ * Establishes a peer session on a transport: waits for the TLS handshake; the initiator sends
+ * Hello with the listener id, the acceptor checks it (a direct transport learns only there which
+ * Inbound it answers) and answers with its own Hello or a refusal; then it replaces itself with the
  * {@link Multiplexer} and completes the start promise. Every failure (peer certificate rejected by
  * either side, timeout, transport closed, bad first frame) fails the promise with a {@link
  * PeerSessionException} saying which, and closes the transport.
@@ -67,8 +68,10 @@ final class SessionHandshake extends ChannelInboundHandlerAdapter {
         return;
       }
       log.debug("{} TLS established with {}", logId, peer);
-      String listenerId = cfg.role() == PeerRole.INITIATOR ? cfg.listenerId() : "";
-      ctx.writeAndFlush(Frames.hello(listenerId), ctx.voidPromise());
+      if (cfg.role() == PeerRole.INITIATOR) {
+        // The acceptor answers only once it has checked the listener id in this Hello.
+        ctx.writeAndFlush(Frames.hello(cfg.listenerId()), ctx.voidPromise());
+      }
       return;
     }
     ctx.fireUserEventTriggered(evt);
@@ -86,6 +89,16 @@ final class SessionHandshake extends ChannelInboundHandlerAdapter {
     if (promise.isDone()) {
       return;
     }
+    if (peer != null && frame.hasReset() && frame.getReset().getChannelId() == Frames.SESSION) {
+      // The acceptor refused the session (e.g. a listener id it does not serve): its reason, not ours.
+      cancelTimeout();
+      if (promise.tryFailure(new PeerSessionException(Frames.code(frame.getReset()),
+          describePeer() + " refused the session: " + frame.getReset().getReason()))) {
+        log.info("{} peer refused the session: {}", logId, frame.getReset().getReason());
+      }
+      ctx.close();
+      return;
+    }
     if (peer == null || !frame.hasHello()) {
       protocolFailure(ctx, "expected Hello as the peer's first frame, got " + frame.getKindCase());
       return;
@@ -96,13 +109,23 @@ final class SessionHandshake extends ChannelInboundHandlerAdapter {
       return;
     }
     String listenerId = cfg.role() == PeerRole.INITIATOR ? cfg.listenerId() : hello.getListenerId();
+    if (cfg.role() == PeerRole.ACCEPTOR && cfg.listenerIdCheck() != null) {
+      String refused = cfg.listenerIdCheck().claim(listenerId, peer);
+      if (refused != null) {
+        refuse(ctx, refused);
+        return;
+      }
+    }
+    if (cfg.role() == PeerRole.ACCEPTOR) {
+      ctx.writeAndFlush(Frames.hello(""), ctx.voidPromise());
+    }
     cancelTimeout();
     PeerSession session = new PeerSession(ctx.channel(), cfg, peer, listenerId, logId);
     Multiplexer mux = new Multiplexer(session, cfg, ctx.channel());
     session.attach(mux);
     // Frames decoded from the same read now reach the multiplexer.
     ctx.pipeline().replace(this, PeerSession.MUX_HANDLER, mux);
-    log.info("{} peer session established with {} over {}", logId, peer, cfg.transport());
+    log.info("{} peer session established with {} via {}", logId, peer, cfg.route());
     if (!promise.trySuccess(session)) {
       session.close(); // the caller cancelled meanwhile
     }
@@ -167,6 +190,13 @@ final class SessionHandshake extends ChannelInboundHandlerAdapter {
     ctx.writeAndFlush(Frames.reset(Frames.SESSION, Q2qErrorCode.PROTOCOL_ERROR, reason))
         .addListener(ChannelFutureListener.CLOSE);
     fail(ctx, new PeerSessionException(Q2qErrorCode.PROTOCOL_ERROR, "peer session with " + describePeer() + ": " + reason));
+  }
+
+  /** The peer's Hello named a listener id we will not serve: say why, then close. */
+  private void refuse(ChannelHandlerContext ctx, String reason) {
+    ctx.writeAndFlush(Frames.reset(Frames.SESSION, Q2qErrorCode.REFUSED, reason))
+        .addListener(ChannelFutureListener.CLOSE);
+    fail(ctx, new PeerSessionException(Q2qErrorCode.REFUSED, "refused a session from " + peer + ": " + reason));
   }
 
   private void fail(ChannelHandlerContext ctx, PeerSessionException e) {

@@ -1,20 +1,21 @@
 package org.q2q.client.internal.presence;
 
 import io.netty.channel.EventLoopGroup;
-import java.time.Clock;
-import java.time.Duration;
-import java.util.Map;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.AddressFormatException;
 import org.q2q.client.AcceptPolicy;
+import org.q2q.client.Route;
+import org.q2q.client.internal.Futures;
+import org.q2q.client.internal.accept.ListenerIds;
+import org.q2q.client.internal.accept.TcpTransportAcceptor;
 import org.q2q.client.internal.connect.DomainServers;
-import org.q2q.client.internal.connect.Futures;
-import org.q2q.client.internal.connect.PeerSessions;
 import org.q2q.client.internal.peer.PeerSession;
+import org.q2q.client.internal.peer.PeerSessions;
 import org.q2q.client.internal.relay.RelayChannel;
+import org.q2q.proto.ConnectionMethod;
 import org.q2q.proto.InboundAnswer;
 import org.q2q.proto.InboundQuery;
 import org.q2q.proto.PresenceGrpc;
@@ -30,39 +31,44 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>Inbound: declines unless a local listener exists and its policy accepts the peer; makes
  *       sure the peer's domain CA is known (learning it by Identify for a foreign domain) so the
- *       TLS handshake can verify it; remembers the listener id it accepted, with the peer and
- *       service, for {@link #LISTENER_ID_LIFETIME}. No direct methods yet: the server adds relay.
+ *       TLS handshake can verify it; remembers the listener id it accepted ({@link ListenerIds});
+ *       answers with the TCP acceptor's methods (the server adds relay), and schedules a dial-back
+ *       for reverse TCP in case the connector cannot reach us.
  *   <li>Relay-open: only for a listener id we accepted, from the same peer: opens our relay stream
- *       as the listener and starts the peer session as acceptor expecting exactly that peer.
+ *       as the listener and starts the peer session as acceptor expecting exactly that peer; the
+ *       id is used up when the session's Hello names it, whichever transport gets there first.
  * </ul>
  *
  * Thread-safe.
  */
 public final class InboundResponder implements PresenceSession.Handler {
   private static final Logger log = LoggerFactory.getLogger(InboundResponder.class);
-  /** How long an accepted listener id waits for the connector's relay (the server's expiry). */
-  static final Duration LISTENER_ID_LIFETIME = Duration.ofSeconds(120);
-
-  private record Pending(Address from, String service, long expiresMillis) {}
 
   private final Address self;
   private final LocalListeners listeners;
   private final DomainServers servers;
   private final PeerSessions sessions;
+  private final ListenerIds ids;
+  private final TcpTransportAcceptor acceptor;
+  private final long dialBackDelayMillis;
   private final EventLoopGroup group;
-  private final Clock clock;
   private final Consumer<PeerSession> established;
-  private final Map<String, Pending> pending = new ConcurrentHashMap<>();
 
-  /** @param established receives every session a peer opened to us (for the session cache) */
+  /**
+   * @param dialBackDelayMillis how long the connector has to reach us directly before we dial back
+   * @param established receives every session a peer opened to us (for the session cache)
+   */
   public InboundResponder(Address self, LocalListeners listeners, DomainServers servers, PeerSessions sessions,
-      EventLoopGroup group, Clock clock, Consumer<PeerSession> established) {
+      ListenerIds ids, TcpTransportAcceptor acceptor, long dialBackDelayMillis, EventLoopGroup group,
+      Consumer<PeerSession> established) {
     this.self = self;
     this.listeners = listeners;
     this.servers = servers;
     this.sessions = sessions;
+    this.ids = ids;
+    this.acceptor = acceptor;
+    this.dialBackDelayMillis = dialBackDelayMillis;
     this.group = group;
-    this.clock = clock;
     this.established = established;
   }
 
@@ -80,7 +86,6 @@ public final class InboundResponder implements PresenceSession.Handler {
       log.info("{} declined {} for '{}': {}", self, from, q.getService(), d.reason());
       return CompletableFuture.completedFuture(a.setAccept(false).setDeclineReason(d.reason()).build());
     }
-    expire();
     return servers.learnCa(from.domainAddress()).handle((ca, e) -> {
       if (e != null) {
         Throwable c = Futures.unwrap(e);
@@ -88,40 +93,48 @@ public final class InboundResponder implements PresenceSession.Handler {
         return a.setAccept(false).setDeclineReason(
             "the listener cannot verify certificates of " + from.domain() + ": " + c.getMessage()).build();
       }
-      pending.put(q.getListenerId(), new Pending(from, q.getService(),
-          clock.millis() + LISTENER_ID_LIFETIME.toMillis()));
-      log.debug("{} accepted inbound from {} for '{}'", self, from, q.getService());
-      return a.setAccept(true).build();
+      if (!ids.offer(q.getListenerId(), from, q.getService())) {
+        log.warn("{} declined {}: too many connection attempts pending", self, from);
+        return a.setAccept(false).setDeclineReason("the listener is busy (too many pending connections)").build();
+      }
+      List<ConnectionMethod> methods = acceptor.methods(q);
+      if (methods.stream().anyMatch(ConnectionMethod::hasReverseTcp)) {
+        acceptor.dialBack(q.getListenerId(), from, q.getTcpCandidatesList(), dialBackDelayMillis);
+      }
+      log.debug("{} accepted inbound from {} for '{}' ({} direct methods)", self, from, q.getService(), methods.size());
+      return a.setAccept(true).addAllMethods(methods).build();
     });
   }
 
   @Override
   public void relayOpen(RelayOpen r) {
-    Pending p = pending.remove(r.getListenerId());
-    if (p == null || p.expiresMillis() < clock.millis() || !p.from().toString().equals(r.getFrom())) {
-      log.warn("{} ignoring a relay-open for a listener id we did not accept (from {})", self, r.getFrom());
+    Address from;
+    try {
+      from = Address.parse(r.getFrom());
+    } catch (AddressFormatException e) {
+      log.warn("{} ignoring a relay-open from a malformed address", self);
+      return;
+    }
+    if (ids.peek(r.getListenerId(), from) == null) {
+      log.warn("{} ignoring a relay-open for a listener id we did not accept or already used (from {})", self, from);
       return;
     }
     DomainServers.Server own = servers.own();
+    Route route = Route.relay(own.address().toString());
     PresenceGrpc.PresenceStub stub = PresenceGrpc.newStub(own.channel());
-    RelayChannel.open(stub, own.loopOr(group), r.getListenerId(), RelayRole.RELAY_ROLE_LISTENER, own.address().toString())
-        .thenCompose(ch -> sessions.accept(ch, p.from(), "relay").whenComplete((s, e) -> {
+    RelayChannel.open(stub, own.loopOr(group), r.getListenerId(), RelayRole.RELAY_ROLE_LISTENER, route.via())
+        .thenCompose(ch -> sessions.accept(ch, from, route, ids).whenComplete((s, e) -> {
           if (e != null) {
             ch.close();
           }
         }))
         .whenComplete((s, e) -> {
           if (e != null) {
-            log.info("{} relayed session from {} failed: {}", self, p.from(), Futures.unwrap(e).getMessage());
+            log.info("{} relayed session from {} failed: {}", self, from, Futures.unwrap(e).getMessage());
           } else {
-            log.info("{} session from {} established via relay through {}", self, p.from(), own.address());
+            log.info("{} session from {} established via {}", self, from, route);
             established.accept(s);
           }
         });
-  }
-
-  private void expire() {
-    long now = clock.millis();
-    pending.values().removeIf(p -> p.expiresMillis() < now);
   }
 }

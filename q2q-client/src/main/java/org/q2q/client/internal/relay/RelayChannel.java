@@ -108,6 +108,11 @@ public final class RelayChannel extends AbstractChannel {
   public static CompletableFuture<RelayChannel> open(
       PresenceGrpc.PresenceStub stub, EventLoop loop, String listenerId, RelayRole role, String via) {
     RelayChannel ch = new RelayChannel(listenerId, role, via);
+    ch.splicedFuture.whenComplete((c, e) -> {
+      if (ch.splicedFuture.isCancelled()) {
+        ch.close(); // the attempt was abandoned: end the stream, the server frees its side
+      }
+    });
     loop.register(ch).addListener(f -> {
       if (!f.isSuccess()) {
         ch.splicedFuture.completeExceptionally(f.cause());

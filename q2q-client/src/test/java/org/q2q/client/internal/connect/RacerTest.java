@@ -8,6 +8,7 @@ import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import org.junit.jupiter.api.Test;
+import org.q2q.client.Route;
 
 /**
  * The racer with fake plans on a manual clock: each step advances virtual time and the event log
@@ -55,8 +56,8 @@ class RacerTest {
     }
 
     @Override
-    public String method() {
-      return name;
+    public Route route() {
+      return new Route(Route.Kind.TCP, name);
     }
 
     @Override
@@ -76,13 +77,13 @@ class RacerTest {
     return new Racer<>(entries, List.of("tcp 1.2.3.4:5: not supported by this client yet"), hardTimeout, scheduler,
         new Racer.Events() {
           @Override
-          public void failed(String method, Throwable cause) {
-            log.add(scheduler.now + " " + method + " failed: " + cause.getMessage());
+          public void failed(Route route, Throwable cause) {
+            log.add(scheduler.now + " " + route.via() + " failed: " + cause.getMessage());
           }
 
           @Override
-          public void won(String method) {
-            log.add(scheduler.now + " " + method + " won");
+          public void won(Route route) {
+            log.add(scheduler.now + " " + route.via() + " won");
           }
         }, discarded::add);
   }
@@ -102,9 +103,9 @@ class RacerTest {
     scheduler.advance(100);
     b.result.complete("session-b");
     assertThat(w.get().value()).isEqualTo("session-b");
-    assertThat(w.get().method()).isEqualTo("b");
+    assertThat(w.get().route().via()).isEqualTo("b");
     assertThat(log).containsExactly("0 a start", "250 b start", "350 b won", "350 a cancel",
-        "350 a failed: cancelled");
+        "350 a failed: lost: direct tcp b won first");
     scheduler.advance(1000);
     assertThat(log).doesNotContain("500 c start"); // never started after the win
     assertThat(discarded).isEmpty();
@@ -133,7 +134,7 @@ class RacerTest {
     assertThat(w).isCompletedExceptionally();
     Throwable e = catchCause(w);
     assertThat(e).isInstanceOf(RaceFailedException.class)
-        .hasMessage("every connection method failed; relay via s1: listener gone; relay via s2: wrong peer; "
+        .hasMessage("every connection method failed; direct tcp relay via s1: listener gone; direct tcp relay via s2: wrong peer; "
             + "tcp 1.2.3.4:5: not supported by this client yet");
     assertThat(e.getSuppressed()).hasSize(2);
   }
@@ -148,7 +149,7 @@ class RacerTest {
     Throwable e = catchCause(w);
     assertThat(e).isInstanceOf(RaceFailedException.class);
     assertThat(((RaceFailedException) e).timedOut()).isTrue();
-    assertThat(e.getMessage()).startsWith("no connection method succeeded (timed out after 1000 ms); a: did not finish");
+    assertThat(e.getMessage()).startsWith("no connection method succeeded (timed out after 1000 ms); direct tcp a: did not finish");
     assertThat(log).contains("1000 a cancel");
   }
 

@@ -36,15 +36,15 @@ class PeerSessionHandshakeTest {
 
   @Test
   void bothSidesSeeTheOthersVerifiedAddress() throws Exception {
-    net.listen(acceptor(TestPki.BOB).expectedPeer(TestPki.ALICE.address()).transport("relay").build(), null);
-    Loopback.Pair p = net.pair(initiator(TestPki.ALICE, TestPki.BOB.address()).transport("relay").build());
+    net.listen(acceptor(TestPki.BOB).expectedPeer(TestPki.ALICE.address()).route(org.q2q.client.Route.relay("server:1")).build(), null);
+    Loopback.Pair p = net.pair(initiator(TestPki.ALICE, TestPki.BOB.address()).route(org.q2q.client.Route.relay("server:1")).build());
 
     assertThat(p.initiator().remoteAddress()).isEqualTo(TestPki.BOB.address());
     assertThat(p.initiator().localAddress()).isEqualTo(TestPki.ALICE.address());
     assertThat(p.acceptor().remoteAddress()).isEqualTo(TestPki.ALICE.address());
     assertThat(p.acceptor().listenerId()).isEqualTo("listener-42");
     assertThat(p.initiator().role()).isEqualTo(PeerRole.INITIATOR);
-    assertThat(p.acceptor().transport()).isEqualTo("relay");
+    assertThat(p.acceptor().route().kind()).isEqualTo(org.q2q.client.Route.Kind.RELAY);
   }
 
   @Test

@@ -91,7 +91,7 @@ class VirtualChannelTest {
     assertThat(ch.id()).isOdd();
     assertThat(ch.remoteAddress()).isEqualTo(TestPki.BOB.address());
     assertThat(ch.localAddress()).isEqualTo(TestPki.ALICE.address());
-    assertThat(ch.transport()).isEqualTo("tcp");
+    assertThat(ch.route().kind()).isEqualTo(org.q2q.client.Route.Kind.TCP);
 
     OutputStream out = ch.outputStream();
     out.write("hello, bob".getBytes(StandardCharsets.UTF_8));

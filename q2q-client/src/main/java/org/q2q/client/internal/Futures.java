@@ -1,4 +1,4 @@
-package org.q2q.client.internal.connect;
+package org.q2q.client.internal;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;

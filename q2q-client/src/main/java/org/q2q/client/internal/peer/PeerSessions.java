@@ -1,4 +1,4 @@
-package org.q2q.client.internal.connect;
+package org.q2q.client.internal.peer;
 
 import io.netty.channel.Channel;
 import java.time.Clock;
@@ -7,10 +7,8 @@ import java.util.function.UnaryOperator;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.AddressTrustManager.CaResolver;
 import org.q2q.certstore.Identity;
-import org.q2q.client.internal.peer.ChannelAcceptor;
-import org.q2q.client.internal.peer.PeerRole;
-import org.q2q.client.internal.peer.PeerSession;
-import org.q2q.client.internal.peer.PeerSessionConfig;
+import org.q2q.client.Route;
+import org.q2q.client.internal.Futures;
 
 /**
  * Starts peer sessions on reached transports with this client's identity, trusted CAs, channel
@@ -34,16 +32,21 @@ public final class PeerSessions {
   }
 
   /** We reached {@code expected}'s listener {@code listenerId} over {@code transport}. */
-  public CompletableFuture<PeerSession> initiate(Channel transport, Address expected, String listenerId, String kind) {
+  public CompletableFuture<PeerSession> initiate(Channel transport, Address expected, String listenerId, Route route) {
     PeerSessionConfig cfg = tuning.apply(PeerSessionConfig.builder(identity, cas, PeerRole.INITIATOR)
-        .expectedPeer(expected).listenerId(listenerId).acceptor(acceptor).clock(clock).transport(kind)).build();
+        .expectedPeer(expected).listenerId(listenerId).acceptor(acceptor).clock(clock).route(route)).build();
     return Futures.of(PeerSession.start(transport, cfg));
   }
 
-  /** {@code expected} (as the server announced it) reached us over {@code transport}. */
-  public CompletableFuture<PeerSession> accept(Channel transport, Address expected, String kind) {
+  /**
+   * A peer reached us over {@code transport}; {@code ids} claims the listener id of its Hello.
+   *
+   * @param expected the peer the server announced for this transport, or null when only the
+   *     Hello's listener id tells (a direct connection): then {@code ids} must check the peer
+   */
+  public CompletableFuture<PeerSession> accept(Channel transport, Address expected, Route route, ListenerIdCheck ids) {
     PeerSessionConfig cfg = tuning.apply(PeerSessionConfig.builder(identity, cas, PeerRole.ACCEPTOR)
-        .expectedPeer(expected).acceptor(acceptor).clock(clock).transport(kind)).build();
+        .expectedPeer(expected).acceptor(acceptor).clock(clock).route(route).listenerIdCheck(ids)).build();
     return Futures.of(PeerSession.start(transport, cfg));
   }
 }

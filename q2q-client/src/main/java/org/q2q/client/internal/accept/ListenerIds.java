@@ -1,0 +1,77 @@
+package org.q2q.client.internal.accept;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.q2q.certstore.Address;
+import org.q2q.client.internal.peer.ListenerIdCheck;
+
+/**
+ * The listener ids this client accepted in Inbound answers and not yet used: each names one
+ * connection attempt of one peer to one service, and serves exactly one peer session, whichever
+ * transport (relay, direct or reverse TCP) carries it. Bounded: at most {@link #MAX_PENDING} at
+ * once (the oldest expire first; more are refused by {@link #offer}). Thread-safe.
+ */
+public final class ListenerIds implements ListenerIdCheck {
+  /** How long an accepted id waits for the connector (the server's ticket lifetime). */
+  public static final Duration LIFETIME = Duration.ofSeconds(120);
+  /** Accepted ids kept at once; an Inbound flood cannot grow this client without bound. */
+  static final int MAX_PENDING = 4096;
+
+  /** An accepted id: who may use it, for which service, until when. */
+  public record Pending(Address from, String service, long expiresMillis) {}
+
+  private final Clock clock;
+  private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+
+  public ListenerIds(Clock clock) {
+    this.clock = clock;
+  }
+
+  /**
+   * Remembers {@code id} as accepted for {@code from}'s {@code service}.
+   *
+   * @return false if too many ids are pending (the Inbound should be declined)
+   */
+  public boolean offer(String id, Address from, String service) {
+    long now = clock.millis();
+    pending.values().removeIf(p -> p.expiresMillis() < now);
+    if (pending.size() >= MAX_PENDING) {
+      return false;
+    }
+    pending.put(id, new Pending(from, service, now + LIFETIME.toMillis()));
+    return true;
+  }
+
+  /** Whether {@code id} is still waiting for its session (accepted, unexpired, unused). */
+  public boolean isPending(String id) {
+    Pending p = pending.get(id);
+    return p != null && p.expiresMillis() >= clock.millis();
+  }
+
+  /** The pending entry of {@code id} if {@code from} may use it, without using it. */
+  public Pending peek(String id, Address from) {
+    Pending p = pending.get(id);
+    return p != null && p.expiresMillis() >= clock.millis() && p.from().equals(from) ? p : null;
+  }
+
+  @Override
+  public String claim(String id, Address peer) {
+    if (id == null || id.isEmpty()) {
+      return "no listener id: ask the presence server (Inbound) first";
+    }
+    Pending p = pending.get(id);
+    if (p == null) {
+      return "unknown or already used listener id";
+    }
+    if (p.expiresMillis() < clock.millis()) {
+      pending.remove(id, p);
+      return "expired listener id";
+    }
+    if (!p.from().equals(peer)) {
+      return "the listener id was issued to another address";
+    }
+    return pending.remove(id, p) ? null : "listener id already used";
+  }
+}
