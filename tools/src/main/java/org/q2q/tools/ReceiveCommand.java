@@ -56,6 +56,13 @@ final class ReceiveCommand implements Callable<Integer> {
   @Option(names = "--from", paramLabel = "ADDRESS", description = "Accept files only from this address (repeatable); others are declined.")
   List<String> from = new ArrayList<>();
 
+  @Option(names = "--port", paramLabel = "PORT", defaultValue = "0",
+      description = "TCP port on which senders may connect directly (default: a random free one; 0 too).")
+  int port;
+
+  @Option(names = "--no-direct", description = "Accept no direct connections: every transfer takes the presence server's relay.")
+  boolean noDirect;
+
   @Option(names = "--once", description = "Exit after one file (exit code 0 if it was stored intact, 1 if not).")
   boolean once;
 
@@ -74,7 +81,11 @@ final class ReceiveCommand implements Callable<Integer> {
     Identity id = identity.resolve(home);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    Q2qClient.Builder b = Q2qClient.builder(home, id.address()).environment(env.env());
+    if (port < 0 || port > 65535) {
+      throw new UsageException("--port must be in 0..65535, got " + port);
+    }
+    Q2qClient.Builder b = Q2qClient.builder(home, id.address()).environment(env.env())
+        .tcpPort(port).directTcp(!noDirect);
     if (server.given() != null) {
       b.server(server.given());
     }
@@ -87,7 +98,7 @@ final class ReceiveCommand implements Callable<Integer> {
         }
       });
       AcceptPolicy policy = allowed.isEmpty() ? AcceptPolicy.anyone() : AcceptPolicy.onlyFrom(allowed);
-      ListenerRegistration reg = client.listen(FileTransfer.SERVICE, "q2q receive: files into a folder", policy, ch -> {
+      org.q2q.client.ChannelHandler handler = ch -> {
         try {
           FileReceiver.Received r = receiver.receive(ch, TransferProgress.NONE);
           print(out, "received " + r.sentName() + " (" + ByteSizes.format(r.size()) + ") from " + r.from() + " -> "
@@ -98,7 +109,13 @@ final class ReceiveCommand implements Callable<Integer> {
           print(err, "q2q: " + e.getMessage());
           first.complete(false);
         }
-      });
+      };
+      ListenerRegistration reg;
+      try {
+        reg = client.listen(FileTransfer.SERVICE, "q2q receive: files into a folder", policy, handler);
+      } catch (IllegalStateException e) {
+        throw new CommandFailedException(ExitCodes.FAILURE, e.getMessage()); // e.g. --port in use
+      }
       try {
         reg.ready().get(READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
       } catch (ExecutionException e) {
@@ -109,7 +126,8 @@ final class ReceiveCommand implements Callable<Integer> {
             + " did not confirm the registration within " + READY_TIMEOUT_SECONDS + " s");
       }
       print(out, "ready: receiving files for " + id.address() + " into " + dir
-          + (allowed.isEmpty() ? "" : " (only from " + String.join(", ", from) + ")"));
+          + (allowed.isEmpty() ? "" : " (only from " + String.join(", ", from) + ")")
+          + (client.directTcpPort() > 0 ? "; direct connections on TCP port " + client.directTcpPort() : "; relay only"));
       if (once) {
         return first.get() ? ExitCodes.OK : ExitCodes.FAILURE;
       }

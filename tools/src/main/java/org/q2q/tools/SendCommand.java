@@ -7,11 +7,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.atomic.AtomicReference;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
-import org.q2q.client.ConnectionListener;
 import org.q2q.client.Q2qClient;
 import org.q2q.client.VirtualChannel;
 import org.q2q.client.files.FileSender;
@@ -36,17 +34,26 @@ import picocli.CommandLine.Spec;
       "Prints which path carried the data, progress on a terminal (or with --progress), and a summary."
     })
 final class SendCommand implements Callable<Integer> {
-  /** How the data may travel. */
-  enum Transport { auto, relay }
+  /** How the data may travel (the library's {@link org.q2q.client.Transport}, spelled for the command line). */
+  enum Transport {
+    auto(org.q2q.client.Transport.AUTO), direct(org.q2q.client.Transport.DIRECT), relay(org.q2q.client.Transport.RELAY);
+
+    final org.q2q.client.Transport value;
+
+    Transport(org.q2q.client.Transport value) {
+      this.value = value;
+    }
+  }
 
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
   @Mixin private IdentityOption identity;
   @Mixin private ServerOption server;
 
-  @Option(names = "--transport", paramLabel = "auto|relay", defaultValue = "auto",
-      description = "auto (default): the fastest path that works; relay: through the presence server. "
-          + "This version has only the relay, so both use it.")
+  @Option(names = "--transport", paramLabel = "auto|direct|relay", defaultValue = "auto",
+      description = "auto (default): direct TCP to the receiver (or from it, if only it can dial), the presence "
+          + "server's relay if that fails; direct: never the relay; relay: always through the presence server. "
+          + "Every path is end-to-end encrypted.")
   Transport transport;
 
   @Option(names = "--progress", description = "Print progress lines even when standard output is not a terminal.")
@@ -74,14 +81,10 @@ final class SendCommand implements Callable<Integer> {
     ClientHome home = env.home();
     Identity id = identity.resolve(home);
     PrintWriter out = spec.commandLine().getOut();
-    AtomicReference<String> won = new AtomicReference<>();
-    Q2qClient.Builder b = Q2qClient.builder(home, id.address()).environment(env.env())
-        .connectionListener(new ConnectionListener() {
-          @Override
-          public void attemptWon(Address peer, String method) {
-            won.set(method);
-          }
-        });
+    Q2qClient.Builder b = Q2qClient.builder(home, id.address()).environment(env.env());
+    if (Main.of(spec).verbose()) {
+      b.connectionListener(new AttemptLog(spec.commandLine().getErr(), System::nanoTime));
+    }
     if (server.given() != null) {
       b.server(server.given());
     }
@@ -89,12 +92,11 @@ final class SendCommand implements Callable<Integer> {
     try (Q2qClient client = b.build()) {
       VirtualChannel ch;
       try {
-        ch = client.connect(target, FileTransfer.SERVICE).get();
+        ch = client.connect(target, FileTransfer.SERVICE, transport.value).get();
       } catch (ExecutionException e) {
         throw e.getCause() instanceof Exception x ? x : e;
       }
-      String via = won.get() != null ? won.get().replace("relay via ", "relay through ") : ch.transport();
-      out.println("sending " + path.getFileName() + " (" + ByteSizes.format(size) + ") to " + target + " via " + via);
+      out.println("sending " + path.getFileName() + " (" + ByteSizes.format(size) + ") to " + target + " via " + ch.route());
       out.flush();
       boolean terminal = System.console() != null;
       TransferProgress meter = terminal || progress ? new Meter(out, terminal, Clock.systemUTC()) : TransferProgress.NONE;

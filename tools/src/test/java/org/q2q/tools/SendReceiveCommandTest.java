@@ -125,7 +125,7 @@ class SendReceiveCommandTest {
     Run send = q2qSync("alice", "", "send", "bob@localhost", file.toString());
     assertThat(send.exit.get()).as(send.err()).isZero();
     assertThat(send.out())
-        .contains("sending report.bin (3.0 MiB) to bob@localhost via relay through 127.0.0.1:" + server.port())
+        .contains("sending report.bin (3.0 MiB) to bob@localhost via direct tcp ") // on one host: direct
         .contains("sent report.bin: 3.0 MiB in ")
         .contains("stored and verified by bob@localhost");
     assertThat(recv.exit.get(30, TimeUnit.SECONDS)).as(recv.err()).isZero();
@@ -139,6 +139,46 @@ class SendReceiveCommandTest {
     assertThat(recv2.exit.get(30, TimeUnit.SECONDS)).isZero();
     assertThat(list(inbox)).extracting(p -> p.getFileName().toString()).containsExactly("report (1).bin", "report.bin");
     assertThat(Files.readAllBytes(inbox.resolve("report (1).bin"))).isEqualTo(content);
+  }
+
+  @Test
+  void eachTransportChoiceWorksAndSaysWhichPathCarriedTheFile() throws Exception {
+    byte[] content = new byte[1 << 20];
+    new SplittableRandom(2).nextBytes(content);
+    Path file = dir.resolve("data.bin");
+    Files.write(file, content);
+    int i = 0;
+    for (String transport : List.of("direct", "relay", "auto")) {
+      Path inbox = dir.resolve("inbox-" + transport);
+      Run recv = receiveUntilReady("receive", "--dir", inbox.toString(), "--once");
+      Run send = q2qSync("alice", "", "send", "--transport", transport, "-v", "bob@localhost", file.toString());
+      assertThat(send.exit.get()).as(send.err()).isZero();
+      assertThat(send.out()).contains(transport.equals("relay")
+          ? "to bob@localhost via relay through 127.0.0.1:" + server.port() : "to bob@localhost via direct tcp ");
+      // -v: every attempt with its start, its end and why it lost
+      assertThat(send.err()).contains("connect +").contains(" won after ")
+          .contains(transport.equals("relay") ? "relay through" : "direct tcp");
+      assertThat(recv.exit.get(30, TimeUnit.SECONDS)).as(recv.err()).isZero();
+      assertThat(Files.readAllBytes(inbox.resolve("data.bin"))).as(transport).isEqualTo(content);
+      i++;
+    }
+    assertThat(i).isEqualTo(3);
+  }
+
+  @Test
+  void receiveListensOnTheGivenPortAndSaysSoOrWhyItCannot() throws Exception {
+    int port;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+      port = probe.getLocalPort();
+    }
+    Run recv = receiveUntilReady("receive", "--dir", dir.resolve("in").toString(), "--port", String.valueOf(port));
+    assertThat(recv.out()).contains("direct connections on TCP port " + port);
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+      assertThat(s.isConnected()).isTrue();
+    }
+    Run clash = q2qSync("bob", "", "receive", "--dir", dir.resolve("in2").toString(), "--port", String.valueOf(port));
+    assertThat(clash.exit.get()).isNotZero();
+    assertThat(clash.err()).contains("cannot listen for peers on TCP port " + port);
   }
 
   @Test
