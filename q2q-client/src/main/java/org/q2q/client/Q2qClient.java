@@ -316,6 +316,14 @@ public final class Q2qClient implements AutoCloseable {
     presence.addListener(Objects.requireNonNull(listener, "listener"));
   }
 
+  /**
+   * Closes every peer session (their channels fail with SESSION_LOST); the next connect to a peer
+   * builds a new one. For a changed network, or to measure connecting.
+   */
+  public void closePeerSessions() {
+    cache.evictAll();
+  }
+
   /** Number of cached peer sessions (one per peer address). */
   public int peerSessionCount() {
     return cache.size();

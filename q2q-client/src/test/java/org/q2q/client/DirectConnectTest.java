@@ -411,6 +411,25 @@ class DirectConnectTest {
   }
 
   @Test
+  void aDirectSessionOutlivesARestartOfThePresenceServer() throws Exception {
+    int port;
+    try (ServerSocket probe = new ServerSocket(0)) {
+      port = probe.getLocalPort();
+    }
+    LoopbackServer own = net.server("localhost", c -> c, b -> b.port(port));
+    Q2qClient bob = net.track(net.builder(own, "bob@localhost").build());
+    bob.listen("echo", TestNet::echo).ready().get(10, TimeUnit.SECONDS);
+    Q2qClient alice = net.track(net.builder(own, "alice@localhost").build());
+    VirtualChannel before = alice.connect(BOB, "echo").get(20, TimeUnit.SECONDS);
+    assertThat(before.route().kind()).isEqualTo(Route.Kind.TCP);
+
+    own.restart();
+    TestNet.await(() -> bob.presenceState() == PresenceState.ONLINE, Duration.ofSeconds(20), "bob to come back");
+    echoIntact(before, 1 << 16); // the bytes never went through the server
+    assertThat(alice.peerSessionCount()).isEqualTo(1);
+  }
+
+  @Test
   void anUnusedSessionClosesAfterItsTimeout() throws Exception {
     bob(b -> b);
     Q2qClient alice = net.track(net.builder(server, "alice@localhost")

@@ -38,7 +38,7 @@ class PresenceReconnectTest {
     try (ServerSocket probe = new ServerSocket(0)) {
       port = probe.getLocalPort();
     }
-    try (TestNet net = new TestNet(dir)) {
+    try (TestNet net = new TestNet(dir).relayOnly()) { // a relayed session ends with the server
       LoopbackServer server = net.server("localhost", c -> c, b -> b.port(port));
       Q2qClient bob = net.client(server, "bob@localhost");
       List<PresenceState> states = new CopyOnWriteArrayList<>();

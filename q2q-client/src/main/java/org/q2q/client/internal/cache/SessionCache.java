@@ -133,6 +133,15 @@ public final class SessionCache<S> {
     return sessions.size();
   }
 
+  /** Closes every cached session; later connects make new ones. */
+  public void evictAll() {
+    List<S> all = new ArrayList<>(sessions.values());
+    all.forEach(s -> {
+      sessions.values().remove(s);
+      closer.accept(s);
+    });
+  }
+
   /** Closes every cached session; later connects fail. The result waits for them to end. */
   public Closing closeAll() {
     closed = true;
