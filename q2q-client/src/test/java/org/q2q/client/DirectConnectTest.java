@@ -272,6 +272,30 @@ class DirectConnectTest {
   }
 
   @Test
+  void aStaleAddressBeforeTheRightOneCostsOneFailedHandshakeThenTheNextAddressWins() throws Exception {
+    Q2qClient carol = net.track(net.builder(server, "carol@localhost").build());
+    carol.listen("other", TestNet::echo).ready().get(10, TimeUnit.SECONDS);
+    InetSocketAddress stale = new InetSocketAddress("127.0.0.1", carol.directTcpPort());
+    int bobsPort;
+    try (ServerSocket probe = new ServerSocket(0)) {
+      bobsPort = probe.getLocalPort();
+    }
+    InetSocketAddress right = new InetSocketAddress("127.0.0.1", bobsPort);
+    bob(b -> b.tcpPort(bobsPort).advertiseTcp(List.of(stale, right)).softTimeout(Duration.ofSeconds(5)));
+    Attempts attempts = new Attempts();
+    Q2qClient alice = net.track(net.builder(server, "alice@localhost").connectionListener(attempts)
+        .softTimeout(Duration.ofSeconds(5)).directTcp(false).build());
+
+    VirtualChannel ch = alice.connect(BOB, "echo").get(20, TimeUnit.SECONDS);
+    assertThat(ch.route()).isEqualTo(Route.direct(Route.Kind.TCP, right));
+    // the second address waited while the first was connected and securing, then went on at once
+    assertThat(attempts.log).containsSubsequence("start direct tcp " + Route.hostPort(stale),
+        "start direct tcp " + Route.hostPort(right));
+    assertThat(attempts.log).anyMatch(l -> l.startsWith("failed direct tcp " + Route.hostPort(stale)));
+    echoIntact(ch, 1000);
+  }
+
+  @Test
   void aForgedExpiredOrReplayedListenerIdOnADirectConnectionIsRefused() throws Exception {
     MutableClock bobsClock = new MutableClock();
     Q2qClient bob = bob(b -> b.clock(bobsClock));

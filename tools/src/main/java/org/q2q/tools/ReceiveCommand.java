@@ -85,7 +85,8 @@ final class ReceiveCommand implements Callable<Integer> {
       throw new UsageException("--port must be in 0..65535, got " + port);
     }
     Q2qClient.Builder b = Q2qClient.builder(home, id.address()).environment(env.env())
-        .tcpPort(port).directTcp(!noDirect);
+        .tcpPort(port).directTcp(!noDirect)
+        .peerFlowControl(FileTransfer.CHANNEL_BUFFER, FileTransfer.SESSION_WINDOW);
     if (server.given() != null) {
       b.server(server.given());
     }

@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class FileReceiver {
   private static final Logger log = LoggerFactory.getLogger(FileReceiver.class);
-  private static final int BUFFER = 64 * 1024;
+  private static final int BUFFER = 256 * 1024;
   private static final long LINGER_SECONDS = 10;
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 

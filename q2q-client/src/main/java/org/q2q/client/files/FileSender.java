@@ -19,7 +19,7 @@ import org.q2q.client.VirtualChannel;
  * for event-loop threads.
  */
 public final class FileSender {
-  private static final int BUFFER = 64 * 1024;
+  private static final int BUFFER = 256 * 1024;
 
   private final Clock clock;
 

@@ -24,6 +24,17 @@ import java.util.HexFormat;
 public final class FileTransfer {
   /** The service name the receiver listens on. */
   public static final String SERVICE = "file";
+
+  /**
+   * Peer flow control for clients that move files ({@code Q2qClient.Builder.peerFlowControl}): a
+   * file channel buffers up to 8 MiB before choking the sender, so a receiver thread that is late
+   * for a few milliseconds (disk, hashing, a busy machine) does not stall the pipeline, at the
+   * cost of that much memory per transfer.
+   */
+  public static final int CHANNEL_BUFFER = 8 << 20;
+
+  /** The session window that goes with {@link #CHANNEL_BUFFER}. */
+  public static final int SESSION_WINDOW = 16 << 20;
   /** Longest file name accepted on the wire, in UTF-8 bytes (a common file system limit). */
   public static final int MAX_NAME_BYTES = 255;
 

@@ -29,6 +29,9 @@ abstract class ReachThenSecure<S> implements ConnectPlan<S> {
   /** Opens the transport; the future fails with a message that says why it could not. */
   protected abstract CompletableFuture<? extends Channel> reach();
 
+  /** Told once the secure phase on {@code reached} ended, either way (default: nothing). */
+  protected void secured(Channel reached, boolean success) {}
+
   /** The route of the reached transport (default: the planned one). */
   protected Route routeOf(Channel reached) {
     return route;
@@ -49,6 +52,7 @@ abstract class ReachThenSecure<S> implements ConnectPlan<S> {
     return r.thenCompose(ch -> {
       if (cancelled) {
         ch.close();
+        secured(ch, false);
         return CompletableFuture.failedFuture(new CancellationException("cancelled"));
       }
       CompletableFuture<S> s = secure.apply(ch, routeOf(ch));
@@ -57,6 +61,7 @@ abstract class ReachThenSecure<S> implements ConnectPlan<S> {
         if (e != null) {
           ch.close();
         }
+        secured(ch, e == null);
       });
       return s;
     });

@@ -19,7 +19,7 @@ import java.util.Objects;
  */
 final class ChannelOutputStream extends OutputStream {
   static final int MAX_WRITE = 64 * 1024;
-  static final long MAX_OUTSTANDING = 256 * 1024;
+  static final long MAX_OUTSTANDING = 1024 * 1024;
 
   private final VirtualChildChannel ch;
   private final Object lock = new Object();

@@ -58,7 +58,7 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   /** Writability bit cleared while the peer chokes this channel. */
   static final int CHOKE_WRITABILITY_BIT = 1;
   /** Most bytes one read() delivers, so a stream adapter buffers a bounded amount. */
-  static final int MAX_BYTES_PER_READ = 64 * 1024;
+  static final int MAX_BYTES_PER_READ = 256 * 1024;
 
   final Multiplexer mux;
   final long channelId;
