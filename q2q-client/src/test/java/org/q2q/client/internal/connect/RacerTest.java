@@ -175,6 +175,56 @@ class RacerTest {
   }
 
   @Test
+  void noPlanEventOrResultCallbackRunsUnderTheRacersLock() throws Exception {
+    List<Boolean> locked = new ArrayList<>();
+    Racer<String>[] racer = new Racer[1];
+    FakePlan a = new FakePlan("a") {
+      @Override
+      public CompletableFuture<String> attempt() {
+        locked.add(Thread.holdsLock(racer[0]));
+        return super.attempt();
+      }
+
+      @Override
+      public void cancel() {
+        locked.add(Thread.holdsLock(racer[0]));
+        super.cancel();
+      }
+    };
+    FakePlan b = new FakePlan("b") {
+      @Override
+      public CompletableFuture<String> attempt() {
+        locked.add(Thread.holdsLock(racer[0]));
+        return super.attempt();
+      }
+    };
+    racer[0] = new Racer<>(List.of(new Racer.Entry<>(a, 0), new Racer.Entry<>(b, 100)), List.of(), 10_000, scheduler,
+        new Racer.Events() {
+          @Override
+          public void started(Route route) {
+            locked.add(Thread.holdsLock(racer[0]));
+          }
+
+          @Override
+          public void failed(Route route, Throwable cause) {
+            locked.add(Thread.holdsLock(racer[0]));
+          }
+
+          @Override
+          public void won(Route route) {
+            locked.add(Thread.holdsLock(racer[0]));
+          }
+        }, s -> { });
+    CompletableFuture<Racer.Winner<String>> w = racer[0].run();
+    w.whenComplete((x, e) -> locked.add(Thread.holdsLock(racer[0])));
+    scheduler.advance(100);
+    b.result.complete("b wins");
+    assertThat(w.get().value()).isEqualTo("b wins");
+    // started a, attempt a, started b, attempt b, won b, result, cancel a, failed a
+    assertThat(locked).hasSize(8).containsOnly(false);
+  }
+
+  @Test
   void noMethodsAtAllFailsAtOnce() {
     CompletableFuture<Racer.Winner<String>> w = new Racer<String>(List.of(), List.of(), 1000, scheduler,
         new Racer.Events() {}, s -> {}).run();
