@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
  * builds the listener list.
  *
  * <ul>
+ *   <li>udp_candidates must be at most 16 IP literals with ports ({@link UdpCandidates}), else
+ *       INVALID_ARGUMENT; they are kept with the listener id for BindUdp;
  *   <li>no listener: NOT_FOUND naming the address and the service;
  *   <li>each listener gets an InboundQuery with a fresh listener id and the caller's verified
  *       address and chain; answers are awaited up to the configured timeout;
@@ -63,13 +65,12 @@ public final class InboundBroker {
   public CompletableFuture<InboundResponse> inbound(Caller caller, InboundRequest request) {
     Address to;
     String service;
+    UdpCandidates candidates;
     try {
       to = parseTo(request.getTo());
       service = ServiceNames.check(request.getService());
       checkBodyChain(caller, request.getCertificateChainList());
-      if (request.getUdpCandidatesCount() > 16) {
-        throw invalid("at most 16 udp_candidates, got " + request.getUdpCandidatesCount());
-      }
+      candidates = UdpCandidates.of(request.getUdpCandidatesList());
     } catch (StatusRuntimeException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -113,10 +114,11 @@ public final class InboundBroker {
       log.debug("{} {}: asked {} for {}", id, caller.address(), s, what);
     }
     return CompletableFuture.allOf(asked.stream().map(Asked::answer).toArray(CompletableFuture[]::new))
-        .thenApply(v -> collect(caller, to, service, asked));
+        .thenApply(v -> collect(caller, to, service, candidates, asked));
   }
 
-  private InboundResponse collect(Caller caller, Address to, String service, List<Asked> asked) {
+  private InboundResponse collect(Caller caller, Address to, String service, UdpCandidates candidates,
+      List<Asked> asked) {
     InboundResponse.Builder resp = InboundResponse.newBuilder();
     List<String> declines = new ArrayList<>();
     for (Asked a : asked) {
@@ -132,7 +134,7 @@ public final class InboundBroker {
         continue;
       }
       ListenerTicket t = new ListenerTicket(a.id(), caller.address(), to, service, a.session(),
-          tickets.expiryFromNow());
+          tickets.expiryFromNow(), candidates);
       tickets.activate(t);
       List<ConnectionMethod> methods = new ArrayList<>(answer.getMethodsList());
       if (methods.stream().noneMatch(ConnectionMethod::hasRelay)) {
