@@ -232,6 +232,16 @@ class StunPortTest {
   }
 
   @Test
+  void aServerOnAllInterfacesAnswersFromTheAddressItWasAsked() throws Exception {
+    PresenceServer s = start(b -> b.bindHost(null));
+    DatagramSocket d = client();
+    d.connect(new InetSocketAddress("127.0.0.1", s.udpPort())); // drops datagrams from any other source
+    byte[] answer = exchange(d, s.udpPort(), StunCodec.bindingRequest(tx(11)), 2000);
+    assertThat(answer).isNotNull();
+    assertThat(StunCodec.readBindingSuccess(ByteBuffer.wrap(answer)).mapped()).isEqualTo(d.getLocalSocketAddress());
+  }
+
+  @Test
   void udpCanBeTurnedOff() throws Exception {
     PresenceServer s = start(b -> b.udp(false));
     assertThat(s.udpPort()).isZero();
