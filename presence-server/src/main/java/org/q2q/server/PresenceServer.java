@@ -196,7 +196,10 @@ public final class PresenceServer implements AutoCloseable {
       return e.getMessage(); // bindUdp's message already says it all
     }
     for (Throwable c = e; c != null; c = c.getCause()) {
-      if (c instanceof java.net.BindException) {
+      // NIO throws BindException; Netty's epoll transport (used by gRPC when netty-transport-native-epoll
+      // is on the class path, as in the q2q tool) a NativeIoException "bind(..) failed: Address already in use"
+      if (c instanceof java.net.BindException
+          || (c.getMessage() != null && c.getMessage().contains("Address already in use"))) {
         return "cannot listen on " + (config.bindHost == null ? "*" : config.bindHost) + ":" + config.port
             + ": " + c.getMessage() + " (is another server running? choose another --port)";
       }

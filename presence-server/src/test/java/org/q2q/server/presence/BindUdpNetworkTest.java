@@ -117,7 +117,8 @@ class BindUdpNetworkTest {
   void namesBadPortsAndHugeHostsAreInvalid() throws Exception {
     String id = inbound(V4);
     for (HostPort bad : new HostPort[] {hp("example.org", 41000), hp("198.51.100.7", 0), hp("198.51.100.7", 70000),
-        hp("x".repeat(10_000), 1), hp("[::1]", 41000), hp("fe80::1%eth0", 41000)}) {
+        hp("x".repeat(10_000), 1), hp("[::1]", 41000), hp("fe80::1%eth0", 41000), hp("999.1.1.1", 41000),
+        hp("1:2:3", 41000), hp("", 41000)}) {
       Status s = refused(() -> alice.withDeadlineAfter(20, TimeUnit.SECONDS).bindUdp(bind(id, bad)));
       assertThat(s.getCode()).as("%s", bad).isEqualTo(Status.Code.INVALID_ARGUMENT);
       assertThat(s.getDescription()).hasSizeLessThan(300);

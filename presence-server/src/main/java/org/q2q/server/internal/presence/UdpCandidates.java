@@ -66,10 +66,26 @@ public final class UdpCandidates {
           + "(v4 or v6, no brackets, no name)");
     }
     try {
-      return new InetSocketAddress(InetAddress.getByName(host), hp.getPort()); // a literal: no DNS
+      // never InetAddress.getByName on a dotted string: "999.1.1.1" is no literal to it and it would ask DNS
+      InetAddress a = host.indexOf(':') >= 0 ? InetAddress.getByName(host) : InetAddress.getByAddress(ipv4(host));
+      return new InetSocketAddress(a, hp.getPort());
     } catch (UnknownHostException e) {
       throw invalid(what + ": '" + host + "' is not an IP address literal (" + e.getMessage() + ")");
     }
+  }
+
+  /** The four bytes of a dotted quad matched by {@link #IPV4}. */
+  private static byte[] ipv4(String host) throws UnknownHostException {
+    String[] parts = host.split("\\.");
+    byte[] b = new byte[4];
+    for (int i = 0; i < 4; i++) {
+      int v = Integer.parseInt(parts[i]);
+      if (v > 255) {
+        throw new UnknownHostException("octet " + v + " is over 255");
+      }
+      b[i] = (byte) v;
+    }
+    return b;
   }
 
   /** Whether {@code address} is one of the candidates. */
