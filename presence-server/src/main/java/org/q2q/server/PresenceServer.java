@@ -28,6 +28,7 @@ import org.q2q.proto.PresenceGrpc;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.registration.FailureLimiter;
 import org.q2q.server.internal.registration.RegistrationService;
+import org.q2q.server.internal.stun.StunPort;
 import org.q2q.server.internal.tls.ServerTls;
 import org.q2q.server.presence.PresenceConfig;
 import org.q2q.server.presence.PresenceService;
@@ -42,6 +43,9 @@ import org.slf4j.LoggerFactory;
  *       server's own TLS certificate from it, opens the account database and listens;
  *   <li>the Registration service is always there, Presence by default ({@link Builder#presence});
  *       more services are added with {@link Builder#addService};
+ *   <li>the UDP port of the same number (unless {@link Builder#udp} turns it off) answers STUN
+ *       Binding requests, so clients learn the NAT mapping of their PTCP socket (see {@link
+ *       #udpPort()});
  *   <li>every call passes the {@link CallerIdentity} interceptor (client certificates are optional
  *       in TLS and checked per call against {@link #domainCas()}) and a catch-all that turns
  *       exceptions into described statuses;
@@ -70,6 +74,7 @@ public final class PresenceServer implements AutoCloseable {
   private volatile Server server;
   private volatile ExecutorService executor;
   private volatile PresenceService presence;
+  private volatile StunPort stun;
   private final List<AutoCloseable> closeables = new ArrayList<>();
 
   private PresenceServer(Builder b) {
@@ -147,9 +152,14 @@ public final class PresenceServer implements AutoCloseable {
                 def, new StatusMappingInterceptor(), CallerIdentity.interceptor(domainCas)));
       }
       server = sb.build().start();
+      if (config.udp) {
+        stun = bindUdp(port());
+        closeables.add(0, stun);
+      }
       ok = true;
-      log.info("q2q presence server for {} listening on {} (CA {}, registration {})",
-          domain, server.getListenSockets(), ca.fingerprint(), config.registration);
+      log.info("q2q presence server for {} listening on {}{} (CA {}, registration {})",
+          domain, server.getListenSockets(), stun == null ? "" : " and udp " + stun.localAddress(),
+          ca.fingerprint(), config.registration);
       return this;
     } catch (IOException e) {
       throw new IOException(describeStartFailure(e), e);
@@ -160,9 +170,36 @@ public final class PresenceServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Binds the UDP port of the TCP port's number; with port 0 (tests) and that number taken for UDP,
+   * any free UDP port instead ({@link #udpPort()} tells which).
+   */
+  private StunPort bindUdp(int tcpPort) throws IOException {
+    InetSocketAddress at = config.bindHost == null ? new InetSocketAddress(tcpPort)
+        : new InetSocketAddress(config.bindHost, tcpPort);
+    try {
+      return StunPort.bind(at, config.stunPerSourcePerSecond, config.stunPerSourceBurst, config.stunGlobalPerSecond);
+    } catch (IOException e) {
+      if (config.port != 0) {
+        throw new IOException("cannot listen on udp " + (config.bindHost == null ? "*" : config.bindHost) + ":"
+            + tcpPort + " (the STUN/PTCP port, same number as TCP): " + e.getMessage()
+            + " (is another server running? choose another --port)", e);
+      }
+      log.info("udp port {} is taken; binding another one for STUN", tcpPort);
+      return StunPort.bind(new InetSocketAddress(at.getAddress(), 0), config.stunPerSourcePerSecond,
+          config.stunPerSourceBurst, config.stunGlobalPerSecond);
+    }
+  }
+
   private String describeStartFailure(IOException e) {
+    if (e.getMessage() != null && e.getMessage().startsWith("cannot listen on udp")) {
+      return e.getMessage(); // bindUdp's message already says it all
+    }
     for (Throwable c = e; c != null; c = c.getCause()) {
-      if (c instanceof java.net.BindException) {
+      // NIO throws BindException; Netty's epoll transport (used by gRPC when netty-transport-native-epoll
+      // is on the class path, as in the q2q tool) a NativeIoException "bind(..) failed: Address already in use"
+      if (c instanceof java.net.BindException
+          || (c.getMessage() != null && c.getMessage().contains("Address already in use"))) {
         return "cannot listen on " + (config.bindHost == null ? "*" : config.bindHost) + ":" + config.port
             + ": " + c.getMessage() + " (is another server running? choose another --port)";
       }
@@ -225,6 +262,23 @@ public final class PresenceServer implements AutoCloseable {
   public int port() {
     Server s = requireStarted(server);
     return ((InetSocketAddress) s.getListenSockets().get(0)).getPort();
+  }
+
+  /**
+   * The UDP port that answers STUN: the TCP port's number, unless the server was built with port 0
+   * and that number was taken for UDP; 0 if UDP is off ({@link Builder#udp}).
+   */
+  public int udpPort() {
+    requireStarted(server);
+    StunPort s = stun;
+    return s == null ? 0 : s.localAddress().getPort();
+  }
+
+  /** The UDP port's counters (all zero if UDP is off). */
+  public StunStats stunStats() {
+    requireStarted(server);
+    StunPort s = stun;
+    return s == null ? new StunStats(0, 0, 0, 0, 0, 0, 0) : s.stats();
   }
 
   /** The data folder. */
@@ -327,6 +381,10 @@ public final class PresenceServer implements AutoCloseable {
     private Duration shutdownGrace = Duration.ofSeconds(5);
     private final List<ServiceFactory> factories = new ArrayList<>();
     private PresenceConfig presence = PresenceConfig.defaults();
+    private boolean udp = true;
+    private double stunPerSourcePerSecond = 5;
+    private int stunPerSourceBurst = 20;
+    private double stunGlobalPerSecond = 5000;
 
     private Builder() {}
 
@@ -348,6 +406,32 @@ public final class PresenceServer implements AutoCloseable {
         throw new IllegalArgumentException("port " + port + " is not in 0..65535");
       }
       this.port = port;
+      return this;
+    }
+
+    /**
+     * Whether to bind the UDP port of the same number, answering STUN Binding requests (default
+     * true).
+     */
+    public Builder udp(boolean on) {
+      this.udp = on;
+      return this;
+    }
+
+    /**
+     * How many STUN answers the UDP port sends: per source address, {@code perSourceBurst} at once
+     * then {@code perSourcePerSecond}; for the whole port at most {@code globalPerSecond} (defaults
+     * 20, 5/s and 5000/s: a client asks a few times per connection; a spoofed victim gets at most
+     * 5 answers of at most 44 bytes per second).
+     */
+    public Builder stunRateLimit(double perSourcePerSecond, int perSourceBurst, double globalPerSecond) {
+      if (perSourcePerSecond <= 0 || perSourceBurst < 1 || globalPerSecond <= 0) {
+        throw new IllegalArgumentException("STUN rates must be positive and the burst at least 1, got "
+            + perSourcePerSecond + "/s, burst " + perSourceBurst + ", global " + globalPerSecond + "/s");
+      }
+      this.stunPerSourcePerSecond = perSourcePerSecond;
+      this.stunPerSourceBurst = perSourceBurst;
+      this.stunGlobalPerSecond = globalPerSecond;
       return this;
     }
 

@@ -77,7 +77,8 @@ final class ServerCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     String listen = (bind == null ? "all interfaces" : bind) + ", port " + server.port();
     String local = bind == null || InetAddress.getByName(bind).isAnyLocalAddress() ? "127.0.0.1" : bind;
-    out.println("q2q presence server for " + server.domain() + " listening on " + listen + " (gRPC over TLS)");
+    out.println("q2q presence server for " + server.domain() + " listening on " + listen + " (gRPC over TLS)"
+        + (server.udpPort() == 0 ? "" : ", udp port " + server.udpPort() + " (STUN)"));
     out.println("  CA fingerprint " + server.ca().fingerprint());
     out.println("  data in " + data.toAbsolutePath().normalize() + ", registration " + registration.name().toLowerCase(java.util.Locale.ROOT));
     out.println("  register with: q2q register alice@" + server.domain() + " --server "

@@ -10,12 +10,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.CaPinStore;
-import org.q2q.proto.BindUdpAnswer;
-import org.q2q.proto.BindUdpQuery;
 import org.q2q.proto.BindUdpRequest;
 import org.q2q.proto.BindUdpResponse;
 import org.q2q.proto.InboundRequest;
@@ -27,11 +24,11 @@ import org.q2q.proto.RelayFrame;
 import org.q2q.server.DomainCas;
 import org.q2q.server.internal.federation.CaLearner;
 import org.q2q.server.internal.federation.CallerResolver;
+import org.q2q.server.internal.presence.BindUdpForwarder;
 import org.q2q.server.internal.presence.Caller;
 import org.q2q.server.internal.presence.InboundBroker;
 import org.q2q.server.internal.presence.ListenSession;
 import org.q2q.server.internal.presence.ListenerRegistry;
-import org.q2q.server.internal.presence.ListenerTicket;
 import org.q2q.server.internal.presence.ListenerTickets;
 import org.q2q.server.internal.relay.RelayLimits;
 import org.q2q.server.internal.relay.RelayRendezvous;
@@ -50,7 +47,8 @@ import org.slf4j.LoggerFactory;
  *   <li>Inbound: NOT_FOUND / PERMISSION_DENIED / UNAVAILABLE as described in {@link InboundBroker};
  *       listener ids are 128-bit random, base64url, single use, valid {@link
  *       PresenceConfig#listenerIdTtl()};
- *   <li>BindUdp: forwarded to the listener that accepted the id, its answer returned;
+ *   <li>BindUdp: forwarded to the listener that accepted the id, only toward a udp_candidate the
+ *       caller announced in that Inbound ({@link BindUdpForwarder}), its answer returned;
  *   <li>Relay: two streams spliced byte for byte with gRPC flow control on both hops.
  * </ul>
  * Safe for concurrent use.
@@ -66,6 +64,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   private final ListenerRegistry registry = new ListenerRegistry();
   private final ListenerTickets tickets;
   private final InboundBroker inbound;
+  private final BindUdpForwarder bindUdps;
   private final RelayLimits limits;
   private final RelayRendezvous relay;
   private final AtomicLong sessionIds = new AtomicLong();
@@ -94,6 +93,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     this.callers = new CallerResolver(cas, learner);
     this.tickets = new ListenerTickets(clock, config.listenerIdTtl());
     this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout());
+    this.bindUdps = new BindUdpForwarder(tickets, config.bindUdpTimeout());
     this.limits = new RelayLimits(config.maxRelayStreamsPerAddress(), config.maxRelayBytesInFlightPerAddress());
     this.relay = new RelayRendezvous(tickets, limits, config.relayTap(), config.maxRelayFrameBytes(),
         config.relayWindowFrames(), config.relayReadyThresholdBytes(), config.relayJoinTimeout());
@@ -169,7 +169,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   @Override
   public void bindUdp(BindUdpRequest request, StreamObserver<BindUdpResponse> responses) {
     callers.resolve()
-        .thenCompose(caller -> bindUdp(caller, request))
+        .thenCompose(caller -> bindUdps.bindUdp(caller, request))
         .whenComplete((r, e) -> {
           if (e != null) {
             responses.onError(statusOf(e));
@@ -177,43 +177,6 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
             responses.onNext(r);
             responses.onCompleted();
           }
-        });
-  }
-
-  private CompletableFuture<BindUdpResponse> bindUdp(Caller caller, BindUdpRequest request) {
-    String id = ListenerTickets.shorten(request.getListenerId());
-    if (!request.hasUdpDestination() || request.getUdpDestination().getHost().isEmpty()
-        || request.getUdpDestination().getPort() < 1 || request.getUdpDestination().getPort() > 65535) {
-      return CompletableFuture.failedFuture(Status.INVALID_ARGUMENT
-          .withDescription("udp_destination must name a host and a port in 1..65535").asRuntimeException());
-    }
-    ListenerTicket t = tickets.peek(request.getListenerId(), caller.address());
-    CompletableFuture<BindUdpAnswer> answer = t.session().ask(BindUdpQuery.newBuilder()
-        .setListenerId(t.id())
-        .setUdpDestination(request.getUdpDestination())
-        .setFrom(caller.address().toString()));
-    log.debug("{} {}: BindUdp toward {}:{} asked of {}", id, caller.address(), request.getUdpDestination().getHost(),
-        request.getUdpDestination().getPort(), t.session());
-    return answer
-        .orTimeout(config.bindUdpTimeout().toMillis(), TimeUnit.MILLISECONDS)
-        .handle((a, e) -> {
-          t.session().forget(answer);
-          if (e != null) {
-            Throwable c = e instanceof CompletionException ? e.getCause() : e;
-            if (c instanceof StatusRuntimeException s) {
-              throw s;
-            }
-            throw Status.UNAVAILABLE
-                .withDescription("the listener " + t.to() + " did not answer BindUdp within "
-                    + config.bindUdpTimeout().toMillis() + " ms")
-                .asRuntimeException();
-          }
-          if (!a.getError().isEmpty()) {
-            throw Status.UNAVAILABLE
-                .withDescription("the listener " + t.to() + " could not send UDP: " + a.getError())
-                .asRuntimeException();
-          }
-          return BindUdpResponse.getDefaultInstance();
         });
   }
 

@@ -335,8 +335,10 @@ class RelaySpliceTest {
     start(PresenceConfig.defaults());
     TestListener bob = h.listen("bob@example.com");
     bob.offer("file");
-    String id = listenerId(bob);
     org.q2q.proto.HostPort dst = org.q2q.proto.HostPort.newBuilder().setHost("203.0.113.5").setPort(40000).build();
+    String id = h.blocking("alice@example.com")
+        .inbound(InboundRequest.newBuilder().setTo("bob@example.com").setService("file").addUdpCandidates(dst).build())
+        .getListeners(0).getId();
     h.blocking("alice@example.com").bindUdp(org.q2q.proto.BindUdpRequest.newBuilder()
         .setListenerId(id).setUdpDestination(dst).build());
     org.q2q.proto.BindUdpQuery q = bob.next(ListenDown.KindCase.BIND_UDP_QUERY).getBindUdpQuery();

@@ -14,6 +14,7 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.Certificates;
 import org.q2q.proto.ConnectionMethod;
 import org.q2q.proto.InboundAnswer;
+import org.q2q.proto.HostPort;
 import org.q2q.proto.InboundQuery;
 import org.q2q.proto.InboundRequest;
 import org.q2q.proto.InboundResponse;
@@ -27,6 +28,8 @@ import org.slf4j.LoggerFactory;
  * builds the listener list.
  *
  * <ul>
+ *   <li>udp_candidates must be at most 16 IP literals with ports ({@link UdpCandidates}), else
+ *       INVALID_ARGUMENT; they are kept with the listener id for BindUdp;
  *   <li>no listener: NOT_FOUND naming the address and the service;
  *   <li>each listener gets an InboundQuery with a fresh listener id and the caller's verified
  *       address and chain; answers are awaited up to the configured timeout;
@@ -67,15 +70,17 @@ public final class InboundBroker {
   public CompletableFuture<InboundResponse> inbound(Caller caller, InboundRequest request) {
     Address to;
     String service;
+    UdpCandidates candidates;
     try {
       to = parseTo(request.getTo());
       service = ServiceNames.check(request.getService());
       checkBodyChain(caller, request.getCertificateChainList());
-      if (request.getUdpCandidatesCount() > MAX_CANDIDATES) {
-        throw invalid("at most " + MAX_CANDIDATES + " udp_candidates, got " + request.getUdpCandidatesCount());
-      }
+      candidates = UdpCandidates.of(request.getUdpCandidatesList());
       if (request.getTcpCandidatesCount() > MAX_CANDIDATES) {
         throw invalid("at most " + MAX_CANDIDATES + " tcp_candidates, got " + request.getTcpCandidatesCount());
+      }
+      for (HostPort hp : request.getTcpCandidatesList()) {
+        UdpCandidates.parse(hp, "tcp_candidates"); // IP literals and ports in range, as for UDP
       }
     } catch (StatusRuntimeException e) {
       return CompletableFuture.failedFuture(e);
@@ -121,10 +126,11 @@ public final class InboundBroker {
       log.debug("{} {}: asked {} for {}", id, caller.address(), s, what);
     }
     return CompletableFuture.allOf(asked.stream().map(Asked::answer).toArray(CompletableFuture[]::new))
-        .thenApply(v -> collect(caller, to, service, asked));
+        .thenApply(v -> collect(caller, to, service, candidates, asked));
   }
 
-  private InboundResponse collect(Caller caller, Address to, String service, List<Asked> asked) {
+  private InboundResponse collect(Caller caller, Address to, String service, UdpCandidates candidates,
+      List<Asked> asked) {
     InboundResponse.Builder resp = InboundResponse.newBuilder();
     List<String> declines = new ArrayList<>();
     for (Asked a : asked) {
@@ -140,7 +146,7 @@ public final class InboundBroker {
         continue;
       }
       ListenerTicket t = new ListenerTicket(a.id(), caller.address(), to, service, a.session(),
-          tickets.expiryFromNow());
+          tickets.expiryFromNow(), candidates);
       tickets.activate(t);
       // A listener's methods reach the connector as they are; a bound keeps one answer small.
       List<ConnectionMethod> methods = new ArrayList<>(

@@ -57,8 +57,11 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   private final Consumer<ListenSession> onEnd;
   /** Offered services and their descriptions; changed on ctx only, read anywhere. */
   private final Map<String, String> services = new ConcurrentSkipListMap<>();
+  /** An unanswered query: the answer type it expects, and who waits for it. */
+  private record Pending(Class<?> answerType, CompletableFuture<?> future) {}
+
   /** Unanswered queries by query id. */
-  private final Map<Long, CompletableFuture<?>> pending = new ConcurrentHashMap<>();
+  private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
   private final AtomicLong nextQuery = new AtomicLong(1);
   /** Set once on ctx; read anywhere. */
   private volatile boolean closed;
@@ -207,12 +210,19 @@ public final class ListenSession implements StreamObserver<ListenUp> {
 
   @SuppressWarnings("unchecked")
   private void answer(long queryId, Object answer) {
-    CompletableFuture<Object> f = (CompletableFuture<Object>) pending.remove(queryId);
-    if (f == null) {
+    Pending p = pending.get(queryId);
+    if (p == null) {
       log.debug("{} {}: answer to unknown or timed-out query {}", id, caller.address(), queryId);
       return;
     }
-    f.complete(answer); // a wrong answer type fails the waiting stage with a ClassCastException
+    if (!p.answerType().isInstance(answer)) { // e.g. a BindUdpAnswer to an InboundQuery: ignore it
+      log.debug("{} {}: ignoring a {} to query {} (expects a {})", id, caller.address(),
+          answer.getClass().getSimpleName(), queryId, p.answerType().getSimpleName());
+      return;
+    }
+    if (pending.remove(queryId, p)) {
+      ((CompletableFuture<Object>) p.future()).complete(answer);
+    }
   }
 
   /**
@@ -222,7 +232,7 @@ public final class ListenSession implements StreamObserver<ListenUp> {
    */
   public CompletableFuture<InboundAnswer> ask(InboundQuery.Builder query) {
     CompletableFuture<InboundAnswer> f = new CompletableFuture<>();
-    long q = register(f);
+    long q = register(InboundAnswer.class, f);
     if (q != 0) {
       ctx.execute(() -> send(ListenDown.newBuilder().setInboundQuery(query.setQueryId(q)).build()));
     }
@@ -232,7 +242,7 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   /** Pushes a BindUdpQuery (its query id is set here); the answer as {@link #ask}. */
   public CompletableFuture<BindUdpAnswer> ask(BindUdpQuery.Builder query) {
     CompletableFuture<BindUdpAnswer> f = new CompletableFuture<>();
-    long q = register(f);
+    long q = register(BindUdpAnswer.class, f);
     if (q != 0) {
       ctx.execute(() -> send(ListenDown.newBuilder().setBindUdpQuery(query.setQueryId(q)).build()));
     }
@@ -241,10 +251,10 @@ public final class ListenSession implements StreamObserver<ListenUp> {
 
   /** Forgets a query whose answer is no longer awaited (timed out). */
   public void forget(CompletableFuture<?> query) {
-    pending.values().remove(query);
+    pending.values().removeIf(p -> p.future() == query);
   }
 
-  private long register(CompletableFuture<?> f) {
+  private long register(Class<?> answerType, CompletableFuture<?> f) {
     if (closed) {
       f.completeExceptionally(gone());
       return 0;
@@ -256,7 +266,7 @@ public final class ListenSession implements StreamObserver<ListenUp> {
       return 0;
     }
     long q = nextQuery.getAndIncrement();
-    pending.put(q, f);
+    pending.put(q, new Pending(answerType, f));
     if (closed && pending.remove(q) != null) { // raced with end()
       f.completeExceptionally(gone());
       return 0;
@@ -302,9 +312,9 @@ public final class ListenSession implements StreamObserver<ListenUp> {
       registry.remove(caller.address(), s, this);
     }
     services.clear();
-    List<CompletableFuture<?>> waiting = new ArrayList<>(pending.values());
+    List<Pending> waiting = new ArrayList<>(pending.values());
     pending.clear();
-    waiting.forEach(f -> f.completeExceptionally(gone()));
+    waiting.forEach(p -> p.future().completeExceptionally(gone()));
     log.info("{} {}: Listen session ended ({}); withdrew {}", id, caller.address(), why, names);
     if (status != null) {
       try {

@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  *   <li>Sends a heartbeat every interval; a server silent for the heartbeat timeout is declared
  *       dead and the stream is cancelled (a half-open TCP connection is noticed).
  *   <li>After any loss it reconnects with jittered exponential {@link Backoff} and re-offers.
- *   <li>Answers the server's queries: Inbound (through {@link Handler}), relay-open notices and
- *       BindUdp (not supported yet: answered with an error).
+ *   <li>Answers the server's queries through {@link Handler}: Inbound, relay-open notices and
+ *       BindUdp (the default handler refuses it).
  * </ul>
  *
  * <p>All state is confined to one event executor (also the gRPC call's executor).
@@ -59,6 +59,17 @@ public final class PresenceSession implements AutoCloseable {
 
     /** A connector opened a relay stream for one of our listener ids: open ours. */
     void relayOpen(RelayOpen notice);
+
+    /**
+     * The connector of one of our Inbound answers asks us to send UDP toward it (the server has
+     * checked that the destination is one of the candidates it announced): start our half of the
+     * hole punch ({@code PunchSocket.punch} as LISTENER toward the InboundQuery's udp_candidates)
+     * and complete with "" once started, or with why not. Called on the session's event loop; must
+     * not block. Default: not supported.
+     */
+    default CompletableFuture<String> bindUdp(BindUdpQuery query) {
+      return CompletableFuture.completedFuture("UDP hole punching is not supported by this client yet");
+    }
   }
 
   /** Timing of the session. */
@@ -293,8 +304,24 @@ public final class PresenceSession implements AutoCloseable {
   }
 
   private void bindUdp(BindUdpQuery q) {
-    call.onNext(ListenUp.newBuilder().setBindUdpAnswer(BindUdpAnswer.newBuilder()
-        .setQueryId(q.getQueryId()).setError("UDP hole punching is not supported by this client yet")).build());
+    int gen = generation;
+    CompletableFuture<String> started;
+    try {
+      started = handler.bindUdp(q);
+    } catch (RuntimeException e) {
+      started = CompletableFuture.failedFuture(e);
+    }
+    started.whenComplete((error, e) -> loop.execute(() -> {
+      if (gen != generation || call == null) {
+        return; // the stream this query came on is gone; the server gave up on it too
+      }
+      String why = e != null ? "the listener failed to start punching" : error == null ? "" : error;
+      if (e != null) {
+        log.warn("{} answering BindUdp query {} failed", name, q.getQueryId(), e);
+      }
+      call.onNext(ListenUp.newBuilder().setBindUdpAnswer(BindUdpAnswer.newBuilder()
+          .setQueryId(q.getQueryId()).setError(why)).build());
+    }));
   }
 
   private void lost(int gen, String why, boolean fatal) {
