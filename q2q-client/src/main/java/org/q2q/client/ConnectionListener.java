@@ -24,6 +24,9 @@ public interface ConnectionListener {
   /** An attempt over {@code route} started (e.g. direct tcp to one of the listener's addresses). */
   default void attemptStart(Address to, Route route) {}
 
+  /** A step of the attempt over {@code route} (e.g. a hole-punching round), for people watching. */
+  default void attemptProgress(Address to, Route route, String step) {}
+
   /** The attempt over {@code route} failed, or lost the race and was cancelled; {@code cause} says which. */
   default void attemptFailed(Address to, Route route, Throwable cause) {}
 

@@ -23,6 +23,7 @@ import org.q2q.certstore.Identity;
 import org.q2q.client.internal.cache.SessionCache;
 import org.q2q.client.internal.accept.ListenerIds;
 import org.q2q.client.internal.accept.TcpTransportAcceptor;
+import org.q2q.client.internal.accept.UdpTransportAcceptor;
 import org.q2q.client.internal.connect.Connector;
 import org.q2q.client.internal.connect.DomainServers;
 import org.q2q.client.internal.connect.Racer;
@@ -74,9 +75,12 @@ public final class Q2qClient implements AutoCloseable {
   private final SessionCache<PeerSession> cache;
   private final PeerSessions sessions;
   private final TcpTransportAcceptor acceptor;
+  private final UdpTransportAcceptor udp;
   private final boolean directTcp;
+  private final boolean ptcp;
   private final boolean tcpPortGiven;
   private final AtomicBoolean askedWhoAmI = new AtomicBoolean();
+  private final AtomicBoolean triedUdp = new AtomicBoolean();
   private final Connector connector;
   private final PresenceSession presence;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -117,13 +121,16 @@ public final class Q2qClient implements AutoCloseable {
     this.acceptor = new TcpTransportAcceptor(identity.address(), group, sessions, ids,
         s -> cache.put(s.remoteAddress(), s),
         new TcpTransportAcceptor.Settings(b.tcpPort, b.advertisedTcp, b.handshakeTimeout.toMillis(), stagger));
+    this.ptcp = b.ptcp;
+    this.udp = new UdpTransportAcceptor(identity.address(), sessions, ids, s -> cache.put(s.remoteAddress(), s),
+        new UdpTransportAcceptor.Settings(b.udpPort, b.advertisedUdp, org.q2q.ptcp.PtcpConfig.defaults()));
     Racer.Scheduler scheduler = (task, delay) -> {
       var f = group.next().schedule(task, delay, TimeUnit.MILLISECONDS);
       return () -> f.cancel(false);
     };
-    this.connector = new Connector(identity, servers, sessions, cache, acceptor, group, scheduler, System::nanoTime,
+    this.connector = new Connector(identity, servers, sessions, cache, acceptor, udp, group, scheduler, System::nanoTime,
         new Connector.Timing(soft, stagger, b.connectTimeout.toMillis()), b.connectionListener);
-    InboundResponder responder = new InboundResponder(identity.address(), listeners, servers, sessions, ids, acceptor,
+    InboundResponder responder = new InboundResponder(identity.address(), listeners, servers, sessions, ids, acceptor, udp,
         soft, group, s -> cache.put(s.remoteAddress(), s));
     this.presence = new PresenceSession(identity.address().toString(),
         org.q2q.proto.PresenceGrpc.newStub(servers.own().channel()), group.next(), clock,
@@ -138,6 +145,16 @@ public final class Q2qClient implements AutoCloseable {
    * @throws IOException if the configured port cannot be bound
    */
   private void startDirect() throws IOException {
+    if (ptcp && triedUdp.compareAndSet(false, true)) {
+      try {
+        udp.start();
+        // Our server's UDP port has its TCP port's number: STUN there names our NAT mapping.
+        ServerAddress own = servers.own().address();
+        udp.learnReflexive(new java.net.InetSocketAddress(own.host(), own.port()), Duration.ofSeconds(2));
+      } catch (IOException e) {
+        log.warn("{} no PTCP (UDP) transport: {}", identity.address(), e.getMessage());
+      }
+    }
     if (!directTcp) {
       return;
     }
@@ -162,6 +179,11 @@ public final class Q2qClient implements AutoCloseable {
             public void onCompleted() {}
           });
     }
+  }
+
+  /** The UDP port of this client's PTCP socket, or 0 if it has none (yet). */
+  public int udpPort() {
+    return udp.port();
   }
 
   /** The TCP port this client accepts direct peer connections on, or 0 if it does not (yet). */
@@ -356,6 +378,7 @@ public final class Q2qClient implements AutoCloseable {
     presence.close();
     acceptor.close();
     cache.closeAll().awaitQuietly(Duration.ofSeconds(2)); // goodbyes leave before the servers' channels go
+    udp.close();
     servers.close();
     handlerExecutor.shutdownNow();
     if (ownsGroup) {
@@ -388,6 +411,9 @@ public final class Q2qClient implements AutoCloseable {
     private int tcpPort;
     private java.util.List<java.net.InetSocketAddress> advertisedTcp = java.util.List.of();
     private Duration unusedSessionTimeout = Duration.ofMinutes(5);
+    private boolean ptcp = true;
+    private int udpPort;
+    private java.util.List<java.net.InetSocketAddress> advertisedUdp = java.util.List.of();
 
     private Builder(Identity identity) {
       this.identity = Objects.requireNonNull(identity, "identity");
@@ -436,6 +462,30 @@ public final class Q2qClient implements AutoCloseable {
      */
     public Builder directTcp(boolean enabled) {
       this.directTcp = enabled;
+      return this;
+    }
+
+    /**
+     * Whether this client opens its one UDP socket for PTCP (default true): peers behind NATs then
+     * reach each other by hole punching, timed through the presence server (BindUdp).
+     */
+    public Builder ptcp(boolean enabled) {
+      this.ptcp = enabled;
+      return this;
+    }
+
+    /** The UDP port of the PTCP socket (default 0: a random free one). */
+    public Builder udpPort(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("udpPort not in 0..65535: " + port);
+      }
+      this.udpPort = port;
+      return this;
+    }
+
+    /** Advertise exactly these addresses for PTCP instead of this host's interfaces and STUN's answer. */
+    public Builder advertiseUdp(java.util.List<java.net.InetSocketAddress> addresses) {
+      this.advertisedUdp = java.util.List.copyOf(addresses);
       return this;
     }
 

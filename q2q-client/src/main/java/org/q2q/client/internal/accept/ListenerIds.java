@@ -19,8 +19,8 @@ public final class ListenerIds implements ListenerIdCheck {
   /** Accepted ids kept at once; an Inbound flood cannot grow this client without bound. */
   static final int MAX_PENDING = 4096;
 
-  /** An accepted id: who may use it, for which service, until when. */
-  public record Pending(Address from, String service, long expiresMillis) {}
+  /** An accepted id: who may use it, for which service, until when, and where its UDP is. */
+  public record Pending(Address from, String service, long expiresMillis, java.util.List<org.q2q.proto.HostPort> udp) {}
 
   private final Clock clock;
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
@@ -35,13 +35,24 @@ public final class ListenerIds implements ListenerIdCheck {
    * @return false if too many ids are pending (the Inbound should be declined)
    */
   public boolean offer(String id, Address from, String service) {
+    return offer(id, from, service, java.util.List.of());
+  }
+
+  /** Like {@link #offer(String, Address, String)}, remembering the connector's UDP candidates for punching. */
+  public boolean offer(String id, Address from, String service, java.util.List<org.q2q.proto.HostPort> udp) {
     long now = clock.millis();
     pending.values().removeIf(p -> p.expiresMillis() < now);
     if (pending.size() >= MAX_PENDING) {
       return false;
     }
-    pending.put(id, new Pending(from, service, now + LIFETIME.toMillis()));
+    pending.put(id, new Pending(from, service, now + LIFETIME.toMillis(), java.util.List.copyOf(udp)));
     return true;
+  }
+
+  /** The pending entry of {@code id}, whoever asks, or null (unknown, used or expired). */
+  public Pending get(String id) {
+    Pending p = pending.get(id);
+    return p != null && p.expiresMillis() >= clock.millis() ? p : null;
   }
 
   /** Whether {@code id} is still waiting for its session (accepted, unexpired, unused). */

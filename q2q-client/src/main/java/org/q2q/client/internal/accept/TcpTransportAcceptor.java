@@ -21,8 +21,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.q2q.certstore.Address;
 import org.q2q.client.Route;
@@ -88,8 +86,7 @@ public final class TcpTransportAcceptor implements AutoCloseable {
   private final Consumer<PeerSession> established;
   private final Settings settings;
   private final Map<String, CompletableFuture<Channel>> awaiting = new ConcurrentHashMap<>();
-  private final AtomicInteger handshaking = new AtomicInteger();
-  private final AtomicBoolean warnedFull = new AtomicBoolean();
+  private final HandshakeBudget handshaking;
   private volatile Channel server;
   private volatile InetAddress observed;
   private volatile List<InetAddress> interfaces = List.of();
@@ -104,6 +101,7 @@ public final class TcpTransportAcceptor implements AutoCloseable {
     this.ids = ids;
     this.established = established;
     this.settings = settings;
+    this.handshaking = new HandshakeBudget(MAX_HANDSHAKING, self + " direct TCP", log);
   }
 
   /**
@@ -192,21 +190,11 @@ public final class TcpTransportAcceptor implements AutoCloseable {
   // ---- the listening side ----
 
   private void accepted(SocketChannel ch) {
-    if (closed || handshaking.incrementAndGet() > MAX_HANDSHAKING) {
-      handshaking.decrementAndGet();
-      if (warnedFull.compareAndSet(false, true)) {
-        log.warn("{} {} peer connections are handshaking: refusing more until some finish", self, MAX_HANDSHAKING);
-      }
+    Runnable settled = closed ? null : handshaking.tryEnter();
+    if (settled == null) {
       ch.close();
       return;
     }
-    AtomicBoolean counted = new AtomicBoolean(true);
-    Runnable settled = () -> {
-      if (counted.compareAndSet(true, false)) {
-        handshaking.decrementAndGet();
-        warnedFull.set(false);
-      }
-    };
     ch.closeFuture().addListener(f -> settled.run());
     TransportPreamble preamble = new TransportPreamble(new TransportPreamble.Handoff() {
       @Override

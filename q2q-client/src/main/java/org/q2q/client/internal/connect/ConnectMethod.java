@@ -37,6 +37,9 @@ public interface ConnectMethod<S> {
     return false;
   }
 
-  /** The attempt for {@code listener}'s advertised {@code method} (of this kind). */
+  /**
+   * The attempt for {@code listener}'s advertised {@code method} (of this kind), or null when an
+   * attempt planned for an earlier method of the same listener covers this one too.
+   */
   ConnectPlan<S> plan(Listener listener, ConnectionMethod method);
 }

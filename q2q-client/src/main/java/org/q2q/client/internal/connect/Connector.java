@@ -26,6 +26,7 @@ import org.q2q.client.Transport;
 import org.q2q.client.VirtualChannel;
 import org.q2q.client.internal.Futures;
 import org.q2q.client.internal.accept.TcpTransportAcceptor;
+import org.q2q.client.internal.accept.UdpTransportAcceptor;
 import org.q2q.client.internal.cache.SessionCache;
 import org.q2q.client.internal.peer.PeerSession;
 import org.q2q.client.internal.peer.PeerSessions;
@@ -70,6 +71,7 @@ public final class Connector {
   private final PeerSessions sessions;
   private final SessionCache<PeerSession> cache;
   private final TcpTransportAcceptor acceptor;
+  private final UdpTransportAcceptor udp;
   private final EventLoopGroup group;
   private final Racer.Scheduler scheduler;
   private final LongSupplier nanoTime;
@@ -77,13 +79,14 @@ public final class Connector {
   private final ConnectionListener events;
 
   public Connector(Identity identity, DomainServers servers, PeerSessions sessions, SessionCache<PeerSession> cache,
-      TcpTransportAcceptor acceptor, EventLoopGroup group, Racer.Scheduler scheduler, LongSupplier nanoTime,
+      TcpTransportAcceptor acceptor, UdpTransportAcceptor udp, EventLoopGroup group, Racer.Scheduler scheduler, LongSupplier nanoTime,
       Timing timing, ConnectionListener events) {
     this.identity = identity;
     this.servers = servers;
     this.sessions = sessions;
     this.cache = cache;
     this.acceptor = acceptor;
+    this.udp = udp;
     this.group = group;
     this.scheduler = scheduler;
     this.nanoTime = nanoTime;
@@ -153,9 +156,13 @@ public final class Connector {
     return servers.server(to.domainAddress(), deadline.remainingMillis())
         .thenCompose(server -> {
           step.set("asking the server of " + to.domain() + " at " + server.address() + " (Inbound)");
-          return inbound(server, to, service, choice, deadline)
+          // Our UDP candidates should include the NAT's mapping: STUN takes one round trip.
+          CompletableFuture<Void> settled = choice.allows(Route.Kind.PTCP) && udp.listening()
+              ? udp.candidatesSettled(Math.min(STUN_WAIT_MILLIS, deadline.remainingMillis()))
+              : CompletableFuture.completedFuture(null);
+          return settled.thenCompose(v -> inbound(server, to, service, choice, deadline))
               .thenCompose(resp -> {
-                step.set("connecting to " + to + " (racing " + resp.getListenersCount() + " listener(s)' methods)");
+                step.set("connecting to " + to + " (racing the methods of " + resp.getListenersCount() + " listener(s))");
                 return race(server, to, resp, choice, deadline);
               });
         });
@@ -170,6 +177,10 @@ public final class Connector {
     if (choice.allows(Route.Kind.REVERSE_TCP) && acceptor.listening()) {
       List<HostPort> mine = acceptor.ownCandidates();
       req.addAllTcpCandidates(mine.subList(0, Math.min(mine.size(), MAX_CANDIDATES)));
+    }
+    if (choice.allows(Route.Kind.PTCP) && udp.listening()) {
+      List<HostPort> mine = udp.ownCandidates();
+      req.addAllUdpCandidates(mine.subList(0, Math.min(mine.size(), MAX_CANDIDATES)));
     }
     CompletableFuture<InboundResponse> f = new CompletableFuture<>();
     PresenceGrpc.newStub(server.channel())
@@ -203,6 +214,10 @@ public final class Connector {
     methods.add(new TcpConnectMethod<>(group, deadline, secure));
     if (acceptor.listening()) {
       methods.add(new ReverseTcpConnectMethod<>(acceptor, secure));
+    }
+    if (udp.listening()) {
+      methods.add(new PtcpConnectMethod<>(udp, PresenceGrpc.newStub(server.channel()), deadline,
+          (route, step) -> events.attemptProgress(to, route, step), secure));
     }
     methods.add(new RelayConnectMethod<>(PresenceGrpc.newStub(server.channel()), server.loopOr(group),
         server.address().toString(), secure));
@@ -301,6 +316,9 @@ public final class Connector {
     return new ConnectFailedException(Reason.UNREACHABLE, "cannot reach " + what + ": "
         + (e.getMessage() == null ? e.toString() : e.getMessage()), e);
   }
+
+  /** How long a connect waits for the first STUN answer before it sends its candidates anyway. */
+  static final long STUN_WAIT_MILLIS = 500;
 
   /** Candidates we announce in Inbound at most (the server's bound). */
   static final int MAX_CANDIDATES = 16;

@@ -70,7 +70,10 @@ public final class MethodPlanner {
         int slot = slots.merge(u.listener().getId() + "/" + u.method().tier(), 1, Integer::sum) - 1;
         delay += slot * staggerMillis;
       }
-      entries.add(new Racer.Entry<>(u.method().plan(u.listener(), u.advertised()), delay));
+      ConnectPlan<S> plan = u.method().plan(u.listener(), u.advertised());
+      if (plan != null) {
+        entries.add(new Racer.Entry<>(plan, delay));
+      }
     }
     return new Planned<>(entries, skipped);
   }

@@ -11,6 +11,9 @@ import org.q2q.client.Route;
 import org.q2q.client.internal.Futures;
 import org.q2q.client.internal.accept.ListenerIds;
 import org.q2q.client.internal.accept.TcpTransportAcceptor;
+import org.q2q.client.internal.accept.UdpTransportAcceptor;
+import org.q2q.client.internal.punch.HolePunch;
+import org.q2q.proto.BindUdpQuery;
 import org.q2q.client.internal.connect.DomainServers;
 import org.q2q.client.internal.peer.PeerSession;
 import org.q2q.client.internal.peer.PeerSessions;
@@ -50,6 +53,7 @@ public final class InboundResponder implements PresenceSession.Handler {
   private final PeerSessions sessions;
   private final ListenerIds ids;
   private final TcpTransportAcceptor acceptor;
+  private final UdpTransportAcceptor udp;
   private final long dialBackDelayMillis;
   private final EventLoopGroup group;
   private final Consumer<PeerSession> established;
@@ -59,7 +63,7 @@ public final class InboundResponder implements PresenceSession.Handler {
    * @param established receives every session a peer opened to us (for the session cache)
    */
   public InboundResponder(Address self, LocalListeners listeners, DomainServers servers, PeerSessions sessions,
-      ListenerIds ids, TcpTransportAcceptor acceptor, long dialBackDelayMillis, EventLoopGroup group,
+      ListenerIds ids, TcpTransportAcceptor acceptor, UdpTransportAcceptor udp, long dialBackDelayMillis, EventLoopGroup group,
       Consumer<PeerSession> established) {
     this.self = self;
     this.listeners = listeners;
@@ -67,6 +71,7 @@ public final class InboundResponder implements PresenceSession.Handler {
     this.sessions = sessions;
     this.ids = ids;
     this.acceptor = acceptor;
+    this.udp = udp;
     this.dialBackDelayMillis = dialBackDelayMillis;
     this.group = group;
     this.established = established;
@@ -93,17 +98,39 @@ public final class InboundResponder implements PresenceSession.Handler {
         return a.setAccept(false).setDeclineReason(
             "the listener cannot verify certificates of " + from.domain() + ": " + c.getMessage()).build();
       }
-      if (!ids.offer(q.getListenerId(), from, q.getService())) {
+      if (!ids.offer(q.getListenerId(), from, q.getService(), q.getUdpCandidatesList())) {
         log.warn("{} declined {}: too many connection attempts pending", self, from);
         return a.setAccept(false).setDeclineReason("the listener is busy (too many pending connections)").build();
       }
-      List<ConnectionMethod> methods = acceptor.methods(q);
+      List<ConnectionMethod> methods = new java.util.ArrayList<>(acceptor.methods(q));
+      methods.addAll(udp.methods(q));
       if (methods.stream().anyMatch(ConnectionMethod::hasReverseTcp)) {
         acceptor.dialBack(q.getListenerId(), from, q.getTcpCandidatesList(), dialBackDelayMillis);
       }
       log.debug("{} accepted inbound from {} for '{}' ({} direct methods)", self, from, q.getService(), methods.size());
       return a.setAccept(true).addAllMethods(methods).build();
     });
+  }
+
+  @Override
+  public CompletableFuture<String> bindUdp(BindUdpQuery q) {
+    ListenerIds.Pending p = ids.get(q.getListenerId());
+    if (p == null || !p.from().toString().equals(q.getFrom())) {
+      return CompletableFuture.completedFuture("unknown or used listener id");
+    }
+    if (!udp.listening()) {
+      return CompletableFuture.completedFuture("this listener has no UDP socket");
+    }
+    log.debug("{} punching toward {} at {}", self, p.from(), p.udp());
+    udp.punch(HolePunch.Role.LISTENER, q.getListenerId(), p.udp(), e -> log.debug("{} punch for {}: {}", self,
+        p.from(), e)).whenComplete((path, e) -> {
+          if (e != null) {
+            log.info("{} punching toward {} failed: {}", self, p.from(), Futures.unwrap(e).getMessage());
+          } else {
+            log.info("{} punched a path to {} at {}", self, p.from(), Route.hostPort(path));
+          }
+        });
+    return CompletableFuture.completedFuture(""); // started: the answer times the connector's half
   }
 
   @Override
