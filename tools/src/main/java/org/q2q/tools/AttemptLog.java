@@ -48,6 +48,11 @@ final class AttemptLog implements ConnectionListener {
   }
 
   @Override
+  public void attemptProgress(Address to, Route route, String step) {
+    print(route + ": " + step);
+  }
+
+  @Override
   public void attemptFailed(Address to, Route route, Throwable cause) {
     print(route + " failed after " + sinceStart(route) + " ms: "
         + (cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage()));

@@ -60,7 +60,11 @@ final class ReceiveCommand implements Callable<Integer> {
       description = "TCP port on which senders may connect directly (default: a random free one; 0 too).")
   int port;
 
-  @Option(names = "--no-direct", description = "Accept no direct connections: every transfer takes the presence server's relay.")
+  @Option(names = "--udp-port", paramLabel = "PORT", defaultValue = "0",
+      description = "UDP port for PTCP, the hole-punched transport through NATs (default: a random free one).")
+  int udpPort;
+
+  @Option(names = "--no-direct", description = "Accept no direct connections (TCP or PTCP): every transfer takes the presence server's relay.")
   boolean noDirect;
 
   @Option(names = "--once", description = "Exit after one file (exit code 0 if it was stored intact, 1 if not).")
@@ -81,11 +85,11 @@ final class ReceiveCommand implements Callable<Integer> {
     Identity id = identity.resolve(home);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    if (port < 0 || port > 65535) {
-      throw new UsageException("--port must be in 0..65535, got " + port);
+    if (port < 0 || port > 65535 || udpPort < 0 || udpPort > 65535) {
+      throw new UsageException("--port and --udp-port must be in 0..65535");
     }
     Q2qClient.Builder b = Q2qClient.builder(home, id.address()).environment(env.env())
-        .tcpPort(port).directTcp(!noDirect)
+        .tcpPort(port).directTcp(!noDirect).udpPort(udpPort).ptcp(!noDirect)
         .peerFlowControl(FileTransfer.CHANNEL_BUFFER, FileTransfer.SESSION_WINDOW);
     if (server.given() != null) {
       b.server(server.given());
@@ -128,7 +132,9 @@ final class ReceiveCommand implements Callable<Integer> {
       }
       print(out, "ready: receiving files for " + id.address() + " into " + dir
           + (allowed.isEmpty() ? "" : " (only from " + String.join(", ", from) + ")")
-          + (client.directTcpPort() > 0 ? "; direct connections on TCP port " + client.directTcpPort() : "; relay only"));
+          + (client.directTcpPort() > 0 ? "; direct connections on TCP port " + client.directTcpPort() : "")
+          + (client.udpPort() > 0 ? ", PTCP on UDP port " + client.udpPort() : "")
+          + (client.directTcpPort() == 0 && client.udpPort() == 0 ? "; relay only" : ""));
       if (once) {
         return first.get() ? ExitCodes.OK : ExitCodes.FAILURE;
       }

@@ -148,21 +148,24 @@ class SendReceiveCommandTest {
     Path file = dir.resolve("data.bin");
     Files.write(file, content);
     int i = 0;
-    for (String transport : List.of("direct", "relay", "auto")) {
+    for (String transport : List.of("direct", "ptcp", "relay", "auto")) {
       Path inbox = dir.resolve("inbox-" + transport);
       Run recv = receiveUntilReady("receive", "--dir", inbox.toString(), "--once");
       Run send = q2qSync("alice", "", "send", "--transport", transport, "-v", "bob@localhost", file.toString());
       assertThat(send.exit.get()).as(send.err()).isZero();
-      assertThat(send.out()).contains(transport.equals("relay")
-          ? "to bob@localhost via relay through 127.0.0.1:" + server.port() : "to bob@localhost via direct tcp ");
+      assertThat(send.out()).contains(switch (transport) {
+        case "relay" -> "to bob@localhost via relay through 127.0.0.1:" + server.port();
+        case "ptcp" -> "to bob@localhost via ptcp ";
+        default -> "to bob@localhost via direct tcp ";
+      });
       // -v: every attempt with its start, its end and why it lost
       assertThat(send.err()).contains("connect +").contains(" won after ")
-          .contains(transport.equals("relay") ? "relay through" : "direct tcp");
+          .contains(transport.equals("relay") ? "relay through" : transport.equals("ptcp") ? "punch round 1" : "direct tcp");
       assertThat(recv.exit.get(30, TimeUnit.SECONDS)).as(recv.err()).isZero();
       assertThat(Files.readAllBytes(inbox.resolve("data.bin"))).as(transport).isEqualTo(content);
       i++;
     }
-    assertThat(i).isEqualTo(3);
+    assertThat(i).isEqualTo(4);
   }
 
   @Test

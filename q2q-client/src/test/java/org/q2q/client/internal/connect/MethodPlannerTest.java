@@ -64,6 +64,7 @@ class MethodPlannerTest {
 
   private static final List<ConnectMethod<String>> ALL = List.of(
       method(ConnectionMethod.KindCase.TCP, Route.Kind.TCP, 0, false),
+      method(ConnectionMethod.KindCase.PTCP, Route.Kind.PTCP, 1, false),
       method(ConnectionMethod.KindCase.REVERSE_TCP, Route.Kind.REVERSE_TCP, 0, true),
       method(ConnectionMethod.KindCase.RELAY, Route.Kind.RELAY, 2, false));
 
@@ -101,16 +102,27 @@ class MethodPlannerTest {
   }
 
   @Test
+  void ptcpStartsAfterOneSoftTimeoutAndPushesTheRelayToTheNext() {
+    Listener l = Listener.newBuilder().setId("L").addMethods(RELAY).addMethods(tcp("10.0.0.5", 1))
+        .addMethods(ConnectionMethod.newBuilder().setPtcp(HostPort.newBuilder().setHost("203.0.113.9").setPort(2)))
+        .build();
+    assertThat(timeline(MethodPlanner.plan(List.of(l), 250, 25, ALL, Transport.AUTO)))
+        .containsExactly("0 L tcp 10.0.0.5:1", "500 L relay", "250 L ptcp 203.0.113.9:2");
+    assertThat(timeline(MethodPlanner.plan(List.of(l), 250, 25, ALL, Transport.PTCP)))
+        .containsExactly("0 L ptcp 203.0.113.9:2");
+  }
+
+  @Test
   void unusableMethodsAreListedAndUnknownKindsIgnored() {
     Listener l = Listener.newBuilder().setId("L1")
         .addMethods(ConnectionMethod.getDefaultInstance()) // a kind from a newer version: no field set
         .addMethods(RELAY)
-        .addMethods(ConnectionMethod.newBuilder().setPtcp(HostPort.newBuilder().setHost("10.0.0.1").setPort(9)))
+        .addMethods(ConnectionMethod.newBuilder().setRptcp(HostPort.newBuilder().setHost("10.0.0.1").setPort(9)))
         .build();
     MethodPlanner.Planned<String> p = MethodPlanner.plan(List.of(l), 250, 25, ALL, Transport.AUTO);
 
     assertThat(timeline(p)).containsExactly("0 L1 relay"); // alone, the relay needs no head start to yield
-    assertThat(p.skipped()).containsExactly("ptcp 10.0.0.1:9: not supported by this client yet");
+    assertThat(p.skipped()).containsExactly("rptcp 10.0.0.1:9: not supported by this client yet");
   }
 
   @Test
