@@ -63,7 +63,7 @@ class DirectConnectTest {
 
   @BeforeEach
   void start() throws Exception {
-    net = new TestNet(dir);
+    net = new TestNet(dir).noPtcp(); // TCP against the relay; PtcpConnectTest races PTCP
     server = net.server("localhost");
   }
 

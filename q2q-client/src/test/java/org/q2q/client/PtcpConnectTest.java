@@ -60,6 +60,31 @@ class PtcpConnectTest {
   }
 
   @Test
+  void whenTcpCannotConnectPtcpWinsBeforeTheRelayStarts() throws Exception {
+    int closed;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      closed = s.getLocalPort();
+    }
+    Q2qClient bob = net.track(net.builder(server, "bob@localhost")
+        .advertiseTcp(List.of(new java.net.InetSocketAddress("127.0.0.1", closed))).build());
+    bob.listen("echo", TestNet::echo).ready().get(10, TimeUnit.SECONDS);
+    List<String> started = Collections.synchronizedList(new ArrayList<>());
+    Q2qClient alice = net.track(net.builder(server, "alice@localhost").directTcp(false) // no reverse TCP
+        .softTimeout(java.time.Duration.ofSeconds(1)) // PTCP at 1 s, the relay at 2 s
+        .connectionListener(new ConnectionListener() {
+          @Override
+          public void attemptStart(Address to, Route route) {
+            started.add(route.kind().name());
+          }
+        }).build());
+
+    VirtualChannel ch = alice.connect(BOB, "echo").get(20, TimeUnit.SECONDS);
+    assertThat(ch.route().kind()).isEqualTo(Route.Kind.PTCP);
+    assertThat(started).containsExactly("TCP", "PTCP"); // the relay never had to start
+    DirectConnectTest.echoIntact(ch, 1 << 20);
+  }
+
+  @Test
   void autoStillPrefersDirectTcpOnOneHost() throws Exception {
     Q2qClient bob = net.track(net.builder(server, "bob@localhost").build());
     bob.listen("echo", TestNet::echo).ready().get(10, TimeUnit.SECONDS);

@@ -34,14 +34,21 @@ final class TestNet implements AutoCloseable {
   private final List<Q2qClient> clients = new ArrayList<>();
   private int homes;
   private boolean relayOnly;
+  private boolean noPtcp;
 
   TestNet(Path dir) {
     this.dir = dir;
   }
 
-  /** Clients made from now on accept no direct connections, so every session takes the relay. */
+  /** Clients made from now on accept no direct connections (TCP or PTCP): every session takes the relay. */
   TestNet relayOnly() {
     relayOnly = true;
+    return this;
+  }
+
+  /** Clients made from now on open no UDP socket (no PTCP): TCP and the relay only. */
+  TestNet noPtcp() {
+    noPtcp = true;
     return this;
   }
 
@@ -92,7 +99,8 @@ final class TestNet implements AutoCloseable {
         .presenceHeartbeat(Duration.ofMillis(500), Duration.ofSeconds(3))
         .reconnectBackoff(Duration.ofMillis(100), Duration.ofMillis(500))
         .connectTimeout(Duration.ofSeconds(20))
-        .directTcp(!relayOnly);
+        .directTcp(!relayOnly)
+        .ptcp(!relayOnly && !noPtcp);
   }
 
   /** A started client for {@code address} at {@code s}. */

@@ -9,22 +9,41 @@ import org.q2q.proto.HostPort;
 public final class Ips {
   private Ips() {}
 
-  /** The address {@code host} spells if it is an IPv4 or IPv6 literal, else null (a name). */
+  /**
+   * The address {@code host} spells if it is an IPv4 or IPv6 literal, else null (a name). Never
+   * asks DNS: {@code InetAddress.getByName} would look up "999.1.1.1" or "zz::1" as names.
+   */
   public static InetAddress literal(String host) {
-    if (host == null || host.isEmpty()) {
-      return null;
-    }
-    boolean v4 = true;
-    boolean v6 = host.indexOf(':') >= 0;
-    for (int i = 0; i < host.length() && !v6; i++) {
-      char c = host.charAt(i);
-      v4 &= c == '.' || (c >= '0' && c <= '9');
-    }
-    if (!v4 && !v6) {
+    if (host == null || host.isEmpty() || host.length() > 45) {
       return null;
     }
     try {
-      return InetAddress.getByName(host); // a literal: parsed, not resolved
+      if (host.indexOf(':') >= 0) {
+        for (int i = 0; i < host.length(); i++) {
+          char c = host.charAt(i);
+          if (Character.digit(c, 16) < 0 && c != ':' && c != '.') {
+            return null; // not hex, colons and an embedded IPv4 tail
+          }
+        }
+        return InetAddress.getByName(host); // an IPv6 literal of these characters is parsed, never resolved
+      }
+      String[] parts = host.split("\\.", -1);
+      if (parts.length != 4) {
+        return null;
+      }
+      byte[] b = new byte[4];
+      for (int i = 0; i < 4; i++) {
+        String p = parts[i];
+        if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)) {
+          return null;
+        }
+        int v = Integer.parseInt(p);
+        if (v > 255) {
+          return null;
+        }
+        b[i] = (byte) v;
+      }
+      return InetAddress.getByAddress(b);
     } catch (UnknownHostException | SecurityException e) {
       return null;
     }

@@ -26,5 +26,11 @@ class IpsTest {
     assertThat(Ips.literal("::1")).isNotNull();
     assertThat(Ips.literal("example.com")).isNull();
     assertThat(Ips.literal("")).isNull();
+    // not literals: looked up as names by InetAddress.getByName, so never passed to it
+    assertThat(Ips.literal("999.1.1.1")).isNull();
+    assertThat(Ips.literal("1.2.3")).isNull();
+    assertThat(Ips.literal("zz::1")).isNull();
+    assertThat(Ips.literal("10.0.0.256")).isNull();
+    assertThat(Ips.literal("::ffff:10.0.0.1")).isNotNull();
   }
 }
