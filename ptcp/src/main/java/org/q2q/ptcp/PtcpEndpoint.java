@@ -35,6 +35,11 @@ import org.q2q.ptcp.internal.SipHash;
 public final class PtcpEndpoint {
   private static final long COOKIE_SLOT = 64_000_000_000L;
   private static final int MAX_CONTROL_QUEUE = 1024;
+  private long connectionsRefused;
+  /** Connections of one endpoint at most (both directions). */
+  public static final int MAX_CONNECTIONS = 4096;
+  /** Accepted connections from one IP address at most. */
+  public static final int MAX_CONNECTIONS_PER_HOST = 64;
 
   private final PtcpConfig config;
   private final RandomGenerator random;
@@ -222,6 +227,11 @@ public final class PtcpEndpoint {
     }
     if (listening && rx.has(Header.ACK) && rx.hasHandshake && !rx.has(Header.SYN)
         && cookieValid(now, source)) {
+      if (conns.size() >= MAX_CONNECTIONS || fromSameHost(source) >= MAX_CONNECTIONS_PER_HOST) {
+        connectionsRefused++; // a real peer's handshake retries; a flood from one host stops here
+        datagramsDropped++;
+        return true;
+      }
       PtcpConnection n = new PtcpConnection(this, config, rx.dstCid, source, false,
           rx.ack - 1, now, datagramCeiling(source));
       add(n);
@@ -364,6 +374,22 @@ public final class PtcpEndpoint {
 
   void emit(PtcpEvent e) {
     events.add(e);
+  }
+
+  /** Connections with peers at {@code source}'s IP address (O(n), only on an accepted handshake). */
+  private int fromSameHost(InetSocketAddress source) {
+    int n = 0;
+    for (PtcpConnection c : conns) {
+      if (c.remoteAddress().getAddress().equals(source.getAddress())) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Handshakes refused because of {@link #MAX_CONNECTIONS} or {@link #MAX_CONNECTIONS_PER_HOST}. */
+  public long connectionsRefused() {
+    return connectionsRefused;
   }
 
   private void add(PtcpConnection c) {

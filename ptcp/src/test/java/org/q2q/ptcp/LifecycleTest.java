@@ -305,6 +305,19 @@ class LifecycleTest {
   }
 
   @Test
+  void oneHostCannotOpenMoreThanItsShareOfConnections() {
+    SimNetwork net = new SimNetwork(17, base().build());
+    List<PtcpConnection> tries = new java.util.ArrayList<>();
+    for (int i = 0; i < PtcpEndpoint.MAX_CONNECTIONS_PER_HOST + 20; i++) {
+      tries.add(net.connect()); // all from the same address
+    }
+    net.driveUntil(() -> net.ep[1].connectionCount() >= PtcpEndpoint.MAX_CONNECTIONS_PER_HOST
+        && net.ep[1].connectionsRefused() > 0, net.now + 5_000_000_000L);
+    assertThat(net.ep[1].connectionCount()).isEqualTo(PtcpEndpoint.MAX_CONNECTIONS_PER_HOST);
+    assertThat(net.ep[1].connectionsRefused()).isPositive();
+  }
+
+  @Test
   void spoofedSynsCostNoStateAndBogusCookiesAreRejected() {
     SimNetwork net = new SimNetwork(16, base().build());
     CRC32C crc = new CRC32C();

@@ -53,6 +53,9 @@ public final class Assembler {
    */
   public int insert(long start, ByteBuffer src, int pos, int len) {
     long end = start + len;
+    if (count >= MAX_RANGES && !touchesARange(start, end)) {
+      return 0; // a hostile sender's scattered bytes: dropped unstored, a real sender retransmits
+    }
     int i = floor(start);
     long cur = start;
     int added = 0;
@@ -82,6 +85,18 @@ public final class Assembler {
     held += added;
     addRange(start, end);
     return added;
+  }
+
+  /**
+   * Separate out-of-order ranges held at most: each costs 16 bytes and an O(n) insert, so a peer
+   * sending one byte at alternating offsets gets no further than this.
+   */
+  public static final int MAX_RANGES = 1024;
+
+  /** Whether [start, end) overlaps or adjoins a range already held (so it adds no new range). */
+  private boolean touchesARange(long start, long end) {
+    int lo = floor(start);
+    return (lo >= 0 && ends[lo] >= start) || (lo + 1 < count && starts[lo + 1] <= end);
   }
 
   /** Index of the last range starting at or below {@code offset}, or -1. */

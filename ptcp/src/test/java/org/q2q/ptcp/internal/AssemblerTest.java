@@ -16,6 +16,23 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 10, unit = TimeUnit.SECONDS)
 class AssemblerTest {
   @Test
+  void scatteredOneByteSegmentsStopAtTheRangeCapAndContiguousDataStillMerges() {
+    Assembler a = new Assembler(null);
+    ByteBuffer d = ByteBuffer.allocate(10);
+    long stored = 0;
+    for (int i = 50_000; i > 0; i--) {
+      stored += a.insert(2L * i, d, 0, 1); // descending, every other byte: each a new range
+    }
+    assertThat(stored).isEqualTo(Assembler.MAX_RANGES);
+    assertThat(a.heldBytes()).isEqualTo(Assembler.MAX_RANGES);
+    long[] l = new long[4];
+    long[] r = new long[4];
+    // bytes adjoining a held range still go in (they add no range)
+    assertThat(a.insert(2L * 50_000 + 1, d, 0, 1)).isEqualTo(1);
+    assertThat(a.sackBlocks(l, r, 4)).isPositive();
+  }
+
+  @Test
   void reportsSackBlocksLatestFirst() {
     Assembler a = new Assembler(null);
     ByteBuffer d = ByteBuffer.allocate(100);

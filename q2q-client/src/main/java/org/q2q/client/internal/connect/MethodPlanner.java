@@ -29,6 +29,14 @@ import org.q2q.proto.Listener;
  * </ul>
  */
 public final class MethodPlanner {
+  /** Listeners of one Inbound answer raced at most (the rest are skipped, with a note). */
+  static final int MAX_LISTENERS = 8;
+  /**
+   * Attempts of one kind planned for one listener at most (duplicates count once): a hostile
+   * answer cannot make us open thousands, and many addresses never crowd out the relay.
+   */
+  static final int MAX_PER_KIND = 8;
+
   private MethodPlanner() {}
 
   /** The race's entries and the methods skipped. */
@@ -44,8 +52,12 @@ public final class MethodPlanner {
     record Usable<S>(Listener listener, ConnectionMethod advertised, ConnectMethod<S> method) {}
     List<Usable<S>> usable = new ArrayList<>();
     List<String> skipped = new ArrayList<>();
-    for (Listener l : listeners) {
-      for (ConnectionMethod m : orderDirect(l.getMethodsList())) {
+    if (listeners.size() > MAX_LISTENERS) {
+      skipped.add((listeners.size() - MAX_LISTENERS) + " more listener(s): at most " + MAX_LISTENERS + " are tried");
+    }
+    for (Listener l : listeners.subList(0, Math.min(listeners.size(), MAX_LISTENERS))) {
+      Map<ConnectionMethod.KindCase, Integer> perKind = new java.util.EnumMap<>(ConnectionMethod.KindCase.class);
+      for (ConnectionMethod m : orderDirect(l.getMethodsList().stream().distinct().toList())) {
         ConnectMethod<S> method = byKind.get(m.getKindCase());
         if (method == null) {
           if (m.getKindCase() != ConnectionMethod.KindCase.KIND_NOT_SET) {
@@ -57,7 +69,13 @@ public final class MethodPlanner {
           skipped.add(describe(m) + ": not used with transport " + choice.name().toLowerCase());
           continue;
         }
-        usable.add(new Usable<>(l, m, method));
+        int n = perKind.merge(m.getKindCase(), 1, Integer::sum);
+        if (n == MAX_PER_KIND + 1) {
+          skipped.add("more " + describe(m).split(" ")[0] + " addresses: at most " + MAX_PER_KIND + " per listener");
+        }
+        if (n <= MAX_PER_KIND) {
+          usable.add(new Usable<>(l, m, method));
+        }
       }
     }
     TreeSet<Integer> tiers = new TreeSet<>();

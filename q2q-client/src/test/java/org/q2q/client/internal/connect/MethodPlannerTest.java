@@ -145,6 +145,24 @@ class MethodPlannerTest {
   }
 
   @Test
+  void aHostileAnswerCannotMakeUsOpenThousandsOfAttempts() {
+    Listener.Builder b = Listener.newBuilder().setId("L");
+    for (int i = 0; i < 5_000; i++) {
+      b.addMethods(RELAY); // duplicates count once
+      b.addMethods(tcp("10.0." + (i / 250) + "." + (i % 250 + 1), 80));
+    }
+    List<Listener> many = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      many.add(b.setId("L" + i).build());
+    }
+    MethodPlanner.Planned<String> p = MethodPlanner.plan(many, 250, 25, ALL, Transport.AUTO);
+    // per listener: 8 addresses and the relay, which many addresses never crowd out
+    assertThat(p.entries()).hasSize(MethodPlanner.MAX_LISTENERS * (MethodPlanner.MAX_PER_KIND + 1));
+    assertThat(p.entries().stream().filter(e -> e.plan().route().kind() == Route.Kind.RELAY)).hasSize(8);
+    assertThat(p.skipped()).contains("12 more listener(s): at most 8 are tried", "more tcp addresses: at most 8 per listener");
+  }
+
+  @Test
   void malformedAddressesAreNotDialed() {
     Listener l = Listener.newBuilder().setId("L").addMethods(tcp("10.0.0.1", 0)).addMethods(tcp("", 5))
         .addMethods(RELAY).build();
