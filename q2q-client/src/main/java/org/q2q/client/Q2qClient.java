@@ -25,7 +25,7 @@ import org.q2q.client.internal.accept.ListenerIds;
 import org.q2q.client.internal.accept.TcpTransportAcceptor;
 import org.q2q.client.internal.accept.UdpTransportAcceptor;
 import org.q2q.client.internal.connect.Connector;
-import org.q2q.client.internal.connect.DomainServers;
+import org.q2q.client.internal.grpc.DomainServers;
 import org.q2q.client.internal.connect.Racer;
 import org.q2q.client.internal.net.Ips;
 import org.q2q.client.internal.peer.PeerSession;

@@ -38,7 +38,7 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.Certificates;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
-import org.q2q.client.internal.connect.DomainServers;
+import org.q2q.client.internal.grpc.DomainServers;
 import org.q2q.client.internal.peer.PeerSession;
 import org.q2q.client.internal.peer.PeerSessions;
 import org.q2q.proto.InboundRequest;

@@ -28,6 +28,7 @@ import org.q2q.client.internal.Futures;
 import org.q2q.client.internal.accept.TcpTransportAcceptor;
 import org.q2q.client.internal.accept.UdpTransportAcceptor;
 import org.q2q.client.internal.cache.SessionCache;
+import org.q2q.client.internal.grpc.DomainServers;
 import org.q2q.client.internal.peer.PeerSession;
 import org.q2q.client.internal.peer.PeerSessions;
 import org.q2q.proto.HostPort;

@@ -14,7 +14,7 @@ import org.q2q.client.internal.accept.TcpTransportAcceptor;
 import org.q2q.client.internal.accept.UdpTransportAcceptor;
 import org.q2q.client.internal.punch.HolePunch;
 import org.q2q.proto.BindUdpQuery;
-import org.q2q.client.internal.connect.DomainServers;
+import org.q2q.client.internal.grpc.DomainServers;
 import org.q2q.client.internal.peer.PeerSession;
 import org.q2q.client.internal.peer.PeerSessions;
 import org.q2q.client.internal.relay.RelayChannel;

@@ -1,4 +1,4 @@
-package org.q2q.client.internal.connect;
+package org.q2q.client.internal.grpc;
 
 import io.netty.channel.EventLoop;
 import io.grpc.ManagedChannel;
@@ -23,7 +23,6 @@ import org.q2q.certstore.ChainValidator;
 import org.q2q.certstore.Identity;
 import org.q2q.client.ServerAddress;
 import org.q2q.client.ServerLocator;
-import org.q2q.client.internal.grpc.PresenceChannels;
 import org.q2q.proto.IdentifyRequest;
 import org.q2q.proto.IdentifyResponse;
 import org.q2q.proto.RegistrationGrpc;
