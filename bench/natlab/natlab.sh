@@ -350,6 +350,7 @@ case "$cmd" in
     if (($#)); then cases=("$@"); else cases=(cone public-receiver public-sender symmetric); fi
     cone_cases=() sym_cases=()
     for c in "${cases[@]}"; do
+      [[ " cone public-receiver public-sender symmetric " == *" $c "* ]] || die "unknown sendtest case '$c'"
       if [[ "$c" == symmetric ]]; then sym_cases+=("$c"); else cone_cases+=("$c"); fi
     done
     ((${#cone_cases[@]})) && sendtest_lab cone "${cone_cases[@]}"
