@@ -2,7 +2,8 @@
 # q2q send over each route vs a raw TCP copy of the same file into a file (socat), whole commands,
 # interleaved repetitions, medians and per-pair ratios. Loopback only.
 #
-# Usage: bench/direct-bench.sh [--size-mib 1024] [--reps 3] [--routes "direct relay"]
+# Usage: bench/direct-bench.sh [--size-mib 1024] [--reps 3] [--routes "direct ptcp relay"]
+# (a route is a q2q send --transport value: auto, direct, ptcp or relay)
 # Needs: socat (apt-get install socat), Java 17, Maven (the q2q launcher builds the jar if needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
