@@ -263,6 +263,12 @@ send_case() {
   local note=""
   if ((rc == 0)) && [[ -n "$known" && ! "$route" =~ $expect && "$route" =~ $known ]]; then
     note=" (KNOWN ISSUE: expected a route matching '$expect'; see bench/natlab/README.md)"
+  elif ((rc == 0)) && [[ ! "$route" =~ $expect ]] && ((${ROUTE_RETRIES:-1} > 0)) && [[ "$route" =~ ^via\ relay ]]; then
+    # A starved 2-core CI machine can let the relay (which starts one soft timeout after PTCP) win
+    # a race PTCP would win on an idle one: say so, and try the case once more.
+    echo "sendtest $name: the relay won this race (busy machine?); trying once more"
+    ROUTE_RETRIES=$((${ROUTE_RETRIES:-1} - 1)) send_case "$@"
+    return
   elif ((rc != 0)) || [[ ! "$route" =~ $expect ]]; then
     echo "--- $name: q2q send (exit $rc) ---"; cat "$slog"
     echo "--- $name: q2q receive (exit $rrc) ---"; cat "$rlog"
@@ -306,7 +312,7 @@ sendtest_lab() {
       public-receiver) send_case "$p" "$tmp" public-receiver ca alice pc carol auto '^via (direct|reverse) tcp ' ;;
       # Known issue: bob's dial-back (250 ms after his InboundQuery) can reach carol before her
       # cold 'q2q send' JVM awaits it; she closes it and PTCP wins instead (see README.md).
-      public-sender) send_case "$p" "$tmp" public-sender pc carol cb bob auto '^via (direct|reverse) tcp ' '^via ptcp ' ;;
+      public-sender) send_case "$p" "$tmp" public-sender pc carol cb bob auto '^via (direct|reverse) tcp ' ;;
       *) die "unknown case $c" ;;
     esac
   done

@@ -219,6 +219,17 @@ class DirectConnectTest {
   }
 
   @Test
+  void aDialBackThatArrivesBeforeTheConnectorWaitsIsKeptForIt() throws Exception {
+    int closed = closedPort();
+    // bob dials back 1 ms after answering: long before alice has planned her race
+    bob(b -> b.advertiseTcp(List.of(new InetSocketAddress("127.0.0.1", closed))).softTimeout(Duration.ofMillis(1)));
+    Q2qClient alice = alice(new Attempts());
+    VirtualChannel ch = alice.connect(BOB, "echo", Transport.DIRECT).get(20, TimeUnit.SECONDS);
+    assertThat(ch.route().kind()).isEqualTo(Route.Kind.REVERSE_TCP);
+    echoIntact(ch, 1 << 16);
+  }
+
+  @Test
   void twoConcurrentConnectsToOnePeerShareOneSession() throws Exception {
     bob(b -> b);
     Attempts attempts = new Attempts();

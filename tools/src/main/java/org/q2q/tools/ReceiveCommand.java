@@ -33,6 +33,7 @@ import picocli.CommandLine.Spec;
 /** {@code q2q receive}: accept files sent with {@code q2q send} into a folder. */
 @Command(
     name = "receive",
+    mixinStandardHelpOptions = true,
     description = {
       "Receive files sent to this address with 'q2q send' into DIR (default: the current folder).",
       "Prints 'ready: ...' once the presence server has confirmed the registration, then one line per file.",

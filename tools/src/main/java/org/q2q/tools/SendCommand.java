@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
 /** {@code q2q send TO PATH}: send one file to an address that runs {@code q2q receive}. */
 @Command(
     name = "send",
+    mixinStandardHelpOptions = true,
     description = {
       "Send a file to TO, which must be running 'q2q receive'. The bytes are end-to-end encrypted;",
       "the receiver checks the SHA-256 and confirms, otherwise send exits non-zero.",

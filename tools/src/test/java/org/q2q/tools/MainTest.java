@@ -52,6 +52,16 @@ class MainTest {
   }
 
   @Test
+  void sendAndReceiveHelpPrintTheirOptionsAndExitZero() {
+    Run send = q2q("", "send", "--help");
+    assertThat(send.exit()).isZero();
+    assertThat(send.out()).contains("--transport", "auto|direct|ptcp|relay", "TO", "PATH");
+    Run receive = q2q("", "receive", "--help");
+    assertThat(receive.exit()).isZero();
+    assertThat(receive.out()).contains("--port", "--udp-port", "--no-direct", "--once");
+  }
+
+  @Test
   void registerWhoamiAndIdentify() throws Exception {
     try (LoopbackServer s = LoopbackServer.start()) {
       Run reg = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin");

@@ -64,6 +64,8 @@ public final class TcpTransportAcceptor implements AutoCloseable {
   static final int MAX_HANDSHAKING = 256;
   /** Candidates of a connector we dial back at most. */
   static final int MAX_DIAL_BACK = 8;
+  /** Reverse connections held for a connect that has not started waiting yet. */
+  static final int MAX_PARKED = 32;
 
   /**
    * How the acceptor runs.
@@ -86,6 +88,12 @@ public final class TcpTransportAcceptor implements AutoCloseable {
   private final Consumer<PeerSession> established;
   private final Settings settings;
   private final Map<String, CompletableFuture<Channel>> awaiting = new ConcurrentHashMap<>();
+  /**
+   * Reverse connections that arrived before their connect waited for them (a listener can dial
+   * back while a cold sender is still planning its race); each is closed after the handshake
+   * timeout if nobody takes it.
+   */
+  private final Map<String, Channel> parked = new ConcurrentHashMap<>();
   private final HandshakeBudget handshaking;
   private volatile Channel server;
   private volatile InetAddress observed;
@@ -216,10 +224,21 @@ public final class TcpTransportAcceptor implements AutoCloseable {
       public void reverse(Channel c, String listenerId) {
         settled.run(); // the awaiting attempt bounds its own handshake
         CompletableFuture<Channel> waiter = awaiting.remove(listenerId);
-        if (waiter == null || !waiter.complete(c)) {
+        if (waiter != null && waiter.complete(c)) {
+          return;
+        }
+        if (parked.size() >= MAX_PARKED || parked.putIfAbsent(listenerId, c) != null) {
           log.debug("{} reverse connection from {} for a listener id nobody awaits", self, c.remoteAddress());
           c.close();
+          return;
         }
+        c.closeFuture().addListener(f -> parked.remove(listenerId, c));
+        c.eventLoop().schedule(() -> {
+          if (parked.remove(listenerId, c)) {
+            log.debug("{} reverse connection from {} was not taken in time", self, c.remoteAddress());
+            c.close();
+          }
+        }, settings.handshakeMillis(), TimeUnit.MILLISECONDS);
       }
     });
     ch.pipeline().addLast(preamble);
@@ -339,6 +358,11 @@ public final class TcpTransportAcceptor implements AutoCloseable {
       f.completeExceptionally(new IOException("this client accepts no TCP connections"));
       return f;
     }
+    Channel early = parked.remove(listenerId);
+    if (early != null && early.isActive()) {
+      f.complete(early); // the listener was quicker than we were
+      return f;
+    }
     awaiting.put(listenerId, f);
     f.whenComplete((c, e) -> awaiting.remove(listenerId, f));
     return f;
@@ -355,5 +379,6 @@ public final class TcpTransportAcceptor implements AutoCloseable {
       s.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
     }
     awaiting.values().forEach(f -> f.cancel(false));
+    parked.values().forEach(Channel::close);
   }
 }

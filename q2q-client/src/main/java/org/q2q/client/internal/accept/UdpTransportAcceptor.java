@@ -179,8 +179,11 @@ public final class UdpTransportAcceptor implements AutoCloseable {
     if (p == null) {
       return CompletableFuture.failedFuture(new IOException("no UDP socket"));
     }
+    // Loopback candidates only toward a peer on this host: elsewhere they would name our own ports.
+    boolean sameHost = LocalAddresses.sameHost(interfaces, remote);
     List<InetSocketAddress> peer = remote.stream().filter(Ips::valid).map(Ips::socketAddress)
-        .filter(a -> !a.isUnresolved()).limit(HolePunch.MAX_CANDIDATES).toList();
+        .filter(a -> !a.isUnresolved() && (sameHost || !a.getAddress().isLoopbackAddress()))
+        .limit(HolePunch.MAX_CANDIDATES).toList();
     List<InetSocketAddress> ours = ownCandidates().stream().map(Ips::socketAddress).toList();
     return p.punch(role, listenerId, peer, ours, HolePunch.Schedule.DEFAULT, events);
   }

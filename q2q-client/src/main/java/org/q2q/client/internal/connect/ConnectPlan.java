@@ -17,6 +17,14 @@ public interface ConnectPlan<S> {
   /** Runs both phases. The future fails with an exception whose message says what went wrong. */
   CompletableFuture<S> attempt();
 
+  /**
+   * Completes when the reach phase is done and the attempt is securing (its transport is up), so
+   * the racer can hold back later attempts meanwhile. Default: never (no signal).
+   */
+  default CompletableFuture<?> reached() {
+    return new CompletableFuture<>();
+  }
+
   /** Abandons the attempt (closes whatever it opened). Idempotent; harmless after completion. */
   void cancel();
 }

@@ -83,9 +83,18 @@ final class PtcpPlan<S> extends ReachThenSecure<S> {
                 bound.complete(BindUdpResponse.getDefaultInstance());
               }
             });
-    CompletableFuture<InetSocketAddress> punched = bound.thenCompose(r ->
-        udp.punch(HolePunch.Role.CONNECTOR, listenerId, candidates, this::report));
+    java.util.concurrent.atomic.AtomicReference<CompletableFuture<InetSocketAddress>> punching =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    CompletableFuture<InetSocketAddress> punched = bound.thenCompose(r -> {
+      CompletableFuture<InetSocketAddress> p = udp.punch(HolePunch.Role.CONNECTOR, listenerId, candidates, this::report);
+      punching.set(p);
+      if (out.isDone()) {
+        p.cancel(false); // lost the race while BindUdp was on its way
+      }
+      return p;
+    });
     punched.thenCompose(path -> {
+      reachedPeer(); // a path answered: the relay need not race the PTCP handshake
       progress.accept("punched " + Route.hostPort(path) + "; opening PTCP");
       return udp.connect(path);
     }).whenComplete((ch, e) -> {
@@ -97,7 +106,11 @@ final class PtcpPlan<S> extends ReachThenSecure<S> {
     });
     out.whenComplete((c, e) -> {
       if (out.isCancelled()) {
-        punched.cancel(false); // stops probing
+        bound.cancel(false);
+        CompletableFuture<InetSocketAddress> p = punching.get();
+        if (p != null) {
+          p.cancel(false); // stops probing: cancelling the composed future would not reach it
+        }
       }
     });
     return out;

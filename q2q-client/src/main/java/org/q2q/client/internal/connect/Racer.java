@@ -16,6 +16,10 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>Each plan starts at its own delay, or at once when nothing else is in flight any more.
+ *   <li>While an attempt has reached its peer and is securing (TCP connected, a hole punched), plans
+ *       due to start wait (RFC 8305: no new attempt while one has connected), and start at once if
+ *       it fails, or after {@link #HOLD_LIMIT_MILLIS} at most, so a host that accepts and then says
+ *       nothing cannot hold the race up for long.
  *   <li>The first plan whose attempt completes (TLS verified the right peer) wins; the others are
  *       cancelled (reported as lost to the winner), and a loser that still completes later is
  *       discarded (closed).
@@ -54,6 +58,9 @@ public final class Racer<S> {
   /** The winner and the plan's route that carried it. */
   public record Winner<S>(S value, Route route) {}
 
+  /** How long plans due to start wait at most for an attempt that is securing. */
+  static final long HOLD_LIMIT_MILLIS = 2_000;
+
   private final List<Entry<S>> entries;
   private final List<String> skipped;
   private final long hardTimeoutMillis;
@@ -67,6 +74,10 @@ public final class Racer<S> {
   private final boolean[] finished;
   private final List<Throwable> failures = new ArrayList<>();
   private final List<Runnable> timers = new ArrayList<>();
+  private final boolean[] securing;
+  private final List<Integer> held = new ArrayList<>();
+  private int securingCount;
+  private boolean holdTimerArmed;
   private int inFlight;
   private boolean done;
   private Route winner;
@@ -87,6 +98,7 @@ public final class Racer<S> {
     this.discard = discard;
     this.started = new boolean[entries.size()];
     this.finished = new boolean[entries.size()];
+    this.securing = new boolean[entries.size()];
   }
 
   /** Starts the race; the future completes with the first winner or fails with every failure. */
@@ -133,11 +145,49 @@ public final class Racer<S> {
 
   private void startIfWaiting(int idx) {
     boolean go;
+    boolean armHold = false;
     synchronized (this) {
-      go = mark(idx);
+      if (securingCount > 0 && !done && !started[idx]) {
+        held.add(idx); // an attempt is securing: wait for its outcome, within the hold limit
+        armHold = !holdTimerArmed;
+        holdTimerArmed = true;
+        go = false;
+      } else {
+        go = mark(idx);
+      }
+    }
+    if (armHold) {
+      Runnable t = scheduler.schedule(this::releaseHeld, HOLD_LIMIT_MILLIS);
+      synchronized (this) {
+        timers.add(t);
+      }
     }
     if (go) {
       launch(idx);
+    }
+  }
+
+  /** Starts every plan held back (the securing attempt failed, or took too long). */
+  private void releaseHeld() {
+    List<Integer> go = new ArrayList<>();
+    synchronized (this) {
+      holdTimerArmed = false;
+      for (int i : held) {
+        if (mark(i)) {
+          go.add(i);
+        }
+      }
+      held.clear();
+    }
+    go.forEach(this::launch);
+  }
+
+  private void reached(int idx) {
+    synchronized (this) {
+      if (!done && !finished[idx] && !securing[idx]) {
+        securing[idx] = true;
+        securingCount++;
+      }
     }
   }
 
@@ -162,6 +212,7 @@ public final class Racer<S> {
     } catch (RuntimeException e) {
       f = CompletableFuture.failedFuture(e);
     }
+    plan.reached().thenRun(() -> reached(idx));
     f.whenComplete((s, e) -> completed(idx, s, e));
   }
 
@@ -175,10 +226,16 @@ public final class Racer<S> {
     int startNext = -1;
     Throwable cause = error == null ? null : Futures.unwrap(error);
     Route lostTo = null;
+    boolean release = false;
     synchronized (this) {
       lostTo = winner;
       finished[idx] = true;
       inFlight--;
+      if (securing[idx]) {
+        securing[idx] = false;
+        securingCount--;
+        release = error != null && securingCount == 0 && !held.isEmpty();
+      }
       if (error == null) {
         if (done) {
           discardIt = true;
@@ -234,6 +291,9 @@ public final class Racer<S> {
     losers.forEach(ConnectPlan::cancel);
     if (startNext >= 0) {
       launch(startNext);
+    }
+    if (release) {
+      releaseHeld(); // the attempt that held them back failed: go on at once
     }
   }
 

@@ -19,6 +19,7 @@ abstract class ReachThenSecure<S> implements ConnectPlan<S> {
   private volatile boolean cancelled;
   private volatile CompletableFuture<? extends Channel> reaching;
   private volatile CompletableFuture<S> securing;
+  private final CompletableFuture<Void> reachedSignal = new CompletableFuture<>();
 
   /** @param secure starts the peer session (initiator) on the reached transport, for the route it took */
   ReachThenSecure(Route route, BiFunction<Channel, Route, CompletableFuture<S>> secure) {
@@ -29,12 +30,19 @@ abstract class ReachThenSecure<S> implements ConnectPlan<S> {
   /** Opens the transport; the future fails with a message that says why it could not. */
   protected abstract CompletableFuture<? extends Channel> reach();
 
-  /** Told once the secure phase on {@code reached} ended, either way (default: nothing). */
-  protected void secured(Channel reached, boolean success) {}
-
   /** The route of the reached transport (default: the planned one). */
   protected Route routeOf(Channel reached) {
     return route;
+  }
+
+  /** For a reach phase with a decisive step before its end (a hole punched): signals reached now. */
+  protected final void reachedPeer() {
+    reachedSignal.complete(null);
+  }
+
+  @Override
+  public final CompletableFuture<?> reached() {
+    return reachedSignal;
   }
 
   @Override
@@ -52,16 +60,15 @@ abstract class ReachThenSecure<S> implements ConnectPlan<S> {
     return r.thenCompose(ch -> {
       if (cancelled) {
         ch.close();
-        secured(ch, false);
         return CompletableFuture.failedFuture(new CancellationException("cancelled"));
       }
+      reachedSignal.complete(null);
       CompletableFuture<S> s = secure.apply(ch, routeOf(ch));
       securing = s;
       s.whenComplete((v, e) -> {
         if (e != null) {
           ch.close();
         }
-        secured(ch, e == null);
       });
       return s;
     });

@@ -10,7 +10,6 @@ final class TcpConnectMethod<S> implements ConnectMethod<S> {
   private final EventLoopGroup group;
   private final Deadline deadline;
   private final Secure<S> secure;
-  private final java.util.Map<String, TcpPlan.Siblings> siblings = new java.util.concurrent.ConcurrentHashMap<>();
 
   TcpConnectMethod(EventLoopGroup group, Deadline deadline, Secure<S> secure) {
     this.group = group;
@@ -35,8 +34,6 @@ final class TcpConnectMethod<S> implements ConnectMethod<S> {
 
   @Override
   public ConnectPlan<S> plan(Listener listener, ConnectionMethod method) {
-    return new TcpPlan<>(method.getTcp(), group, deadline,
-        siblings.computeIfAbsent(listener.getId(), id -> new TcpPlan.Siblings()),
-        (ch, route) -> secure.start(ch, route, listener.getId()));
+    return new TcpPlan<>(method.getTcp(), group, deadline, (ch, route) -> secure.start(ch, route, listener.getId()));
   }
 }

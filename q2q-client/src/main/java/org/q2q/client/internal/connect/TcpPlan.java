@@ -28,54 +28,17 @@ final class TcpPlan<S> extends ReachThenSecure<S> {
   private final HostPort target;
   private final EventLoopGroup group;
   private final Deadline deadline;
-  private final Siblings siblings;
 
-  /** @param siblings the other direct attempts to the same listener */
-  TcpPlan(HostPort target, EventLoopGroup group, Deadline deadline, Siblings siblings,
-      BiFunction<Channel, Route, CompletableFuture<S>> secure) {
+  TcpPlan(HostPort target, EventLoopGroup group, Deadline deadline, BiFunction<Channel, Route, CompletableFuture<S>> secure) {
     super(new Route(Route.Kind.TCP, Ips.toString(target)), secure);
     this.target = target;
     this.group = group;
     this.deadline = deadline;
-    this.siblings = siblings;
   }
 
   @Override
   protected CompletableFuture<Channel> reach() {
-    // RFC 8305: a later address is dialed only while no earlier one has connected; if that one
-    // then fails its TLS (say, someone else's host now), the next goes on at once.
-    CompletableFuture<Void> turn = siblings.whenNoneSecuring();
-    CompletableFuture<Channel> out = new CompletableFuture<>();
-    turn.thenRun(() -> {
-      if (out.isDone()) {
-        return;
-      }
-      CompletableFuture<Channel> c = connect();
-      out.whenComplete((x, e) -> {
-        if (out.isCancelled()) {
-          c.cancel(false); // stops a connect still waiting for its SYN's answer
-        }
-      });
-      c.whenComplete((ch, e) -> {
-        if (e != null) {
-          out.completeExceptionally(e);
-        } else if (!out.complete(ch)) {
-          siblings.settled(); // abandoned meanwhile: it will never be secured
-          ch.close();
-        }
-      });
-    });
-    out.whenComplete((c, e) -> {
-      if (out.isCancelled()) {
-        turn.cancel(false);
-      }
-    });
-    return out;
-  }
-
-  @Override
-  protected void secured(Channel reached, boolean success) {
-    siblings.settled();
+    return connect();
   }
 
   private CompletableFuture<Channel> connect() {
@@ -88,9 +51,7 @@ final class TcpPlan<S> extends ReachThenSecure<S> {
         .connect(Ips.socketAddress(target));
     cf.addListener(x -> {
       if (x.isSuccess()) {
-        siblings.connected();
         if (!f.complete(cf.channel())) {
-          siblings.settled();
           cf.channel().close(); // cancelled meanwhile
         }
       } else {
@@ -106,36 +67,5 @@ final class TcpPlan<S> extends ReachThenSecure<S> {
       }
     });
     return f;
-  }
-
-  /** The direct TCP attempts to one listener: how many have connected and are securing. Thread-safe. */
-  static final class Siblings {
-    private int securing;
-    private final java.util.List<CompletableFuture<Void>> waiting = new java.util.ArrayList<>();
-
-    synchronized CompletableFuture<Void> whenNoneSecuring() {
-      if (securing == 0) {
-        return CompletableFuture.completedFuture(null);
-      }
-      CompletableFuture<Void> f = new CompletableFuture<>();
-      waiting.add(f);
-      return f;
-    }
-
-    synchronized void connected() {
-      securing++;
-    }
-
-    void settled() {
-      java.util.List<CompletableFuture<Void>> go;
-      synchronized (this) {
-        if (--securing > 0) {
-          return;
-        }
-        go = new java.util.ArrayList<>(waiting);
-        waiting.clear();
-      }
-      go.forEach(w -> w.complete(null));
-    }
   }
 }

@@ -143,7 +143,8 @@ public final class InboundResponder implements PresenceSession.Handler {
       return;
     }
     if (ids.peek(r.getListenerId(), from) == null) {
-      log.warn("{} ignoring a relay-open for a listener id we did not accept or already used (from {})", self, from);
+      // Usually a relay attempt that lost the race to a direct path, which used the id first.
+      log.debug("{} ignoring a relay-open for a listener id we did not accept or already used (from {})", self, from);
       return;
     }
     DomainServers.Server own = servers.own();

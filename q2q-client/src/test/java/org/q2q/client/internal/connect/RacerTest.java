@@ -50,6 +50,7 @@ class RacerTest {
   class FakePlan implements ConnectPlan<String> {
     final String name;
     final CompletableFuture<String> result = new CompletableFuture<>();
+    final CompletableFuture<Void> reached = new CompletableFuture<>();
 
     FakePlan(String name) {
       this.name = name;
@@ -64,6 +65,11 @@ class RacerTest {
     public CompletableFuture<String> attempt() {
       log.add(scheduler.now + " " + name + " start");
       return result;
+    }
+
+    @Override
+    public CompletableFuture<?> reached() {
+      return reached;
     }
 
     @Override
@@ -109,6 +115,31 @@ class RacerTest {
     scheduler.advance(1000);
     assertThat(log).doesNotContain("500 c start"); // never started after the win
     assertThat(discarded).isEmpty();
+  }
+
+  @Test
+  void aPlanDueWhileAnotherIsSecuringWaitsAndStartsAtOnceWhenThatOneFails() {
+    FakePlan a = new FakePlan("a");
+    FakePlan b = new FakePlan("b");
+    racer(List.of(new Racer.Entry<>(a, 0), new Racer.Entry<>(b, 250)), 10_000, new ArrayList<>()).run();
+    scheduler.advance(10);
+    a.reached.complete(null); // a's transport is up, its TLS under way
+    scheduler.advance(290);
+    assertThat(log).containsExactly("0 a start"); // b was due at 250 and waits
+    a.result.completeExceptionally(new java.io.IOException("wrong peer"));
+    assertThat(log).containsExactly("0 a start", "300 a failed: wrong peer", "300 b start");
+  }
+
+  @Test
+  void aSecuringAttemptHoldsTheOthersBackForAtMostTheHoldLimit() {
+    FakePlan a = new FakePlan("a");
+    FakePlan b = new FakePlan("b");
+    racer(List.of(new Racer.Entry<>(a, 0), new Racer.Entry<>(b, 250)), 10_000, new ArrayList<>()).run();
+    a.reached.complete(null); // connected, then the far end says nothing
+    scheduler.advance(250 + Racer.HOLD_LIMIT_MILLIS - 1);
+    assertThat(log).containsExactly("0 a start");
+    scheduler.advance(1);
+    assertThat(log).containsExactly("0 a start", (250 + Racer.HOLD_LIMIT_MILLIS) + " b start");
   }
 
   @Test
