@@ -20,6 +20,7 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
+import org.q2q.certstore.ServiceName;
 import org.q2q.client.internal.cache.SessionCache;
 import org.q2q.client.internal.connect.Connector;
 import org.q2q.client.internal.connect.DomainServers;
@@ -233,26 +234,22 @@ public final class Q2qClient implements AutoCloseable {
     presence.addListener(Objects.requireNonNull(listener, "listener"));
   }
 
+  /**
+   * The event loops this client's channels run on, so that a program splicing sockets to virtual
+   * channels (port forwarding) can put both on one loop. Not to be shut down by the caller.
+   */
+  public EventLoopGroup eventLoopGroup() {
+    return group;
+  }
+
   /** Number of cached peer sessions (one per peer address). */
   public int peerSessionCount() {
     return cache.size();
   }
 
+  /** The one service-name rule shared with the server ({@link ServiceName}). */
   static void checkService(String service) {
-    Objects.requireNonNull(service, "service");
-    if (service.isEmpty() || service.length() > 64) {
-      throw new IllegalArgumentException("service name '" + service + "' must be 1 to 64 characters");
-    }
-    if (service.startsWith(".")) {
-      throw new IllegalArgumentException("service name '" + service + "' starts with '.', which is reserved");
-    }
-    for (int i = 0; i < service.length(); i++) {
-      char c = service.charAt(i);
-      if (!(Character.isLetterOrDigit(c) && c < 128) && c != '-' && c != '_' && c != '.') {
-        throw new IllegalArgumentException(
-            "service name '" + service + "' may contain only ASCII letters, digits, '-', '_' and '.'");
-      }
-    }
+    ServiceName.check(service);
   }
 
   /** Withdraws every service, closes every peer session and the connections to servers. */
