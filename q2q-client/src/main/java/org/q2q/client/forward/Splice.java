@@ -56,6 +56,8 @@ final class Splice {
   private boolean peerInputEnded;
   private boolean socketOutputShut;
   private boolean peerOutputShut;
+  /** The channel's output end was asked for (it may complete, and the channel close, before the future's listener is added). */
+  private boolean peerOutputRequested;
   private boolean finished;
 
   /**
@@ -90,7 +92,7 @@ final class Splice {
     socket.pipeline().addLast("splice", s.new Pump(socket, s.child, true));
     s.child.pipeline().addLast("splice", s.new Pump(s.child, socket, false));
     socket.closeFuture().addListener(f -> s.abort(true, null, "the local connection closed"));
-    vc.closeFuture().addListener(f -> s.abort(false, f.cause(), "the channel closed"));
+    vc.closeFuture().addListener(f -> s.channelClosed(f.cause()));
     socket.config().setAutoRead(true);
     s.child.config().setAutoRead(true);
     log.debug("{} splicing {} with {}", id, from, s.child);
@@ -120,6 +122,9 @@ final class Splice {
       }
     }
     if (atSocket) {
+      synchronized (this) {
+        peerOutputRequested = true;
+      }
       vc.shutdownOutput().addListener(f -> {
         if (f.isSuccess()) {
           outputShut(false);
@@ -142,6 +147,22 @@ final class Splice {
           }
         });
       });
+    }
+  }
+
+  /**
+   * The channel closed. After both of its directions ended that is its normal end (the peer session
+   * closes a channel as soon as both ends were exchanged); otherwise the connection is cut short.
+   */
+  private void channelClosed(Throwable cause) {
+    boolean graceful;
+    synchronized (this) {
+      graceful = cause == null && peerInputEnded && peerOutputRequested;
+    }
+    if (graceful) {
+      outputShut(false);
+    } else {
+      abort(false, cause, "the channel closed");
     }
   }
 
