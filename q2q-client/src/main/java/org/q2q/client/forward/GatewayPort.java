@@ -88,6 +88,7 @@ final class GatewayPort {
         }
         String bound = hostPort((InetSocketAddress) ch.localAddress());
         log.info("{}: opened {}", name, bound);
+        gateway.events().portOpened(caller.toString(), bound);
         Channel c = control.channel();
         c.writeAndFlush(GatewayWire.encode(c.alloc(),
             GatewayEvent.newBuilder().setOpened(PortOpened.newBuilder().setBound(bound)).build()));
@@ -111,6 +112,7 @@ final class GatewayPort {
     if (s != null) {
       s.close();
       log.info("{}: closed ({})", name, why);
+      gateway.events().portClosed(caller.toString(), bind.toString(), why);
     }
     for (Pending p : waiting) {
       p.drop("the port closed");

@@ -21,6 +21,12 @@ public interface TunnelEvents {
   /** A peer was refused by the allow list. */
   default void refused(String peer, String reason) {}
 
+  /** A gateway opened {@code bound} ({@code host:port}) for {@code caller}. */
+  default void portOpened(String caller, String bound) {}
+
+  /** A gateway closed the port it had opened for {@code caller}. */
+  default void portClosed(String caller, String bound, String why) {}
+
   /** The connection limit was reached; {@code waiting} says whether new connections wait or are refused. */
   default void limitReached(int limit, boolean waiting) {}
 }
