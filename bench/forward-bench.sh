@@ -26,6 +26,7 @@ if [ ! -f "$jar" ] || [ -n "$(find . \( -name target -o -name .git \) -prune -o 
 fi
 
 tmp=$(mktemp -d /tmp/q2q-forward-bench.XXXXXX)
+chmod 755 "$tmp"  # nginx workers run as another user
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -67,22 +68,24 @@ nginx -p "$tmp/nginx" -c "$tmp/nginx.conf"
 # --- presence server, two identities, expose + forward ---
 java_opts=${Q2Q_JAVA_OPTS:-"-Xmx512m -Dio.netty.leakDetection.level=disabled"}
 q2q() { java $java_opts -jar "$jar" "$@"; }
+start_bg() { # home out err args...: a q2q process in the background, its pid remembered for the cleanup
+  local home=$1 out=$2 err=$3; shift 3
+  Q2Q_HOME="$home" java $java_opts -jar "$jar" "$@" >"$out" 2>"$err" &
+  pids+=($!)
+}
 await_line() { # file prefix
   for _ in $(seq 600); do grep -m1 "^$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "forward-bench: no '$2' line in $1:" >&2; cat "$1" >&2; exit 1
 }
-q2q server --port 0 --bind 127.0.0.1 --data "$tmp/data" >"$tmp/server.out" 2>"$tmp/server.err" &
-pids+=($!)
+start_bg "$tmp/home-server" "$tmp/server.out" "$tmp/server.err" server --port 0 --bind 127.0.0.1 --data "$tmp/data"
 server_port=$(await_line "$tmp/server.out" "q2q presence server" | sed -E 's/.*port ([0-9]+).*/\1/')
 for who in bob alice; do
   echo secret | Q2Q_HOME="$tmp/home-$who" q2q register "$who@localhost" --server "127.0.0.1:$server_port" --password-stdin >/dev/null
 done
-Q2Q_HOME="$tmp/home-bob" q2q expose web "127.0.0.1:$nginx_port" >"$tmp/expose.out" 2>"$tmp/expose.err" &
-pids+=($!)
+start_bg "$tmp/home-bob" "$tmp/expose.out" "$tmp/expose.err" expose web "127.0.0.1:$nginx_port"
 await_line "$tmp/expose.out" "ready:" >&2
 fwd_port=$(free_port)
-Q2Q_HOME="$tmp/home-alice" q2q forward "127.0.0.1:$fwd_port" bob@localhost/web >"$tmp/forward.out" 2>"$tmp/forward.err" &
-pids+=($!)
+start_bg "$tmp/home-alice" "$tmp/forward.out" "$tmp/forward.err" forward "127.0.0.1:$fwd_port" bob@localhost/web
 await_line "$tmp/forward.out" "ready:" >&2
 
 direct="http://127.0.0.1:$nginx_port"

@@ -197,6 +197,64 @@ class ForwardTunnelTest {
     assertThatThrownBy(() -> new Socket("127.0.0.1", port).close()).isInstanceOf(IOException.class);
   }
 
+  @Test
+  void aStalledReaderSlowsOnlyItsOwnConnection() throws Exception {
+    Q2qClient bob = net.client(server, "bob@localhost");
+    Q2qClient alice = net.client(server, "alice@localhost");
+    Exposer.start(bob, "echo", echoTarget(), AllowList.parse(List.of(), bob.address()), 100, events)
+        .ready().get(30, TimeUnit.SECONDS);
+    try (Forwarder f = Forwarder.open(alice, new HostPort("127.0.0.1", 0),
+        ServiceAddress.parse("bob@localhost/echo"), 100, events);
+        Socket stalled = new Socket("127.0.0.1", f.localAddress().getPort())) {
+      // writes 64 MiB and never reads its echo: every buffer on its path fills up
+      CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+        try {
+          stalled.getOutputStream().write(new byte[64 << 20]);
+        } catch (IOException e) {
+          // closed at the end of the test
+        }
+      });
+      Thread.sleep(500); // let the stalled connection fill its buffers
+      byte[] data = TestNet.bytes(4 << 20, 9);
+      try (Socket s = new Socket("127.0.0.1", f.localAddress().getPort())) {
+        CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> readAll(s));
+        s.getOutputStream().write(data);
+        s.shutdownOutput();
+        assertThat(back.get(30, TimeUnit.SECONDS)).isEqualTo(data);
+      }
+      assertThat(writer).isNotDone();
+    }
+  }
+
+  @Test
+  void atTheConnectionLimitNewConnectionsWaitUntilOneCloses() throws Exception {
+    Q2qClient bob = net.client(server, "bob@localhost");
+    Q2qClient alice = net.client(server, "alice@localhost");
+    Exposer.start(bob, "echo", echoTarget(), AllowList.parse(List.of(), bob.address()), 100, events)
+        .ready().get(30, TimeUnit.SECONDS);
+    List<Integer> limits = new CopyOnWriteArrayList<>();
+    try (Forwarder f = Forwarder.open(alice, new HostPort("127.0.0.1", 0),
+        ServiceAddress.parse("bob@localhost/echo"), 1, new TunnelEvents() {
+          @Override
+          public void limitReached(int limit, boolean waiting) {
+            limits.add(limit);
+          }
+        })) {
+      Socket first = new Socket("127.0.0.1", f.localAddress().getPort());
+      first.getOutputStream().write(1);
+      assertThat(first.getInputStream().read()).isEqualTo(1);
+      assertThat(limits).containsExactly(1);
+      try (Socket second = new Socket("127.0.0.1", f.localAddress().getPort())) {
+        second.setSoTimeout(1000);
+        second.getOutputStream().write(2);
+        assertThatThrownBy(() -> second.getInputStream().read()).isInstanceOf(java.net.SocketTimeoutException.class);
+        first.close();
+        second.setSoTimeout(20_000);
+        assertThat(second.getInputStream().read()).isEqualTo(2);
+      }
+    }
+  }
+
   private static byte[] readAll(Socket s) {
     try {
       InputStream in = s.getInputStream();
