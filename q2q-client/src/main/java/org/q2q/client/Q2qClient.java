@@ -148,6 +148,14 @@ public final class Q2qClient implements AutoCloseable {
     return servers.own().address().toString();
   }
 
+  /**
+   * The event loops this client's channels run on, so that a program splicing sockets to virtual
+   * channels (port forwarding) can put both on one loop. Not to be shut down by the caller.
+   */
+  public EventLoopGroup eventLoopGroup() {
+    return group;
+  }
+
   /** Listens for {@code service}, accepting anyone with a valid certificate. */
   public ListenerRegistration listen(String service, ChannelHandler handler) {
     return listen(service, "", AcceptPolicy.anyone(), handler);
@@ -232,14 +240,6 @@ public final class Q2qClient implements AutoCloseable {
   /** Adds an observer of the presence session's state. */
   public void addPresenceListener(PresenceListener listener) {
     presence.addListener(Objects.requireNonNull(listener, "listener"));
-  }
-
-  /**
-   * The event loops this client's channels run on, so that a program splicing sockets to virtual
-   * channels (port forwarding) can put both on one loop. Not to be shut down by the caller.
-   */
-  public EventLoopGroup eventLoopGroup() {
-    return group;
   }
 
   /** Number of cached peer sessions (one per peer address). */

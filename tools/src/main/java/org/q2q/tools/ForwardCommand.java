@@ -34,7 +34,8 @@ import picocli.CommandLine.Spec;
       "connections share one peer session; if the peer cannot be reached a connection is closed with",
       "the reason on stderr and the forwarder keeps listening.",
       "With --remote, the reverse (like ssh -R): ask the 'q2q gateway' at ADDRESS to listen on PORT there",
-      "and carry each connection back to HOST:PORT here; exits non-zero if the gateway refuses or goes away.",
+      "and carry each connection back to HOST:PORT here; exits non-zero if the gateway refuses at start,",
+      "and reopens the port (with backoff) if the tunnel is lost later.",
       "Prints 'ready: ...' once listening, then a line per connection. Runs until interrupted."
     },
     footer = {"", "Examples:", "  q2q forward 9000 bob@example.com/web",
@@ -42,6 +43,10 @@ import picocli.CommandLine.Spec;
 final class ForwardCommand implements Callable<Integer> {
   /** How the data may travel. */
   enum Transport { auto, relay }
+
+  /** First and longest wait before reopening a lost reverse tunnel. */
+  private static final long REOPEN_INITIAL_MILLIS = 1000;
+  private static final long REOPEN_MAX_MILLIS = 30_000;
 
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
@@ -129,21 +134,39 @@ final class ForwardCommand implements Callable<Integer> {
       throw new UsageException("name the port to open on the gateway (1..65535)");
     }
     String host = remoteBind.host().equals("*") ? "" : remoteBind.host();
+    TunnelPrinter printer = new TunnelPrinter(out, err);
     try (Q2qClient client = TunnelClients.build(env, home, id, server, err)) {
       Thread hook = TunnelClients.closeOnExit(client);
-      ReverseForwarder r;
       try {
-        r = ReverseForwarder.open(client, gateway, host, remoteBind.port(), target, maxConnections,
-            new TunnelPrinter(out, err)).get();
-      } catch (ExecutionException e) {
-        TunnelClients.removeHook(hook);
-        throw e.getCause() instanceof Exception x ? x : e;
-      }
-      try (r) {
+        ReverseForwarder r;
+        try {
+          r = ReverseForwarder.open(client, gateway, host, remoteBind.port(), target, maxConnections, printer).get();
+        } catch (ExecutionException e) {
+          throw e.getCause() instanceof Exception x ? x : e; // a refusal or no gateway: say why and exit
+        }
         TunnelPrinter.print(out, "ready: " + gateway + " listens on " + r.bound() + "; its connections come to "
             + target);
-        String why = r.closed().get();
-        throw new CommandFailedException(ExitCodes.UNREACHABLE, "the tunnel ended: " + why);
+        // Once it worked, a lost tunnel is reopened (like autossh), with backoff.
+        long backoffMillis = REOPEN_INITIAL_MILLIS;
+        for (; ; ) {
+          String why = r.closed().get();
+          r.close();
+          TunnelPrinter.print(err, "q2q: the tunnel ended (" + why + "); reopening it...");
+          for (; ; ) {
+            Thread.sleep(backoffMillis);
+            backoffMillis = Math.min(backoffMillis * 2, REOPEN_MAX_MILLIS);
+            try {
+              r = ReverseForwarder.open(client, gateway, host, remoteBind.port(), target, maxConnections, printer)
+                  .get();
+              break;
+            } catch (ExecutionException e) {
+              TunnelPrinter.print(err, "q2q: reopening failed: " + CliErrors.message(e.getCause()) + "; retrying in "
+                  + backoffMillis / 1000.0 + " s");
+            }
+          }
+          backoffMillis = REOPEN_INITIAL_MILLIS;
+          TunnelPrinter.print(out, "reopened: " + gateway + " listens on " + r.bound());
+        }
       } finally {
         TunnelClients.removeHook(hook);
       }

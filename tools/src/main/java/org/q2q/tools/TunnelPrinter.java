@@ -7,7 +7,8 @@ import org.q2q.client.forward.TunnelEvents;
 /**
  * The lines {@code q2q expose}, {@code forward} and {@code gateway} print as connections come and
  * go: one per finished connection on stdout (who, from where, bytes each way, duration), failures
- * and refusals on stderr. Safe for concurrent use.
+ * and refusals on stderr (reaching the connection limit is the library's warning, already on
+ * stderr). Safe for concurrent use.
  */
 final class TunnelPrinter implements TunnelEvents {
   private final PrintWriter out;
@@ -43,12 +44,6 @@ final class TunnelPrinter implements TunnelEvents {
   @Override
   public void portClosed(String caller, String bound, String why) {
     print(out, "closed " + bound + " of " + caller + ": " + why);
-  }
-
-  @Override
-  public void limitReached(int limit, boolean waiting) {
-    print(err, "q2q: " + limit + " connections at once, the limit (--max-connections); new connections "
-        + (waiting ? "wait until one closes" : "are refused until one closes"));
   }
 
   private static String from(String from) {

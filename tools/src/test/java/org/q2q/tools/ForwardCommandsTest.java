@@ -217,6 +217,25 @@ class ForwardCommandsTest {
   }
 
   @Test
+  void reverseATunnelLostAfterItWorkedIsReopenedWhenTheGatewayIsBack() throws Exception {
+    int port = freePort();
+    String[] gwArgs = {"gateway", "--ports", port + "-" + port, "--bind", "127.0.0.1"};
+    Q2qProcess gw = q2q("gw", gwArgs);
+    gw.awaitLine("ready:", 60);
+    Q2qProcess caller = q2q("alice", "forward", "--remote", String.valueOf(port), "gw@localhost",
+        "127.0.0.1:" + http.port());
+    caller.awaitLine("ready:", 60);
+    assertThat(TestHttpServer.get(port, "/small", false)).isEqualTo(TestHttpServer.response("/small"));
+
+    gw.stop();
+    Q2qProcess again = q2q("gw", gwArgs);
+    again.awaitLine("ready:", 60);
+    assertThat(caller.awaitLine("reopened:", 90)).contains("127.0.0.1:" + port);
+    assertThat(caller.stderr()).contains("the tunnel ended").contains("reopening");
+    assertThat(TestHttpServer.get(port, "/small", false)).isEqualTo(TestHttpServer.response("/small"));
+  }
+
+  @Test
   void reverseAPortOutsideTheRangeIsRefusedWithAMessage() throws Exception {
     int port = freePort();
     Q2qProcess gw = q2q("gw", "gateway", "--ports", port + "-" + port, "--bind", "127.0.0.1");

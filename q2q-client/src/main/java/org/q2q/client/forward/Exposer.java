@@ -122,7 +122,7 @@ public final class Exposer implements AutoCloseable {
     connect.addListener(f -> {
       if (!f.isSuccess()) {
         String reason = "cannot reach " + target + ": " + describe(f.cause());
-        log.warn("{} {} {}: {}", id, peer, service, reason);
+        log.info("{} {} {}: {}", id, peer, service, reason);
         vc.reset(reason);
         limit.release();
         events.failed(id, peer, from, reason);

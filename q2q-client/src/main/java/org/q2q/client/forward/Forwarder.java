@@ -137,7 +137,8 @@ public final class Forwarder implements AutoCloseable {
     client.connect(target.address(), target.service()).whenComplete((vc, e) -> {
       if (e != null) {
         String reason = Futures.unwrap(e).getMessage();
-        log.warn("{} {}: cannot reach {} ({}); closed the local connection", id, from, target, reason);
+        // info, not warn: the events (the command's line on stderr) report it to the user
+        log.info("{} {}: {}; closed the local connection", id, from, reason);
         socket.unsafe().closeForcibly();
         release();
         events.failed(id, target.address().toString(), from, reason);

@@ -171,9 +171,17 @@ public final class Gateway implements AutoCloseable {
     }
     GatewayPort p = new GatewayPort(this, control, caller, bind);
     openPorts.put(p, Boolean.TRUE);
-    control.closeFuture().addListener(f -> p.close(f.cause() == null ? caller + " closed the tunnel"
-        : caller + " went away (" + f.cause().getMessage() + ")"));
+    control.closeFuture().addListener(f -> p.close(whyEnded(caller, f.cause())));
     p.open();
+  }
+
+  /** Why a control channel ended, for the gateway's line. */
+  private static String whyEnded(Address caller, Throwable cause) {
+    if (cause == null || (cause instanceof org.q2q.client.ChannelResetException r && r.byPeer()
+        && r.code() == org.q2q.client.Q2qErrorCode.CANCEL)) {
+      return caller + " closed the tunnel";
+    }
+    return caller + " went away (" + cause.getMessage() + ")";
   }
 
   void refuse(VirtualChannel control, String reason) {

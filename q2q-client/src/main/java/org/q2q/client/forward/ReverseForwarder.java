@@ -146,7 +146,7 @@ public final class ReverseForwarder implements AutoCloseable {
     client.connect(gateway, Gateway.SERVICE).whenComplete((vc, e) -> {
       if (e != null) {
         String reason = Futures.unwrap(e).getMessage();
-        log.warn("{} {}: cannot open a channel to {}: {}", id, from, gateway, reason);
+        log.info("{} {}: cannot open a channel to {}: {}", id, from, gateway, reason);
         events.failed(id, gateway.toString(), from, reason);
         return; // the gateway closes the connection when the attach does not come
       }
@@ -177,7 +177,7 @@ public final class ReverseForwarder implements AutoCloseable {
     connect.addListener(f -> {
       if (!f.isSuccess()) {
         String reason = "cannot reach " + target + ": " + Exposer.describe(f.cause());
-        log.warn("{} {}: {}", id, from, reason);
+        log.info("{} {}: {}", id, from, reason);
         vc.reset(reason);
         limit.release();
         events.failed(id, gateway.toString(), from, reason);
