@@ -43,18 +43,19 @@ public final class Forwarder implements AutoCloseable {
   private final Q2qClient client;
   private final ServiceAddress target;
   private final TunnelEvents events;
-  private final ConnectionLimit limit;
+  private final int maxConnections;
+  private volatile ConnectionLimit limit;
   private final Set<Splice> running = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final String name;
-  private Channel server;
+  private volatile String name;
+  private volatile Channel server;
 
   private Forwarder(Q2qClient client, ServiceAddress target, int maxConnections, TunnelEvents events, String name) {
     this.client = client;
     this.target = target;
     this.events = events;
     this.name = name;
-    this.limit = new ConnectionLimit(name, maxConnections, true, events);
+    this.maxConnections = maxConnections;
   }
 
   /**
@@ -67,6 +68,9 @@ public final class Forwarder implements AutoCloseable {
       TunnelEvents events) throws IOException {
     Objects.requireNonNull(client, "client");
     Objects.requireNonNull(target, "target");
+    if (maxConnections < 1) {
+      throw new IllegalArgumentException("maxConnections < 1: " + maxConnections);
+    }
     Forwarder f = new Forwarder(client, target, maxConnections, Objects.requireNonNull(events, "events"),
         "forwarder " + bind + " -> " + target);
     f.bind(bind);
@@ -76,6 +80,7 @@ public final class Forwarder implements AutoCloseable {
   private void bind(HostPort bind) throws IOException {
     NioServerSocketChannel ch = new NioServerSocketChannel();
     ch.config().setOption(ChannelOption.SO_REUSEADDR, true);
+    ch.config().setAutoRead(false); // no accepting before the fields below are set
     ch.pipeline().addLast(new Acceptor());
     EventLoop loop = SocketLoops.any(client.eventLoopGroup());
     loop.register(ch).syncUninterruptibly();
@@ -89,8 +94,11 @@ public final class Forwarder implements AutoCloseable {
       ch.close();
       throw new IOException("cannot listen on " + bind + ": " + f.cause().getMessage(), f.cause());
     }
+    name = "forwarder " + new HostPort(bind.host(), ((InetSocketAddress) ch.localAddress()).getPort()) + " -> " + target;
+    limit = new ConnectionLimit(name, maxConnections, true, events);
     server = ch;
-    log.info("{} listening on {}", name, ch.localAddress());
+    ch.config().setAutoRead(true);
+    log.info("{} listening", name);
   }
 
   /** The address actually bound (the port is the real one when 0 was asked for). */
