@@ -47,7 +47,7 @@ final class TunnelPrinter implements TunnelEvents {
   }
 
   private static String from(String from) {
-    return from.startsWith("via ") ? from : "from " + from;
+    return from.startsWith("via ") || from.startsWith("from ") ? from : "from " + from;
   }
 
   static void print(PrintWriter w, String line) {

@@ -101,7 +101,7 @@ public final class Exposer implements AutoCloseable {
   private void accepted(VirtualChannel vc) {
     String id = "exp-" + IDS.incrementAndGet();
     String peer = vc.remoteAddress().toString();
-    String from = "via " + vc.transport();
+    String from = Causes.from(vc.channel());
     if (!limit.tryAcquire()) {
       vc.reset("busy: " + client.address() + "/" + service + " carries its limit of " + limit.max() + " connections");
       events.failed(id, peer, from, "connection limit reached");
@@ -121,7 +121,7 @@ public final class Exposer implements AutoCloseable {
         .connect(addr);
     connect.addListener(f -> {
       if (!f.isSuccess()) {
-        String reason = "cannot reach " + target + ": " + describe(f.cause());
+        String reason = "cannot reach " + target + ": " + Causes.connectFailure(f.cause());
         log.info("{} {} {}: {}", id, peer, service, reason);
         vc.reset(reason);
         limit.release();
@@ -140,16 +140,5 @@ public final class Exposer implements AutoCloseable {
         events.closed(rec);
       });
     });
-  }
-
-  static String describe(Throwable t) {
-    if (t instanceof java.net.ConnectException) {
-      String m = String.valueOf(t.getMessage());
-      return m.toLowerCase(java.util.Locale.ROOT).contains("refused") ? "connection refused" : m;
-    }
-    if (t instanceof java.nio.channels.UnresolvedAddressException) {
-      return "unknown host";
-    }
-    return String.valueOf(t.getMessage());
   }
 }

@@ -16,7 +16,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.q2q.certstore.ServiceAddress;
 import org.q2q.client.Q2qClient;
 import org.q2q.client.VirtualChannel;
-import org.q2q.client.internal.connect.Futures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -144,7 +143,7 @@ public final class Forwarder implements AutoCloseable {
     log.debug("{} accepted {} for {}", id, from, target);
     client.connect(target.address(), target.service()).whenComplete((vc, e) -> {
       if (e != null) {
-        String reason = Futures.unwrap(e).getMessage();
+        String reason = Causes.unwrap(e).getMessage();
         // info, not warn: the events (the command's line on stderr) report it to the user
         log.info("{} {}: {}; closed the local connection", id, from, reason);
         socket.unsafe().closeForcibly();

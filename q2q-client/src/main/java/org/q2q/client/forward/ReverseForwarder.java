@@ -20,7 +20,6 @@ import org.q2q.certstore.Address;
 import org.q2q.client.Q2qException;
 import org.q2q.client.Q2qClient;
 import org.q2q.client.VirtualChannel;
-import org.q2q.client.internal.connect.Futures;
 import org.q2q.proto.Attach;
 import org.q2q.proto.GatewayEvent;
 import org.q2q.proto.GatewayRequest;
@@ -84,7 +83,7 @@ public final class ReverseForwarder implements AutoCloseable {
         Objects.requireNonNull(target, "target"), maxConnections, Objects.requireNonNull(events, "events"));
     client.connect(gateway, Gateway.SERVICE).whenComplete((vc, e) -> {
       if (e != null) {
-        Throwable c = Futures.unwrap(e);
+        Throwable c = Causes.unwrap(e);
         r.opened.completeExceptionally(c);
         r.closed.complete(c.getMessage());
         return;
@@ -145,7 +144,7 @@ public final class ReverseForwarder implements AutoCloseable {
     String from = in.getFrom();
     client.connect(gateway, Gateway.SERVICE).whenComplete((vc, e) -> {
       if (e != null) {
-        String reason = Futures.unwrap(e).getMessage();
+        String reason = Causes.unwrap(e).getMessage();
         log.info("{} {}: cannot open a channel to {}: {}", id, from, gateway, reason);
         events.failed(id, gateway.toString(), from, reason);
         return; // the gateway closes the connection when the attach does not come
@@ -176,7 +175,7 @@ public final class ReverseForwarder implements AutoCloseable {
         .connect(addr);
     connect.addListener(f -> {
       if (!f.isSuccess()) {
-        String reason = "cannot reach " + target + ": " + Exposer.describe(f.cause());
+        String reason = "cannot reach " + target + ": " + Causes.connectFailure(f.cause());
         log.info("{} {}: {}", id, from, reason);
         vc.reset(reason);
         limit.release();
