@@ -105,6 +105,9 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 echo "warm-up: ${seconds}s through the tunnel, ${seconds}s direct" >&2
 run_wrk "$tunnel" >/dev/null
 run_wrk "$direct" >/dev/null
+# the exposer prints a line per finished connection, naming where the peer's session comes from
+route=$(grep -m1 '^connection' "$tmp/expose.out" | sed -E 's/^connection [^:]*: [^ ]+ ((via|from) [^,]*),.*/\1/')
+echo "tunnel route: ${route:-unknown}" >&2
 : >"$tmp/direct.txt"; : >"$tmp/tunnel.txt"
 for i in $(seq "$reps"); do
   d=$(run_wrk "$direct"); echo "$d" >>"$tmp/direct.txt"
@@ -126,6 +129,7 @@ done
 gd=$(median <"$tmp/gd.txt"); gt=$(median <"$tmp/gt.txt")
 
 cat <<OUT
+tunnel route: ${route:-unknown}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)
 wrk -t2 -c50 -d${seconds}s, 1 KiB file, median of $reps interleaved runs:
   direct          $(printf '%9.0f' "$d_rps") req/s   p99 ${d_p99} ms
   expose+forward  $(printf '%9.0f' "$t_rps") req/s   p99 ${t_p99} ms
