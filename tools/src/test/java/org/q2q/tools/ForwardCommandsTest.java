@@ -155,7 +155,8 @@ class ForwardCommandsTest {
     // the exposing side goes away: connections are closed with a reason, the forwarder keeps listening
     exposer.stop();
     assertThat(TestHttpServer.getOrClosed(port, "/small")).isEmpty();
-    assertThat(fwd[0].stderr()).contains("cannot reach bob@localhost/web");
+    awaitStderr(fwd[0], "closed: ");
+    assertThat(fwd[0].stderr()).containsPattern("q2q: connection fwd-\\d+ \\(bob@localhost from 127.0.0.1:\\d+\\) closed: ");
 
     // ... and works again once it is back, over a new peer session
     expose();
@@ -175,16 +176,21 @@ class ForwardCommandsTest {
     Q2qProcess[] fwd = new Q2qProcess[1];
     int port = forward("carol", fwd);
     assertThat(TestHttpServer.getOrClosed(port, "/small")).isEmpty();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!fwd[0].stderr().contains("not allowed") && System.nanoTime() < deadline) {
-      Thread.sleep(50); // polling the log file with a deadline
-    }
+    awaitStderr(fwd[0], "not allowed");
     assertThat(fwd[0].stderr()).contains("carol@localhost is not allowed to use bob@localhost/web");
     assertThat(exposer.stderr()).contains("refused carol@localhost");
     assertThat(http.requests.get()).isZero();
     // alice, who is allowed, gets through
     int alicePort = forward("alice", null);
     assertThat(TestHttpServer.get(alicePort, "/small", false)).isEqualTo(TestHttpServer.response("/small"));
+  }
+
+  /** Waits (with a deadline) until {@code p}'s stderr contains {@code text}; the caller then asserts on it. */
+  private static void awaitStderr(Q2qProcess p, String text) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!p.stderr().contains(text) && System.nanoTime() < deadline) {
+      Thread.sleep(50); // polling a file with a deadline
+    }
   }
 
   private static int freePort() throws IOException {

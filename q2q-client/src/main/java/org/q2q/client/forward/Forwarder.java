@@ -146,9 +146,9 @@ public final class Forwarder implements AutoCloseable {
         String reason = Causes.unwrap(e).getMessage();
         // info, not warn: the events (the command's line on stderr) report it to the user
         log.info("{} {}: {}; closed the local connection", id, from, reason);
+        events.failed(id, target.address().toString(), from, reason); // first, so the line precedes the close
         socket.unsafe().closeForcibly();
         release();
-        events.failed(id, target.address().toString(), from, reason);
         return;
       }
       splice(id, socket, vc, from);
