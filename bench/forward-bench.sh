@@ -91,6 +91,11 @@ await_line "$tmp/forward.out" "ready:" >&2
 direct="http://127.0.0.1:$nginx_port"
 tunnel="http://127.0.0.1:$fwd_port"
 
+# CPU seconds used by the q2q processes (server, exposer, forwarder): steadier than wall-clock
+# rates on a shared machine
+q2q_cpu() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t/hz}'; }
+
 # --- wrk, interleaved ---
 run_wrk() { # url -> "req_per_s p99_ms"
   wrk -t2 -c50 -d"${seconds}s" --latency "$1/1k.bin" >"$tmp/wrk.txt"
@@ -108,25 +113,31 @@ run_wrk "$direct" >/dev/null
 # the exposer prints a line per finished connection, naming where the peer's session comes from
 route=$(grep -m1 '^connection' "$tmp/expose.out" | sed -E 's/^connection [^:]*: [^ ]+ ((via|from) [^,]*),.*/\1/')
 echo "tunnel route: ${route:-unknown}" >&2
-: >"$tmp/direct.txt"; : >"$tmp/tunnel.txt"
+: >"$tmp/direct.txt"; : >"$tmp/tunnel.txt"; : >"$tmp/rcpu.txt"
 for i in $(seq "$reps"); do
   d=$(run_wrk "$direct"); echo "$d" >>"$tmp/direct.txt"
+  c0=$(q2q_cpu)
   t=$(run_wrk "$tunnel"); echo "$t" >>"$tmp/tunnel.txt"
+  # CPU microseconds of the q2q processes per request through the tunnel
+  awk -v a="$c0" -v b="$(q2q_cpu)" -v r="${t%% *}" -v s="$seconds" 'BEGIN {printf "%.0f\n", (b-a)*1e6/(r*s)}' >>"$tmp/rcpu.txt"
   echo "rep $i: direct $d | tunnel $t   (req/s p99_ms)" >&2
 done
 d_rps=$(cut -d' ' -f1 "$tmp/direct.txt" | median); d_p99=$(cut -d' ' -f2 "$tmp/direct.txt" | median)
 t_rps=$(cut -d' ' -f1 "$tmp/tunnel.txt" | median); t_p99=$(cut -d' ' -f2 "$tmp/tunnel.txt" | median)
+rcpu=$(median <"$tmp/rcpu.txt")
 ratio=$(awk -v a="$t_rps" -v b="$d_rps" 'BEGIN {printf "%.2f", a/b}')
 
 # --- 1 GiB download, interleaved ---
 run_curl() { curl -s -o /dev/null -w '%{speed_download}\n' "$1/1g.bin"; }
-: >"$tmp/gd.txt"; : >"$tmp/gt.txt"
+: >"$tmp/gd.txt"; : >"$tmp/gt.txt"; : >"$tmp/gcpu.txt"
 for i in $(seq "$gib_reps"); do
   d=$(run_curl "$direct"); echo "$d" >>"$tmp/gd.txt"
+  c0=$(q2q_cpu)
   t=$(run_curl "$tunnel"); echo "$t" >>"$tmp/gt.txt"
+  awk -v a="$c0" -v b="$(q2q_cpu)" 'BEGIN {printf "%.2f\n", b-a}' >>"$tmp/gcpu.txt"
   echo "1 GiB rep $i: direct $(awk -v b="$d" 'BEGIN {printf "%.0f", b/1048576}') MiB/s | tunnel $(awk -v b="$t" 'BEGIN {printf "%.0f", b/1048576}') MiB/s" >&2
 done
-gd=$(median <"$tmp/gd.txt"); gt=$(median <"$tmp/gt.txt")
+gd=$(median <"$tmp/gd.txt"); gt=$(median <"$tmp/gt.txt"); gcpu=$(median <"$tmp/gcpu.txt")
 
 cat <<OUT
 tunnel route: ${route:-unknown}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)
@@ -134,7 +145,9 @@ wrk -t2 -c50 -d${seconds}s, 1 KiB file, median of $reps interleaved runs:
   direct          $(printf '%9.0f' "$d_rps") req/s   p99 ${d_p99} ms
   expose+forward  $(printf '%9.0f' "$t_rps") req/s   p99 ${t_p99} ms
   ratio           $ratio (goal >= 0.45, p99 < 5 ms)
+  q2q processes' CPU per request through the tunnel: ${rcpu} us (server + exposer + forwarder)
 1 GiB download with curl, median of $gib_reps interleaved runs:
   direct          $(awk -v b="$gd" 'BEGIN {printf "%.0f", b/1048576}') MiB/s
   expose+forward  $(awk -v b="$gt" 'BEGIN {printf "%.0f", b/1048576}') MiB/s   ($(awk -v a="$gt" -v b="$gd" 'BEGIN {printf "%.2f", a/b}') of direct)
+  q2q processes' CPU per GiB through the tunnel: ${gcpu} s (server + exposer + forwarder)
 OUT
