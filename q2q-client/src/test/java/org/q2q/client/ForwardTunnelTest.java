@@ -182,6 +182,10 @@ class ForwardTunnelTest {
         () -> ReverseForwarder.open(alice, gw.address(), "", port + 1, echoTarget(), 10, events)
             .get(30, TimeUnit.SECONDS));
     assertThat(refused.getCause()).hasMessageContaining("outside");
+    ExecutionException wider = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+        () -> ReverseForwarder.open(alice, gw.address(), "0.0.0.0", port, echoTarget(), 10, events)
+            .get(30, TimeUnit.SECONDS));
+    assertThat(wider.getCause()).hasMessageContaining("opens ports on 127.0.0.1 only");
     ReverseForwarder r = ReverseForwarder.open(alice, gw.address(), "", port, echoTarget(), 10, events)
         .get(30, TimeUnit.SECONDS);
     assertThat(r.bound()).isEqualTo("127.0.0.1:" + port);

@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * that port is announced to the caller, who attaches a new channel that carries it back.
  *
  * <ul>
- *   <li>A port outside the range, one that cannot be bound, or a caller outside the {@link
- *       AllowList} is refused with a message the caller shows.
+ *   <li>A port outside the range, one that cannot be bound, a bind address other than the
+ *       gateway's own (unless that is a wildcard), or a caller outside the {@link AllowList} is
+ *       refused with a message the caller shows.
  *   <li>The port closes when its control channel ends: the caller quit or its session was lost.
  *   <li>Announced connections not attached within {@value #ATTACH_TIMEOUT_MILLIS} ms are closed.
  * </ul>
@@ -69,7 +70,7 @@ public final class Gateway implements AutoCloseable {
   /**
    * Starts the gateway.
    *
-   * @param bindHost where ports are opened when a caller names no host (e.g. {@code 0.0.0.0})
+   * @param bindHost where ports are opened (e.g. {@code 0.0.0.0}); callers may name another host only if this is a wildcard
    * @param maxConnectionsPerPort the most connections one opened port carries at once
    */
   public static Gateway start(Q2qClient client, AllowList allow, PortRange ports, String bindHost,
@@ -161,6 +162,11 @@ public final class Gateway implements AutoCloseable {
       refuse(control, "port " + port + " is outside the ports this gateway opens (" + ports + ")");
       return;
     }
+    if (!host.isEmpty() && !host.equals(bindHost) && !isWildcard(bindHost)) {
+      // the operator chose where ports open (e.g. loopback only); a caller may not widen that
+      refuse(control, "this gateway opens ports on " + bindHost + " only, not on " + host);
+      return;
+    }
     String h = host.isEmpty() ? bindHost : host;
     HostPort bind;
     try {
@@ -173,6 +179,10 @@ public final class Gateway implements AutoCloseable {
     openPorts.put(p, Boolean.TRUE);
     control.closeFuture().addListener(f -> p.close(whyEnded(caller, f.cause())));
     p.open();
+  }
+
+  private static boolean isWildcard(String host) {
+    return host.equals("0.0.0.0") || host.equals("::") || host.equals("*");
   }
 
   /** Why a control channel ended, for the gateway's line. */
