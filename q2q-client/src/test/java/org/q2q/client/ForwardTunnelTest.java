@@ -168,6 +168,41 @@ class ForwardTunnelTest {
   }
 
   @Test
+  void aResetOnTheLocalSideResetsTheTargetConnection() throws Exception {
+    ServerSocket sink = new ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress());
+    CompletableFuture<String> seen = new CompletableFuture<>();
+    java.util.concurrent.CountDownLatch gotByte = new java.util.concurrent.CountDownLatch(1);
+    Thread t = new Thread(() -> {
+      try (Socket s = sink.accept()) {
+        s.setSoTimeout(30_000);
+        InputStream in = s.getInputStream();
+        in.read();
+        gotByte.countDown();
+        seen.complete(in.read() < 0 ? "end" : "data");
+      } catch (SocketException e) {
+        seen.complete("reset");
+      } catch (IOException e) {
+        seen.complete(e.toString());
+      }
+    });
+    t.setDaemon(true);
+    t.start();
+    Q2qClient bob = net.client(server, "bob@localhost");
+    Q2qClient alice = net.client(server, "alice@localhost");
+    Exposer.start(bob, "sink", new HostPort("127.0.0.1", sink.getLocalPort()),
+        AllowList.parse(List.of(), bob.address()), 100, events).ready().get(30, TimeUnit.SECONDS);
+    try (sink; Forwarder f = Forwarder.open(alice, new HostPort("127.0.0.1", 0),
+        ServiceAddress.parse("bob@localhost/sink"), 100, events)) {
+      Socket s = new Socket("127.0.0.1", f.localAddress().getPort());
+      s.getOutputStream().write(1);
+      assertThat(gotByte.await(30, TimeUnit.SECONDS)).isTrue(); // spliced end to end
+      s.setSoLinger(true, 0);
+      s.close(); // RST
+      assertThat(seen.get(30, TimeUnit.SECONDS)).isEqualTo("reset");
+    }
+  }
+
+  @Test
   void aGatewayOpensAPortAndCarriesConnectionsBack() throws Exception {
     Q2qClient gw = net.client(server, "gw@localhost");
     Q2qClient alice = net.client(server, "alice@localhost");
