@@ -6,6 +6,7 @@ import java.util.Objects;
 /**
  * A TCP endpoint as written on a command line: {@code host:port}, {@code [v6]:port}, or (for
  * listening) {@code [BIND_HOST:]PORT}. Port 0 is allowed only where {@link #parseBind} says so.
+ * Immutable.
  *
  * @param host a host name or IP literal, without brackets
  * @param port 0..65535

@@ -2,7 +2,7 @@ package org.q2q.client.forward;
 
 /**
  * The ports a {@link Gateway} lets callers open: {@code FIRST-LAST} inclusive ({@code 20000-20100}),
- * {@code N-N} or {@code N} for one port.
+ * {@code N-N} or {@code N} for one port. Immutable.
  *
  * @param first lowest port, 1..65535
  * @param last highest port, first..65535
