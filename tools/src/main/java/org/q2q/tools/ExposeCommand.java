@@ -27,12 +27,16 @@ import picocli.CommandLine.Spec;
 /** {@code q2q expose SERVICE HOST:PORT}: offer a TCP service as ADDRESS/SERVICE. */
 @Command(
     name = "expose",
+    mixinStandardHelpOptions = true,
     description = {
-      "Offer the TCP service at HOST:PORT (on this machine or one it reaches) as ADDRESS/SERVICE, for",
-      "'q2q forward' on other machines. Only allowed addresses may open it: by default the addresses of",
-      "your own domain; --allow names addresses or whole domains (@example.com) instead.",
-      "Prints 'ready: ...' once the presence server has confirmed the registration, then a line per",
-      "connection (who, from where, bytes each way, duration). Runs until interrupted."
+      "Offer a TCP service as ADDRESS/SERVICE (the serving side of 'q2q forward').",
+      "",
+      "Offer the TCP service at HOST:PORT (on this machine or one it reaches) as "
+          + "ADDRESS/SERVICE, for 'q2q forward' on other machines. Only allowed addresses may open "
+          + "it: by default the addresses of your own domain; --allow names addresses or whole "
+          + "domains (@example.com) instead. Prints 'ready: ...' once the presence server has "
+          + "confirmed the registration, then a line per connection (who, from where, bytes each way, "
+          + "duration). Runs until interrupted."
     },
     footer = {"", "Example: q2q expose web 127.0.0.1:8080 --allow alice@example.com --allow @partner.org"})
 final class ExposeCommand implements Callable<Integer> {

@@ -28,15 +28,19 @@ import picocli.CommandLine.Spec;
  */
 @Command(
     name = "forward",
+    mixinStandardHelpOptions = true,
     description = {
-      "Listen on local port PORT (127.0.0.1 unless BIND_HOST is given) and carry each connection to the",
-      "service ADDRESS/SERVICE offered with 'q2q expose', end-to-end encrypted, like ssh -L. All",
-      "connections share one peer session; if the peer cannot be reached a connection is closed with",
-      "the reason on stderr and the forwarder keeps listening.",
-      "With --remote, the reverse (like ssh -R): ask the 'q2q gateway' at ADDRESS to listen on PORT there",
-      "and carry each connection back to HOST:PORT here; exits non-zero if the gateway refuses at start,",
-      "and reopens the port (with backoff) if the tunnel is lost later.",
-      "Prints 'ready: ...' once listening, then a line per connection. Runs until interrupted."
+      "Forward a local port to ADDRESS/SERVICE (like ssh -L), or with --remote a gateway's port here (ssh -R).",
+      "",
+      "Listen on local port PORT (127.0.0.1 unless BIND_HOST is given) and carry each "
+          + "connection to the service ADDRESS/SERVICE offered with 'q2q expose', end-to-end "
+          + "encrypted, like ssh -L. All connections share one peer session; if the peer cannot be "
+          + "reached a connection is closed with the reason on stderr and the forwarder keeps "
+          + "listening. With --remote, the reverse (like ssh -R): ask the 'q2q gateway' at ADDRESS to "
+          + "listen on PORT there and carry each connection back to HOST:PORT here; exits non-zero if "
+          + "the gateway refuses at start, and reopens the port (with backoff) if the tunnel is lost "
+          + "later. Prints 'ready: ...' once listening, then a line per connection. Runs until "
+          + "interrupted."
     },
     footer = {"", "Examples:", "  q2q forward 9000 bob@example.com/web",
       "  q2q forward --remote 20001 gw@example.com 127.0.0.1:3000"})
@@ -65,9 +69,17 @@ final class ForwardCommand implements Callable<Integer> {
       description = "Most connections carried at once; more wait to be accepted (default ${DEFAULT-VALUE}).")
   int maxConnections;
 
-  @Parameters(paramLabel = "ARGS", arity = "2..3",
-      description = "[BIND_HOST:]PORT ADDRESS/SERVICE, or with --remote [BIND_HOST:]PORT ADDRESS HOST:PORT.")
-  List<String> args;
+  @Parameters(index = "0", paramLabel = "[BIND_HOST:]PORT",
+      description = "Where to listen: here (default host 127.0.0.1), or with --remote on the gateway.")
+  String listen;
+
+  @Parameters(index = "1", paramLabel = "TARGET",
+      description = "ADDRESS/SERVICE to reach (e.g. bob@example.com/web); with --remote, the gateway's ADDRESS.")
+  String target;
+
+  @Parameters(index = "2", arity = "0..1", paramLabel = "HOST:PORT",
+      description = "With --remote: where the gateway's connections go here (e.g. 127.0.0.1:3000).")
+  String back;
 
   @Override
   public Integer call() throws Exception {
@@ -75,7 +87,7 @@ final class ForwardCommand implements Callable<Integer> {
     if (maxConnections < 1) {
       throw new UsageException("--max-connections must be at least 1");
     }
-    if (remote != (args.size() == 3)) {
+    if (remote != (back != null)) {
       throw new UsageException(remote
           ? "--remote needs [BIND_HOST:]PORT ADDRESS HOST:PORT, e.g. --remote 20001 gw@example.com 127.0.0.1:3000"
           : "expected [BIND_HOST:]PORT ADDRESS/SERVICE, e.g. 9000 bob@example.com/web (or --remote for the reverse)");
@@ -90,18 +102,18 @@ final class ForwardCommand implements Callable<Integer> {
   private int local(CliEnvironment env, ClientHome home, Identity id, PrintWriter out, PrintWriter err)
       throws Exception {
     HostPort bind;
-    ServiceAddress target;
+    ServiceAddress to;
     try {
-      bind = HostPort.parseBind(args.get(0), "127.0.0.1");
-      target = ServiceAddress.parse(args.get(1));
+      bind = HostPort.parseBind(listen, "127.0.0.1");
+      to = ServiceAddress.parse(target);
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
     try (Q2qClient client = TunnelClients.build(env, home, id, server, err)) {
       Thread hook = TunnelClients.closeOnExit(client);
-      try (Forwarder f = Forwarder.open(client, bind, target, maxConnections, new TunnelPrinter(out, err))) {
+      try (Forwarder f = Forwarder.open(client, bind, to, maxConnections, new TunnelPrinter(out, err))) {
         TunnelPrinter.print(out, "ready: forwarding " + new HostPort(bind.host(), f.localAddress().getPort())
-            + " to " + target + " as " + id.address());
+            + " to " + to + " as " + id.address());
         new CompletableFuture<Void>().get(); // until interrupted
         return ExitCodes.OK;
       } catch (java.io.IOException e) {
@@ -119,11 +131,11 @@ final class ForwardCommand implements Callable<Integer> {
       throws Exception {
     HostPort remoteBind;
     Address gateway;
-    HostPort target;
+    HostPort here;
     try {
-      remoteBind = HostPort.parseBind(args.get(0), "*");
-      gateway = Address.parse(args.get(1));
-      target = HostPort.parse(args.get(2));
+      remoteBind = HostPort.parseBind(listen, "*");
+      gateway = Address.parse(target);
+      here = HostPort.parse(back);
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
@@ -140,12 +152,12 @@ final class ForwardCommand implements Callable<Integer> {
       try {
         ReverseForwarder r;
         try {
-          r = ReverseForwarder.open(client, gateway, host, remoteBind.port(), target, maxConnections, printer).get();
+          r = ReverseForwarder.open(client, gateway, host, remoteBind.port(), here, maxConnections, printer).get();
         } catch (ExecutionException e) {
           throw e.getCause() instanceof Exception x ? x : e; // a refusal or no gateway: say why and exit
         }
         TunnelPrinter.print(out, "ready: " + gateway + " listens on " + r.bound() + "; its connections come to "
-            + target);
+            + here);
         // Once it worked, a lost tunnel is reopened (like autossh), with backoff.
         long backoffMillis = REOPEN_INITIAL_MILLIS;
         for (; ; ) {
@@ -156,7 +168,7 @@ final class ForwardCommand implements Callable<Integer> {
             Thread.sleep(backoffMillis);
             backoffMillis = Math.min(backoffMillis * 2, REOPEN_MAX_MILLIS);
             try {
-              r = ReverseForwarder.open(client, gateway, host, remoteBind.port(), target, maxConnections, printer)
+              r = ReverseForwarder.open(client, gateway, host, remoteBind.port(), here, maxConnections, printer)
                   .get();
               break;
             } catch (ExecutionException e) {

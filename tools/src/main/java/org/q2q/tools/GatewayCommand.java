@@ -25,13 +25,17 @@ import picocli.CommandLine.Spec;
 /** {@code q2q gateway}: let allowed addresses open ports here (the far end of 'q2q forward --remote'). */
 @Command(
     name = "gateway",
+    mixinStandardHelpOptions = true,
     description = {
-      "Let allowed addresses open TCP ports on this machine with 'q2q forward --remote PORT ADDRESS HOST:PORT'",
-      "(like ssh -R or a self-hosted ngrok); each connection to such a port is carried back, end-to-end",
-      "encrypted, to the address that opened it. Ports outside --ports and addresses not allowed are refused",
-      "with a message the caller sees; a port closes when the caller goes away.",
-      "Prints 'ready: ...' once the presence server has confirmed the registration, then a line per port",
-      "and per connection. Runs until interrupted."
+      "Let allowed addresses open ports here for 'q2q forward --remote' (like ssh -R).",
+      "",
+      "Let allowed addresses open TCP ports on this machine with 'q2q forward --remote PORT "
+          + "ADDRESS HOST:PORT' (like ssh -R or a self-hosted ngrok); each connection to such a port "
+          + "is carried back, end-to-end encrypted, to the address that opened it. Ports outside "
+          + "--ports and addresses not allowed are refused with a message the caller sees; a port "
+          + "closes when the caller goes away. Prints 'ready: ...' once the presence server has "
+          + "confirmed the registration, then a line per port and per connection. Runs until "
+          + "interrupted."
     },
     footer = {"", "Example: q2q gateway --ports 20000-20100 --allow @example.com"})
 final class GatewayCommand implements Callable<Integer> {

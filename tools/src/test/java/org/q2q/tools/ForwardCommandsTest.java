@@ -90,6 +90,49 @@ class ForwardCommandsTest {
     return Integer.parseInt(m.group(1));
   }
 
+  /** Runs {@code q2q args} in-process as {@code who}; returns exit code and stderr. */
+  private Map.Entry<Integer, String> inProcess(String who, String... args) throws Exception {
+    java.io.StringWriter err = new java.io.StringWriter();
+    picocli.CommandLine cl = Main.commandLine(new CliEnvironment(home(who),
+        new java.io.ByteArrayInputStream(new byte[0]), null));
+    cl.setOut(new java.io.PrintWriter(new java.io.StringWriter(), true));
+    cl.setErr(new java.io.PrintWriter(err, true));
+    int code = cl.execute(args);
+    return Map.entry(code, err.toString());
+  }
+
+  @Test
+  void usageErrorsSayWhatToWrite() throws Exception {
+    assertThat(inProcess("alice", "forward", "9000")).satisfies(r -> {
+      assertThat(r.getKey()).isEqualTo(ExitCodes.USAGE);
+      assertThat(r.getValue()).contains("TARGET");
+    });
+    assertThat(inProcess("alice", "forward", "9000", "bob@localhost")).satisfies(r -> {
+      assertThat(r.getKey()).isEqualTo(ExitCodes.USAGE);
+      assertThat(r.getValue()).contains("names no service").contains("ADDRESS/SERVICE");
+    });
+    assertThat(inProcess("alice", "forward", "--remote", "9000", "gw@localhost")).satisfies(r -> {
+      assertThat(r.getKey()).isEqualTo(ExitCodes.USAGE);
+      assertThat(r.getValue()).contains("--remote needs [BIND_HOST:]PORT ADDRESS HOST:PORT");
+    });
+    assertThat(inProcess("bob", "expose", "a b", "127.0.0.1:80")).satisfies(r -> {
+      assertThat(r.getKey()).isEqualTo(ExitCodes.USAGE);
+      assertThat(r.getValue()).contains("service name 'a b'");
+    });
+    assertThat(inProcess("bob", "expose", "web", "8080")).satisfies(r -> {
+      assertThat(r.getKey()).isEqualTo(ExitCodes.USAGE);
+      assertThat(r.getValue()).contains("is not HOST:PORT");
+    });
+    assertThat(inProcess("gw", "gateway", "--ports", "9-1")).satisfies(r -> {
+      assertThat(r.getKey()).isEqualTo(ExitCodes.USAGE);
+      assertThat(r.getValue()).contains("--ports");
+    });
+    assertThat(inProcess("bob", "expose", "web", "127.0.0.1:80", "--allow", "example.com")).satisfies(r -> {
+      assertThat(r.getKey()).isEqualTo(ExitCodes.USAGE);
+      assertThat(r.getValue()).contains("write @example.com");
+    });
+  }
+
   @Test
   void httpResponsesArriveByteForByteIncludingA16MiBBodyAnd200ConcurrentRequests() throws Exception {
     Q2qProcess exposer = expose();
