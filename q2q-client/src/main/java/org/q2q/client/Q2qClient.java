@@ -20,6 +20,7 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
+import org.q2q.certstore.ServiceName;
 import org.q2q.client.internal.cache.SessionCache;
 import org.q2q.client.internal.accept.ListenerIds;
 import org.q2q.client.internal.accept.TcpTransportAcceptor;
@@ -78,6 +79,7 @@ public final class Q2qClient implements AutoCloseable {
   private final UdpTransportAcceptor udp;
   private final boolean directTcp;
   private final boolean ptcp;
+  private final Transport defaultTransport;
   private final boolean tcpPortGiven;
   private final AtomicBoolean askedWhoAmI = new AtomicBoolean();
   private final AtomicBoolean triedUdp = new AtomicBoolean();
@@ -122,6 +124,7 @@ public final class Q2qClient implements AutoCloseable {
         s -> cache.put(s.remoteAddress(), s),
         new TcpTransportAcceptor.Settings(b.tcpPort, b.advertisedTcp, b.handshakeTimeout.toMillis(), stagger));
     this.ptcp = b.ptcp;
+    this.defaultTransport = b.transport;
     this.udp = new UdpTransportAcceptor(identity.address(), sessions, ids, s -> cache.put(s.remoteAddress(), s),
         new UdpTransportAcceptor.Settings(b.udpPort, b.advertisedUdp, org.q2q.ptcp.PtcpConfig.defaults()));
     Racer.Scheduler scheduler = (task, delay) -> {
@@ -227,6 +230,14 @@ public final class Q2qClient implements AutoCloseable {
     return servers.own().address().toString();
   }
 
+  /**
+   * The event loops this client's channels run on, so that a program splicing sockets to virtual
+   * channels (port forwarding) can put both on one loop. Not to be shut down by the caller.
+   */
+  public EventLoopGroup eventLoopGroup() {
+    return group;
+  }
+
   /** Listens for {@code service}, accepting anyone with a valid certificate. */
   public ListenerRegistration listen(String service, ChannelHandler handler) {
     return listen(service, "", AcceptPolicy.anyone(), handler);
@@ -294,7 +305,7 @@ public final class Q2qClient implements AutoCloseable {
    *     naming what failed (unknown address or service, declined, unreachable, timed out)
    */
   public CompletableFuture<VirtualChannel> connect(Address to, String service) {
-    return connect(to, service, Transport.AUTO);
+    return connect(to, service, defaultTransport);
   }
 
   /**
@@ -351,21 +362,9 @@ public final class Q2qClient implements AutoCloseable {
     return cache.size();
   }
 
+  /** The one service-name rule shared with the server ({@link ServiceName}). */
   static void checkService(String service) {
-    Objects.requireNonNull(service, "service");
-    if (service.isEmpty() || service.length() > 64) {
-      throw new IllegalArgumentException("service name '" + service + "' must be 1 to 64 characters");
-    }
-    if (service.startsWith(".")) {
-      throw new IllegalArgumentException("service name '" + service + "' starts with '.', which is reserved");
-    }
-    for (int i = 0; i < service.length(); i++) {
-      char c = service.charAt(i);
-      if (!(Character.isLetterOrDigit(c) && c < 128) && c != '-' && c != '_' && c != '.') {
-        throw new IllegalArgumentException(
-            "service name '" + service + "' may contain only ASCII letters, digits, '-', '_' and '.'");
-      }
-    }
+    ServiceName.check(service);
   }
 
   /** Withdraws every service, closes every peer session and the connections to servers. */
@@ -412,6 +411,7 @@ public final class Q2qClient implements AutoCloseable {
     private java.util.List<java.net.InetSocketAddress> advertisedTcp = java.util.List.of();
     private Duration unusedSessionTimeout = Duration.ofMinutes(5);
     private boolean ptcp = true;
+    private Transport transport = Transport.AUTO;
     private int udpPort;
     private java.util.List<java.net.InetSocketAddress> advertisedUdp = java.util.List.of();
 
@@ -471,6 +471,12 @@ public final class Q2qClient implements AutoCloseable {
      */
     public Builder ptcp(boolean enabled) {
       this.ptcp = enabled;
+      return this;
+    }
+
+    /** The routes {@link #connect(Address, String)} may take (default {@link Transport#AUTO}: all of them). */
+    public Builder transport(Transport transport) {
+      this.transport = Objects.requireNonNull(transport, "transport");
       return this;
     }
 

@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
       WhoamiCommand.class,
       IdentifyCommand.class,
       SendCommand.class, ReceiveCommand.class,
+      ExposeCommand.class, ForwardCommand.class, GatewayCommand.class,
     },
     footer = {
       "",

@@ -35,28 +35,14 @@ import picocli.CommandLine.Spec;
       "Prints which path carried the data, progress on a terminal (or with --progress), and a summary."
     })
 final class SendCommand implements Callable<Integer> {
-  /** How the data may travel (the library's {@link org.q2q.client.Transport}, spelled for the command line). */
-  enum Transport {
-    auto(org.q2q.client.Transport.AUTO), direct(org.q2q.client.Transport.DIRECT), ptcp(org.q2q.client.Transport.PTCP),
-    relay(org.q2q.client.Transport.RELAY);
-
-    final org.q2q.client.Transport value;
-
-    Transport(org.q2q.client.Transport value) {
-      this.value = value;
-    }
-  }
-
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
   @Mixin private IdentityOption identity;
   @Mixin private ServerOption server;
 
   @Option(names = "--transport", paramLabel = "auto|direct|ptcp|relay", defaultValue = "auto",
-      description = "auto (default): direct TCP to the receiver (or from it, if only it can dial), then PTCP over "
-          + "UDP through NATs (hole punching), then the presence server's relay; direct: TCP or PTCP, never the "
-          + "relay; ptcp: only PTCP; relay: always through the presence server. Every path is end-to-end encrypted.")
-  Transport transport;
+      description = TransportOption.HELP)
+  TransportOption transport;
 
   @Option(names = "--progress", description = "Print progress lines even when standard output is not a terminal.")
   boolean progress;

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Port forwarding benchmark, loopback only: wrk (2 threads, 50 connections, a 1 KiB file) against a
+# local nginx directly and through `q2q expose` + `q2q forward` (interleaved repetitions, medians,
+# the ratio and p99), then a 1 GiB download with curl directly and through the tunnel.
+# Needs wrk, nginx (nginx-light), curl. Figures: bench/forward-results.md.
+# Usage: bench/forward-bench.sh [--reps 5] [--seconds 10] [--gib-reps 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reps=5; seconds=10; gib_reps=3
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) reps=$2; shift 2;;
+    --seconds) seconds=$2; shift 2;;
+    --gib-reps) gib_reps=$2; shift 2;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--gib-reps N]" >&2; exit 2;;
+  esac
+done
+for tool in wrk nginx curl java; do
+  command -v "$tool" >/dev/null || { echo "forward-bench: $tool is needed (apt-get install wrk nginx-light curl)" >&2; exit 2; }
+done
+
+jar=tools/target/q2q.jar
+if [ ! -f "$jar" ] || [ -n "$(find . \( -name target -o -name .git \) -prune -o -path '*/src/main/*' -type f -newer "$jar" -print -quit)" ]; then
+  echo "building $jar ..." >&2
+  mvn -B -q -DskipTests package >&2
+fi
+
+tmp=$(mktemp -d /tmp/q2q-forward-bench.XXXXXX)
+chmod 755 "$tmp"  # nginx workers run as another user
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# --- nginx on 127.0.0.1 serving a 1 KiB file and a 1 GiB (sparse) file ---
+mkdir -p "$tmp/www" "$tmp/nginx"
+head -c 1024 /dev/urandom >"$tmp/www/1k.bin"
+truncate -s 1G "$tmp/www/1g.bin"
+nginx_port=$(free_port)
+cat >"$tmp/nginx.conf" <<NGINX
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  keepalive_requests 1000000;
+  client_body_temp_path $tmp/nginx;
+  proxy_temp_path $tmp/nginx;
+  fastcgi_temp_path $tmp/nginx;
+  uwsgi_temp_path $tmp/nginx;
+  scgi_temp_path $tmp/nginx;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    root $tmp/www;
+  }
+}
+NGINX
+nginx -p "$tmp/nginx" -c "$tmp/nginx.conf"
+
+# --- presence server, two identities, expose + forward ---
+java_opts=${Q2Q_JAVA_OPTS:-"-Xmx512m -Dio.netty.leakDetection.level=disabled"}
+q2q() { java $java_opts -jar "$jar" "$@"; }
+start_bg() { # home out err args...: a q2q process in the background, its pid remembered for the cleanup
+  local home=$1 out=$2 err=$3; shift 3
+  Q2Q_HOME="$home" java $java_opts -jar "$jar" "$@" >"$out" 2>"$err" &
+  pids+=($!)
+}
+await_line() { # file prefix
+  for _ in $(seq 600); do grep -m1 "^$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "forward-bench: no '$2' line in $1:" >&2; cat "$1" >&2; exit 1
+}
+start_bg "$tmp/home-server" "$tmp/server.out" "$tmp/server.err" server --port 0 --bind 127.0.0.1 --data "$tmp/data"
+server_port=$(await_line "$tmp/server.out" "q2q presence server" | sed -E 's/.*port ([0-9]+).*/\1/')
+for who in bob alice; do
+  echo secret | Q2Q_HOME="$tmp/home-$who" q2q register "$who@localhost" --server "127.0.0.1:$server_port" --password-stdin >/dev/null
+done
+start_bg "$tmp/home-bob" "$tmp/expose.out" "$tmp/expose.err" expose web "127.0.0.1:$nginx_port"
+await_line "$tmp/expose.out" "ready:" >&2
+fwd_port=$(free_port)
+start_bg "$tmp/home-alice" "$tmp/forward.out" "$tmp/forward.err" forward "127.0.0.1:$fwd_port" bob@localhost/web
+await_line "$tmp/forward.out" "ready:" >&2
+
+direct="http://127.0.0.1:$nginx_port"
+tunnel="http://127.0.0.1:$fwd_port"
+
+# CPU seconds used by the q2q processes (server, exposer, forwarder): steadier than wall-clock
+# rates on a shared machine
+q2q_cpu() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t/hz}'; }
+
+# --- wrk, interleaved ---
+run_wrk() { # url -> "req_per_s p99_ms"
+  wrk -t2 -c50 -d"${seconds}s" --latency "$1/1k.bin" >"$tmp/wrk.txt"
+  local rps p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/wrk.txt")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' "$tmp/wrk.txt")
+  if grep -q 'Socket errors\|Non-2xx' "$tmp/wrk.txt"; then grep 'Socket errors\|Non-2xx' "$tmp/wrk.txt" >&2; fi
+  echo "$rps $p99"
+}
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "warm-up: ${seconds}s through the tunnel, ${seconds}s direct" >&2
+run_wrk "$tunnel" >/dev/null
+run_wrk "$direct" >/dev/null
+# the exposer prints a line per finished connection, naming where the peer's session comes from
+route=$(grep -m1 '^connection' "$tmp/expose.out" | sed -E 's/^connection [^:]*: [^ ]+ ((via|from) [^,]*),.*/\1/')
+echo "tunnel route: ${route:-unknown}" >&2
+: >"$tmp/direct.txt"; : >"$tmp/tunnel.txt"; : >"$tmp/rcpu.txt"
+for i in $(seq "$reps"); do
+  d=$(run_wrk "$direct"); echo "$d" >>"$tmp/direct.txt"
+  c0=$(q2q_cpu)
+  t=$(run_wrk "$tunnel"); echo "$t" >>"$tmp/tunnel.txt"
+  # CPU microseconds of the q2q processes per request through the tunnel
+  awk -v a="$c0" -v b="$(q2q_cpu)" -v r="${t%% *}" -v s="$seconds" 'BEGIN {printf "%.0f\n", (b-a)*1e6/(r*s)}' >>"$tmp/rcpu.txt"
+  echo "rep $i: direct $d | tunnel $t   (req/s p99_ms)" >&2
+done
+d_rps=$(cut -d' ' -f1 "$tmp/direct.txt" | median); d_p99=$(cut -d' ' -f2 "$tmp/direct.txt" | median)
+t_rps=$(cut -d' ' -f1 "$tmp/tunnel.txt" | median); t_p99=$(cut -d' ' -f2 "$tmp/tunnel.txt" | median)
+rcpu=$(median <"$tmp/rcpu.txt")
+ratio=$(awk -v a="$t_rps" -v b="$d_rps" 'BEGIN {printf "%.2f", a/b}')
+
+# --- 1 GiB download, interleaved ---
+run_curl() { curl -s -o /dev/null -w '%{speed_download}\n' "$1/1g.bin"; }
+: >"$tmp/gd.txt"; : >"$tmp/gt.txt"; : >"$tmp/gcpu.txt"
+for i in $(seq "$gib_reps"); do
+  d=$(run_curl "$direct"); echo "$d" >>"$tmp/gd.txt"
+  c0=$(q2q_cpu)
+  t=$(run_curl "$tunnel"); echo "$t" >>"$tmp/gt.txt"
+  awk -v a="$c0" -v b="$(q2q_cpu)" 'BEGIN {printf "%.2f\n", b-a}' >>"$tmp/gcpu.txt"
+  echo "1 GiB rep $i: direct $(awk -v b="$d" 'BEGIN {printf "%.0f", b/1048576}') MiB/s | tunnel $(awk -v b="$t" 'BEGIN {printf "%.0f", b/1048576}') MiB/s" >&2
+done
+gd=$(median <"$tmp/gd.txt"); gt=$(median <"$tmp/gt.txt"); gcpu=$(median <"$tmp/gcpu.txt")
+
+cat <<OUT
+tunnel route: ${route:-unknown}; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)
+wrk -t2 -c50 -d${seconds}s, 1 KiB file, median of $reps interleaved runs:
+  direct          $(printf '%9.0f' "$d_rps") req/s   p99 ${d_p99} ms
+  expose+forward  $(printf '%9.0f' "$t_rps") req/s   p99 ${t_p99} ms
+  ratio           $ratio (goal >= 0.45, p99 < 5 ms)
+  q2q processes' CPU per request through the tunnel: ${rcpu} us (server + exposer + forwarder)
+1 GiB download with curl, median of $gib_reps interleaved runs:
+  direct          $(awk -v b="$gd" 'BEGIN {printf "%.0f", b/1048576}') MiB/s
+  expose+forward  $(awk -v b="$gt" 'BEGIN {printf "%.0f", b/1048576}') MiB/s   ($(awk -v a="$gt" -v b="$gd" 'BEGIN {printf "%.2f", a/b}') of direct)
+  q2q processes' CPU per GiB through the tunnel: ${gcpu} s (server + exposer + forwarder)
+OUT

@@ -1,0 +1,55 @@
+package org.q2q.client.forward;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoEventLoop;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+
+/**
+ * Picks the event loop for a TCP socket spliced to a virtual channel: the channel's own loop when it
+ * can run NIO sockets (normally, since the client's loops are NIO), so both ends of a splice share
+ * one thread and no byte crosses threads; otherwise a loop of {@code fallback} or of a shared
+ * private NIO group. Safe for concurrent use.
+ */
+final class SocketLoops {
+  private SocketLoops() {}
+
+  /** Lazily created: only programs whose client runs on a non-NIO group need it. */
+  private static final class Shared {
+    static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(
+        Math.max(1, Runtime.getRuntime().availableProcessors()), new DefaultThreadFactory("q2q-forward", true),
+        NioIoHandler.newFactory());
+  }
+
+  /** The loop for a socket to be spliced with a channel running on {@code channelLoop}. */
+  static EventLoop forChannel(EventLoop channelLoop, EventLoopGroup fallback) {
+    if (isNio(channelLoop)) {
+      return channelLoop;
+    }
+    return any(fallback);
+  }
+
+  /** A NIO loop of {@code group}, or of the shared group if it has none. */
+  static EventLoop any(EventLoopGroup group) {
+    if (group != null) {
+      EventLoop l = group.next();
+      if (isNio(l)) {
+        return l;
+      }
+    }
+    return Shared.GROUP.next();
+  }
+
+  /** Registers an accepted, not yet registered socket on {@code loop}. */
+  static ChannelFuture register(Channel socket, EventLoop loop) {
+    return loop.register(socket);
+  }
+
+  private static boolean isNio(EventLoop loop) {
+    return loop instanceof IoEventLoop l && l.isIoType(NioIoHandler.class);
+  }
+}
