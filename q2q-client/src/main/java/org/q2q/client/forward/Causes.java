@@ -28,17 +28,11 @@ final class Causes {
   }
 
   /**
-   * Where a peer's channel comes from, for the per-connection line: the peer's transport address
-   * for a direct session ("from 10.0.0.5:41234"), else the transport's own description ("via
-   * relay:host:port"). Read off the session's transport channel, the parent of the channel.
+   * Where a peer's channel comes from, for the per-connection line: "from 10.0.0.5:41234" over a
+   * direct route (the peer's transport address), else the route ("relay through host:port").
    */
-  static String from(io.netty.channel.Channel virtualChannel) {
-    io.netty.channel.Channel transport = virtualChannel.parent();
-    Object remote = transport == null ? null : transport.remoteAddress();
-    if (remote instanceof java.net.InetSocketAddress a) {
-      return "from " + new HostPort(a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString(),
-          a.getPort());
-    }
-    return "via " + remote;
+  static String from(org.q2q.client.VirtualChannel channel) {
+    org.q2q.client.Route route = channel.route();
+    return route.kind().direct() ? "from " + route.via() : route.toString();
   }
 }

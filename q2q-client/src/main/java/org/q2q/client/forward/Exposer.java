@@ -101,7 +101,7 @@ public final class Exposer implements AutoCloseable {
   private void accepted(VirtualChannel vc) {
     String id = "exp-" + IDS.incrementAndGet();
     String peer = vc.remoteAddress().toString();
-    String from = Causes.from(vc.channel());
+    String from = Causes.from(vc);
     if (!limit.tryAcquire()) {
       vc.reset("busy: " + client.address() + "/" + service + " carries its limit of " + limit.max() + " connections");
       events.failed(id, peer, from, "connection limit reached");
