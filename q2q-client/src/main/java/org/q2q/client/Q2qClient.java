@@ -22,6 +22,7 @@ import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
 import org.q2q.certstore.ServiceName;
 import org.q2q.client.internal.cache.SessionCache;
+import org.q2q.client.internal.accept.InboundSessions;
 import org.q2q.client.internal.accept.ListenerIds;
 import org.q2q.client.internal.accept.TcpTransportAcceptor;
 import org.q2q.client.internal.accept.UdpTransportAcceptor;
@@ -120,13 +121,12 @@ public final class Q2qClient implements AutoCloseable {
     long stagger = Math.max(10, soft / 10);
     this.directTcp = b.directTcp;
     this.tcpPortGiven = b.tcpPort != 0;
-    this.acceptor = new TcpTransportAcceptor(identity.address(), group, sessions, ids,
-        s -> cache.put(s.remoteAddress(), s),
+    InboundSessions inbound = new InboundSessions(identity.address(), sessions, ids, s -> cache.put(s.remoteAddress(), s));
+    this.acceptor = new TcpTransportAcceptor(group, inbound,
         new TcpTransportAcceptor.Settings(b.tcpPort, b.advertisedTcp, b.handshakeTimeout.toMillis(), stagger));
     this.ptcp = b.ptcp;
     this.defaultTransport = b.transport;
-    this.udp = new UdpTransportAcceptor(identity.address(), sessions, ids, s -> cache.put(s.remoteAddress(), s),
-        new UdpTransportAcceptor.Settings(b.udpPort, b.advertisedUdp, org.q2q.ptcp.PtcpConfig.defaults()));
+    this.udp = new UdpTransportAcceptor(inbound, new UdpTransportAcceptor.Settings(b.udpPort, b.advertisedUdp, org.q2q.ptcp.PtcpConfig.defaults()));
     Racer.Scheduler scheduler = (task, delay) -> {
       var f = group.next().schedule(task, delay, TimeUnit.MILLISECONDS);
       return () -> f.cancel(false);

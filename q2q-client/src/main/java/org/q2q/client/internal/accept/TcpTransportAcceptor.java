@@ -21,15 +21,11 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import org.q2q.certstore.Address;
 import org.q2q.client.Route;
-import org.q2q.client.internal.Futures;
 import org.q2q.client.internal.net.CandidateOrder;
 import org.q2q.client.internal.net.Ips;
 import org.q2q.client.internal.net.LocalAddresses;
-import org.q2q.client.internal.peer.PeerSession;
-import org.q2q.client.internal.peer.PeerSessions;
 import org.q2q.proto.ConnectionMethod;
 import org.q2q.proto.HostPort;
 import org.q2q.proto.InboundQuery;
@@ -83,9 +79,8 @@ public final class TcpTransportAcceptor implements AutoCloseable {
 
   private final Address self;
   private final EventLoopGroup group;
-  private final PeerSessions sessions;
+  private final InboundSessions inbound;
   private final ListenerIds ids;
-  private final Consumer<PeerSession> established;
   private final Settings settings;
   private final Map<String, CompletableFuture<Channel>> awaiting = new ConcurrentHashMap<>();
   /**
@@ -100,14 +95,11 @@ public final class TcpTransportAcceptor implements AutoCloseable {
   private volatile List<InetAddress> interfaces = List.of();
   private volatile boolean closed;
 
-  /** @param established receives every session a peer opened to us over TCP (for the session cache) */
-  public TcpTransportAcceptor(Address self, EventLoopGroup group, PeerSessions sessions, ListenerIds ids,
-      Consumer<PeerSession> established, Settings settings) {
-    this.self = self;
+  public TcpTransportAcceptor(EventLoopGroup group, InboundSessions inbound, Settings settings) {
+    this.self = inbound.self();
     this.group = group;
-    this.sessions = sessions;
-    this.ids = ids;
-    this.established = established;
+    this.inbound = inbound;
+    this.ids = inbound.ids();
     this.settings = settings;
     this.handshaking = new HandshakeBudget(MAX_HANDSHAKING, self + " direct TCP", log);
   }
@@ -209,15 +201,7 @@ public final class TcpTransportAcceptor implements AutoCloseable {
       public void direct(Channel c) {
         InetSocketAddress from = (InetSocketAddress) c.remoteAddress();
         Route route = Route.direct(Route.Kind.TCP, from);
-        sessions.accept(c, null, route, ids).whenComplete((s, e) -> {
-          settled.run();
-          if (e != null) {
-            log.info("{} direct connection from {} refused: {}", self, route.via(), Futures.unwrap(e).getMessage());
-          } else {
-            log.info("{} session from {} established via {}", self, s.remoteAddress(), route);
-            established.accept(s);
-          }
-        });
+        inbound.accept(c, null, route, settled);
       }
 
       @Override
@@ -335,14 +319,7 @@ public final class TcpTransportAcceptor implements AutoCloseable {
       Channel ch = f.channel();
       Route route = Route.direct(Route.Kind.REVERSE_TCP, (InetSocketAddress) ch.remoteAddress());
       ch.writeAndFlush(ReversePreamble.encode(ch.alloc(), listenerId));
-      sessions.accept(ch, from, route, ids).whenComplete((s, e) -> {
-        if (e != null) {
-          log.info("{} reverse session to {} failed: {}", self, from, Futures.unwrap(e).getMessage());
-        } else {
-          log.info("{} session from {} established via {}", self, from, route);
-          established.accept(s);
-        }
-      });
+      inbound.accept(ch, from, route, () -> { });
     }
   }
 

@@ -18,8 +18,6 @@ import org.q2q.client.Route;
 import org.q2q.client.internal.Futures;
 import org.q2q.client.internal.net.Ips;
 import org.q2q.client.internal.net.LocalAddresses;
-import org.q2q.client.internal.peer.PeerSession;
-import org.q2q.client.internal.peer.PeerSessions;
 import org.q2q.proto.ConnectionMethod;
 import org.q2q.proto.HostPort;
 import org.q2q.proto.InboundQuery;
@@ -62,9 +60,7 @@ public final class UdpTransportAcceptor implements AutoCloseable {
   }
 
   private final Address self;
-  private final PeerSessions sessions;
-  private final ListenerIds ids;
-  private final Consumer<PeerSession> established;
+  private final InboundSessions inbound;
   private final Settings settings;
   private final HandshakeBudget handshaking;
   private EventLoopGroup group;
@@ -76,12 +72,9 @@ public final class UdpTransportAcceptor implements AutoCloseable {
   /** Completes once the first STUN query ended, either way. */
   private final CompletableFuture<Void> stunDone = new CompletableFuture<>();
 
-  public UdpTransportAcceptor(Address self, PeerSessions sessions, ListenerIds ids, Consumer<PeerSession> established,
-      Settings settings) {
-    this.self = self;
-    this.sessions = sessions;
-    this.ids = ids;
-    this.established = established;
+  public UdpTransportAcceptor(InboundSessions inbound, Settings settings) {
+    this.self = inbound.self();
+    this.inbound = inbound;
     this.settings = settings;
     this.handshaking = new HandshakeBudget(MAX_HANDSHAKING, self + " PTCP", log);
   }
@@ -241,15 +234,7 @@ public final class UdpTransportAcceptor implements AutoCloseable {
     }
     ch.closeFuture().addListener(f -> settled.run());
     Route route = Route.direct(Route.Kind.PTCP, (InetSocketAddress) ch.remoteAddress());
-    sessions.accept(ch, null, route, ids).whenComplete((s, e) -> {
-      settled.run();
-      if (e != null) {
-        log.info("{} PTCP connection from {} refused: {}", self, route.via(), Futures.unwrap(e).getMessage());
-      } else {
-        log.info("{} session from {} established via {}", self, s.remoteAddress(), route);
-        established.accept(s);
-      }
-    });
+    inbound.accept(ch, null, route, settled);
   }
 
   /** Connecting side: a PTCP connection from this socket to {@code to} (a punched path). */
