@@ -5,9 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
 import org.q2q.certstore.ServiceName;
@@ -40,7 +37,6 @@ import picocli.CommandLine.Spec;
     },
     footer = {"", "Example: q2q expose web 127.0.0.1:8080 --allow alice@example.com --allow @partner.org"})
 final class ExposeCommand implements Callable<Integer> {
-  private static final long READY_TIMEOUT_SECONDS = 60;
 
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
@@ -88,15 +84,7 @@ final class ExposeCommand implements Callable<Integer> {
       Thread hook = TunnelClients.closeOnExit(client);
       try {
         Exposer exposer = Exposer.start(client, service, to, allowed, maxConnections, new TunnelPrinter(out, err));
-        try {
-          exposer.ready().get(READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-          throw new CommandFailedException(ExitCodes.REFUSED, "cannot expose " + id.address() + "/" + service + ": "
-              + CliErrors.message(e.getCause()));
-        } catch (TimeoutException e) {
-          throw new CommandFailedException(ExitCodes.UNREACHABLE, "the presence server " + client.server()
-              + " did not confirm the registration within " + READY_TIMEOUT_SECONDS + " s");
-        }
+        Registrations.await(exposer.ready(), client, "cannot expose " + id.address() + "/" + service);
         TunnelPrinter.print(out, "ready: exposing " + to + " as " + id.address() + "/" + service + "; allowed: "
             + allowed + (allowed.isDefault() ? " (your own domain, the default; change it with --allow)" : ""));
         new CompletableFuture<Void>().get(); // until interrupted

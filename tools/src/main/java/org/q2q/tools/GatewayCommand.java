@@ -5,9 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
 import org.q2q.client.Q2qClient;
@@ -39,7 +36,6 @@ import picocli.CommandLine.Spec;
     },
     footer = {"", "Example: q2q gateway --ports 20000-20100 --allow @example.com"})
 final class GatewayCommand implements Callable<Integer> {
-  private static final long READY_TIMEOUT_SECONDS = 60;
 
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
@@ -88,15 +84,7 @@ final class GatewayCommand implements Callable<Integer> {
       Thread hook = TunnelClients.closeOnExit(client);
       try {
         Gateway gateway = Gateway.start(client, allowed, range, bind, maxConnections, new TunnelPrinter(out, err));
-        try {
-          gateway.ready().get(READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-          throw new CommandFailedException(ExitCodes.REFUSED, "cannot run a gateway for " + id.address() + ": "
-              + CliErrors.message(e.getCause()));
-        } catch (TimeoutException e) {
-          throw new CommandFailedException(ExitCodes.UNREACHABLE, "the presence server " + client.server()
-              + " did not confirm the registration within " + READY_TIMEOUT_SECONDS + " s");
-        }
+        Registrations.await(gateway.ready(), client, "cannot run a gateway for " + id.address());
         TunnelPrinter.print(out, "ready: gateway " + id.address() + " opens ports " + range + " on " + bind
             + " for " + allowed + (allowed.isDefault() ? " (your own domain, the default; change it with --allow)" : ""));
         new CompletableFuture<Void>().get(); // until interrupted

@@ -8,9 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
@@ -43,8 +40,6 @@ import picocli.CommandLine.Spec;
       "Runs until interrupted, or until one file arrived with --once."
     })
 final class ReceiveCommand implements Callable<Integer> {
-  /** How long to wait for the server to confirm the registration before giving up. */
-  private static final long READY_TIMEOUT_SECONDS = 60;
 
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
@@ -122,15 +117,7 @@ final class ReceiveCommand implements Callable<Integer> {
       } catch (IllegalStateException e) {
         throw new CommandFailedException(ExitCodes.FAILURE, e.getMessage()); // e.g. --port in use
       }
-      try {
-        reg.ready().get(READY_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-      } catch (ExecutionException e) {
-        throw new CommandFailedException(ExitCodes.REFUSED, "cannot receive files for " + id.address() + ": "
-            + CliErrors.message(e.getCause()));
-      } catch (TimeoutException e) {
-        throw new CommandFailedException(ExitCodes.UNREACHABLE, "the presence server " + client.server()
-            + " did not confirm the registration within " + READY_TIMEOUT_SECONDS + " s");
-      }
+      Registrations.await(reg.ready(), client, "cannot receive files for " + id.address());
       print(out, "ready: receiving files for " + id.address() + " into " + dir
           + (allowed.isEmpty() ? "" : " (only from " + String.join(", ", from) + ")")
           + (client.directTcpPort() > 0 ? "; direct connections on TCP port " + client.directTcpPort() : "")
