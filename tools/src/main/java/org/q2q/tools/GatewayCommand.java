@@ -72,12 +72,7 @@ final class GatewayCommand implements Callable<Integer> {
     }
     ClientHome home = env.home();
     Identity id = identity.resolve(home);
-    AllowList allowed;
-    try {
-      allowed = AllowList.parse(allow, id.address());
-    } catch (IllegalArgumentException e) {
-      throw new UsageException("--allow: " + e.getMessage());
-    }
+    AllowList allowed = TunnelClients.allowList(allow, id.address());
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     try (Q2qClient client = TunnelClients.build(env, home, id, server, err)) {

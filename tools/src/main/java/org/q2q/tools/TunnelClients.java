@@ -13,6 +13,20 @@ import org.q2q.client.Q2qClient;
 final class TunnelClients {
   private TunnelClients() {}
 
+  /**
+   * The {@code --allow} list of a listening tunnel command (default: {@code self}'s domain).
+   *
+   * @throws ExitCodes.UsageException naming the bad entry
+   */
+  static org.q2q.client.forward.AllowList allowList(java.util.List<String> allow, org.q2q.certstore.Address self)
+      throws ExitCodes.UsageException {
+    try {
+      return org.q2q.client.forward.AllowList.parse(allow, self);
+    } catch (IllegalArgumentException e) {
+      throw new ExitCodes.UsageException("--allow: " + e.getMessage());
+    }
+  }
+
   /** A client for {@code id} connecting by any route, reporting presence losses on stderr. */
   static Q2qClient build(CliEnvironment env, ClientHome home, Identity id, ServerOption server,
       java.io.PrintWriter err) throws IOException {

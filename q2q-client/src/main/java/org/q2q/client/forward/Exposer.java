@@ -1,12 +1,7 @@
 package org.q2q.client.forward;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoop;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.Set;
@@ -38,7 +33,6 @@ public final class Exposer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Exposer.class);
   private static final AtomicLong IDS = new AtomicLong();
   /** How long connecting to the target may take. */
-  private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
 
   private final Q2qClient client;
   private final String service;
@@ -109,16 +103,7 @@ public final class Exposer implements AutoCloseable {
     }
     // Resolved here, on the handler thread: a slow DNS answer must not block an event loop.
     InetSocketAddress addr = new InetSocketAddress(target.host(), target.port());
-    EventLoop loop = SocketLoops.forChannel(vc.channel().eventLoop(), client.eventLoopGroup());
-    ChannelFuture connect = new Bootstrap()
-        .group(loop)
-        .channel(NioSocketChannel.class)
-        .option(ChannelOption.AUTO_READ, false)
-        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
-        .handler(new ChannelInboundHandlerAdapter())
-        .connect(addr);
+    ChannelFuture connect = SocketLoops.dial(vc, client.eventLoopGroup(), addr);
     connect.addListener(f -> {
       if (!f.isSuccess()) {
         String reason = "cannot reach " + target + ": " + Causes.connectFailure(f.cause());

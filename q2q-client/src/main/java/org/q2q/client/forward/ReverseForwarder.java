@@ -1,14 +1,9 @@
 package org.q2q.client.forward;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.protobuf.ProtobufDecoder;
 import io.netty.handler.codec.protobuf.ProtobufVarint32FrameDecoder;
 import java.net.InetSocketAddress;
@@ -45,7 +40,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReverseForwarder implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReverseForwarder.class);
-  private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
 
   private final Q2qClient client;
   private final Address gateway;
@@ -162,17 +156,8 @@ public final class ReverseForwarder implements AutoCloseable {
   }
 
   private void connectTarget(String id, VirtualChannel vc, String from) {
-    EventLoop loop = SocketLoops.forChannel(vc.channel().eventLoop(), client.eventLoopGroup());
     InetSocketAddress addr = target.toSocketAddress();
-    ChannelFuture connect = new Bootstrap()
-        .group(loop)
-        .channel(NioSocketChannel.class)
-        .option(ChannelOption.AUTO_READ, false)
-        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .option(ChannelOption.TCP_NODELAY, true)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
-        .handler(new ChannelInboundHandlerAdapter())
-        .connect(addr);
+    ChannelFuture connect = SocketLoops.dial(vc, client.eventLoopGroup(), addr);
     connect.addListener(f -> {
       if (!f.isSuccess()) {
         String reason = "cannot reach " + target + ": " + Causes.connectFailure(f.cause());

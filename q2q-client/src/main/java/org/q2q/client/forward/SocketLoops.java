@@ -44,6 +44,25 @@ final class SocketLoops {
     return Shared.GROUP.next();
   }
 
+  /** A connect to a spliced target that gets no answer gives up after this. */
+  static final int CONNECT_TIMEOUT_MILLIS = 10_000;
+
+  /**
+   * Dials {@code target} for a splice with the virtual channel {@code vc}: on the channel's loop,
+   * autoRead off (the splice starts reading), half-close allowed.
+   */
+  static ChannelFuture dial(org.q2q.client.VirtualChannel vc, EventLoopGroup fallback, java.net.InetSocketAddress target) {
+    return new io.netty.bootstrap.Bootstrap()
+        .group(forChannel(vc.channel().eventLoop(), fallback))
+        .channel(io.netty.channel.socket.nio.NioSocketChannel.class)
+        .option(io.netty.channel.ChannelOption.AUTO_READ, false)
+        .option(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .option(io.netty.channel.ChannelOption.TCP_NODELAY, true)
+        .option(io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
+        .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+        .connect(target);
+  }
+
   /** Registers an accepted, not yet registered socket on {@code loop}. */
   static ChannelFuture register(Channel socket, EventLoop loop) {
     return loop.register(socket);
