@@ -54,8 +54,8 @@ final class TransportPreamble extends ByteToMessageDecoder {
   private void handOff(ChannelHandlerContext ctx, Runnable next) {
     decided = true;
     next.run();
-    // The session installs its handlers in a task queued on this loop; removing ourselves in a
-    // later task passes what we hold to them, not past them.
+    // The handoff installs the session's handlers behind us (at once on this loop, or in a task
+    // queued on it); removing ourselves in a later task passes what we hold to them, not past them.
     ctx.executor().execute(() -> {
       if (ctx.pipeline().context(this) != null) {
         ctx.pipeline().remove(this);

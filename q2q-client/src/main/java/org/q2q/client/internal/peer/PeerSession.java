@@ -75,7 +75,7 @@ public final class PeerSession {
     String logId = "peer[" + transport.id().asShortText() + " " + cfg.role().name().toLowerCase()
         + (cfg.expectedPeer() != null ? " " + cfg.identity().address() + "->" + cfg.expectedPeer() : " " + cfg.identity().address())
         + "]";
-    transport.eventLoop().execute(() -> {
+    Runnable setup = () -> {
       try {
         if (!transport.isActive()) {
           promise.tryFailure(new PeerSessionException(Q2qErrorCode.SESSION_LOST, "the transport is not connected"));
@@ -92,7 +92,15 @@ public final class PeerSession {
         promise.tryFailure(new PeerSessionException(Q2qErrorCode.INTERNAL_ERROR, "could not set up TLS: " + e.getMessage(), e));
         transport.close();
       }
-    });
+    };
+    // On the transport's loop (a relay stream just spliced, a PTCP channel just accepted) the
+    // handlers go in now: bytes the peer already sent may be read before a queued task would run,
+    // and would pass by the TLS handler (a lost ClientHello stalls the handshake until its timeout).
+    if (transport.eventLoop().inEventLoop()) {
+      setup.run();
+    } else {
+      transport.eventLoop().execute(setup);
+    }
     promise.addListener(f -> {
       if (f.isCancelled()) {
         transport.close();
