@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
       IdentifyCommand.class,
       SendCommand.class, ReceiveCommand.class,
       ExposeCommand.class, ForwardCommand.class, GatewayCommand.class,
+      WarmupCommand.class,
     },
     footer = {
       "",
