@@ -34,7 +34,7 @@ class CertificationRequestTest {
       gen.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
       b.addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, gen.generate());
     }
-    return b.build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(Bc.PROVIDER).build(kp.getPrivate())).getEncoded();
+    return b.build(new JcaContentSignerBuilder("SHA256withECDSA").setProvider(Bc.provider()).build(kp.getPrivate())).getEncoded();
   }
 
   private static void assertRefused(byte[] der, Kind kind, String message) {

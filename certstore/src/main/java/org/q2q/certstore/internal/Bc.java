@@ -49,10 +49,29 @@ import org.bouncycastle.asn1.ASN1Set;
  * out is a JDK type. Safe for concurrent use.
  */
 public final class Bc {
-  /** The provider instance; never registered globally. */
-  public static final BouncyCastleProvider PROVIDER = new BouncyCastleProvider();
+  /**
+   * The provider instance, made on first use and never registered globally. Lazy because making it
+   * registers every algorithm Bouncy Castle has (a few hundred ms of a client command's start-up)
+   * while a send or receive needs none of them: it reads its identity with the JDK's factories.
+   */
+  public static BouncyCastleProvider provider() {
+    return ProviderHolder.PROVIDER;
+  }
+
+  private static final class ProviderHolder {
+    static final BouncyCastleProvider PROVIDER = new BouncyCastleProvider();
+  }
 
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** CertificateFactory instances are not thread-safe: one per thread. */
+  private static final ThreadLocal<java.security.cert.CertificateFactory> X509_FACTORY =
+      ThreadLocal.withInitial(() -> {
+        try {
+          return java.security.cert.CertificateFactory.getInstance("X.509");
+        } catch (java.security.cert.CertificateException e) {
+          throw new IllegalStateException("the JDK has no X.509 certificate factory", e);
+        }
+      });
   /** Serial numbers are 160-bit random positive integers (RFC 5280 allows up to 20 octets). */
   private static final int SERIAL_BITS = 159;
 
@@ -77,7 +96,7 @@ public final class Bc {
           case "RSA" -> "SHA256withRSA";
           default -> throw new IllegalArgumentException("unsupported key algorithm " + key.getAlgorithm());
         };
-    return new JcaContentSignerBuilder(alg).setProvider(PROVIDER).build(key);
+    return new JcaContentSignerBuilder(alg).setProvider(provider()).build(key);
   }
 
   /** A PKCS#10 request, DER, with subject CN={@code cn} and a SAN URI {@code uri}. */
@@ -114,9 +133,9 @@ public final class Bc {
       throw new IllegalArgumentException("the certification request is not valid PKCS#10 DER");
     }
     try {
-      JcaPKCS10CertificationRequest jreq = new JcaPKCS10CertificationRequest(req).setProvider(PROVIDER);
+      JcaPKCS10CertificationRequest jreq = new JcaPKCS10CertificationRequest(req).setProvider(provider());
       PublicKey key = jreq.getPublicKey();
-      if (!req.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(PROVIDER).build(key))) {
+      if (!req.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(provider()).build(key))) {
         throw new IllegalArgumentException("the certification request's signature does not verify");
       }
       List<String> cns = new ArrayList<>();
@@ -179,7 +198,8 @@ public final class Bc {
       while ((o = p.readObject()) != null) {
         if (o instanceof X509CertificateHolder h) {
           try {
-            out.add(new JcaX509CertificateConverter().setProvider(PROVIDER).getCertificate(h));
+            out.add((X509Certificate) X509_FACTORY.get().generateCertificate(
+                new java.io.ByteArrayInputStream(h.getEncoded())));
           } catch (GeneralSecurityException e) {
             throw new IOException("bad certificate in PEM: " + e.getMessage(), e);
           }
@@ -193,17 +213,41 @@ public final class Bc {
   public static KeyPair keyPairFromPem(String pem, PublicKey publicKeyIfKnown) throws IOException {
     try (PEMParser p = new PEMParser(new StringReader(pem))) {
       Object o = p.readObject();
-      JcaPEMKeyConverter conv = new JcaPEMKeyConverter().setProvider(PROVIDER);
       if (o instanceof PEMKeyPair kp) {
-        return conv.getKeyPair(kp);
+        return new JcaPEMKeyConverter().setProvider(provider()).getKeyPair(kp);
       }
       if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
-        PrivateKey priv = conv.getPrivateKey(info);
+        String jdkAlgorithm = jdkKeyAlgorithm(info);
+        if (publicKeyIfKnown != null && jdkAlgorithm != null) {
+          try {
+            PrivateKey priv = java.security.KeyFactory.getInstance(jdkAlgorithm)
+                .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(info.getEncoded()));
+            return new KeyPair(publicKeyIfKnown, priv);
+          } catch (GeneralSecurityException e) {
+            throw new IOException("bad private key in PEM: " + e.getMessage(), e);
+          }
+        }
+        PrivateKey priv = new JcaPEMKeyConverter().setProvider(provider()).getPrivateKey(info);
         PublicKey pub = publicKeyIfKnown != null ? publicKeyIfKnown : derivePublic(priv);
         return new KeyPair(pub, priv);
       }
       throw new IOException("no private key in PEM");
     }
+  }
+
+  /** The JDK's name for the key algorithm of {@code info}, or null when the JDK has none here. */
+  private static String jdkKeyAlgorithm(org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
+    var oid = info.getPrivateKeyAlgorithm().getAlgorithm();
+    if (oid.equals(org.bouncycastle.asn1.x9.X9ObjectIdentifiers.id_ecPublicKey)) {
+      return "EC";
+    }
+    if (oid.equals(org.bouncycastle.asn1.edec.EdECObjectIdentifiers.id_Ed25519)) {
+      return "Ed25519";
+    }
+    if (oid.equals(PKCSObjectIdentifiers.rsaEncryption)) {
+      return "RSA";
+    }
+    return null;
   }
 
   private static PublicKey derivePublic(PrivateKey priv) throws IOException {
@@ -212,7 +256,7 @@ public final class Bc {
         var spec = ec.getParameters();
         var q = spec.getG().multiply(ec.getD()).normalize();
         var pubSpec = new org.bouncycastle.jce.spec.ECPublicKeySpec(q, spec);
-        return java.security.KeyFactory.getInstance("EC", PROVIDER).generatePublic(pubSpec);
+        return java.security.KeyFactory.getInstance("EC", provider()).generatePublic(pubSpec);
       } catch (GeneralSecurityException e) {
         throw new IOException("cannot derive public key: " + e.getMessage(), e);
       }

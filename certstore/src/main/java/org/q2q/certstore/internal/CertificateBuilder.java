@@ -175,7 +175,7 @@ public final class CertificateBuilder {
         // never critical: the subject DN is not empty (RFC 5280 4.2.1.6)
         b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
       }
-      return new JcaX509CertificateConverter().setProvider(Bc.PROVIDER).getCertificate(b.build(Bc.signer(signerKey)));
+      return new JcaX509CertificateConverter().setProvider(Bc.provider()).getCertificate(b.build(Bc.signer(signerKey)));
     } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
       throw new IllegalStateException("cannot build the certificate of " + subject + ": " + e, e);
     }
