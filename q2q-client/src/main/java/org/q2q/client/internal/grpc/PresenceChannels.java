@@ -15,6 +15,7 @@ import javax.net.ssl.X509TrustManager;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.AddressTrustManager;
 import org.q2q.certstore.Identity;
+import org.q2q.certstore.IdentityKeyManager;
 import org.q2q.client.ServerAddress;
 
 /**
@@ -61,7 +62,7 @@ public final class PresenceChannels {
     try {
       SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forClient()).trustManager(trust);
       if (client != null) {
-        b.keyManager(client.privateKey(), client.chainArray());
+        b.keyManager(new IdentityKeyManager(client));
       }
       SslContext ssl = b.build();
       NettyChannelBuilder builder = NettyChannelBuilder.forAddress(server.host(), server.port())

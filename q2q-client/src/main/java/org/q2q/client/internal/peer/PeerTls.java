@@ -14,6 +14,7 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.AddressTrustManager;
 import org.q2q.certstore.AddressTrustManager.AddressCheck;
 import org.q2q.certstore.ChainTrustManager;
+import org.q2q.certstore.IdentityKeyManager;
 
 /**
  * Mutual TLS 1.3 between two q2q identities: the initiator is the TLS client, the acceptor the
@@ -39,9 +40,8 @@ final class PeerTls extends ChainTrustManager {
   SslHandler newHandler(PeerSessionConfig cfg, ByteBufAllocator alloc) throws SSLException {
     SslContextBuilder b =
         cfg.role() == PeerRole.INITIATOR
-            ? SslContextBuilder.forClient().keyManager(cfg.identity().privateKey(), cfg.identity().chainArray())
-            : SslContextBuilder.forServer(cfg.identity().privateKey(), cfg.identity().chainArray())
-                .clientAuth(ClientAuth.REQUIRE);
+            ? SslContextBuilder.forClient().keyManager(new IdentityKeyManager(cfg.identity()))
+            : SslContextBuilder.forServer(new IdentityKeyManager(cfg.identity())).clientAuth(ClientAuth.REQUIRE);
     SslContext ctx = b.sslProvider(provider()).protocols("TLSv1.3").trustManager(this).build();
     SslHandler handler = ctx.newHandler(alloc);
     handler.setHandshakeTimeoutMillis(cfg.handshakeTimeout().toMillis());
