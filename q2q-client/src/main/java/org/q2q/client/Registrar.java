@@ -66,9 +66,28 @@ public final class Registrar {
     this.clock = Objects.requireNonNull(clock, "clock");
   }
 
-  /** What {@link #register} did. */
+  /**
+   * What {@link #register} did.
+   *
+   * @param revoked how many other certificates of the address the server revoked (this machine's
+   *     earlier certificate, which the new one replaces, and with {@link Options#revokeOthers} every
+   *     other device's)
+   */
   public record Registration(
-      Identity identity, Fingerprint caFingerprint, boolean newlyPinned, Path storedAt, ServerAddress server) {}
+      Identity identity, Fingerprint caFingerprint, boolean newlyPinned, Path storedAt, ServerAddress server,
+      int revoked) {}
+
+  /**
+   * Choices of a registration beyond the password.
+   *
+   * @param revokeOthers revoke every other certificate of the address ("revoke my other devices",
+   *     after a lost laptop or a leaked password)
+   * @param newPassword the account's new password, or null to keep it
+   */
+  public record Options(boolean revokeOthers, String newPassword) {
+    /** A plain registration. */
+    public static final Options DEFAULT = new Options(false, null);
+  }
 
   /** Whether a domain's CA is pinned in the home, and how it compares. */
   public enum PinStatus {
@@ -95,6 +114,20 @@ public final class Registrar {
   public Registration register(
       Address address, String password, ServerAddress server, Fingerprint expectedCa, ClientHome home)
       throws Q2qException {
+    return register(address, password, server, expectedCa, home, Options.DEFAULT);
+  }
+
+  /**
+   * Like {@link #register(Address, String, ServerAddress, Fingerprint, ClientHome)}, with {@code
+   * options}. The key of an identity already stored for the address is kept (the server then
+   * replaces that key's certificate: a renewal); otherwise a new key pair is made.
+   */
+  public Registration register(
+      Address address, String password, ServerAddress server, Fingerprint expectedCa, ClientHome home,
+      Options options) throws Q2qException {
+    if (options.newPassword() != null && options.newPassword().isEmpty()) {
+      throw new Q2qException(Reason.INVALID, "the new password is empty");
+    }
     if (address.isDomain()) {
       throw new Q2qException(Reason.INVALID,
           "'" + address + "' is a domain; register a user address such as alice@" + address);
@@ -115,11 +148,12 @@ public final class Registrar {
       throw local("pin the CA of " + domain, home, e);
     }
 
-    KeyPair keyPair = org.q2q.certstore.KeyPairs.generate();
-    List<X509Certificate> chain;
+    KeyPair keyPair = storedKey(home, address).orElseGet(org.q2q.certstore.KeyPairs::generate);
+    RegistrationCalls.Signed signed;
     ManagedChannel ch = PresenceChannels.open(server, domain, PresenceChannels.trustingCa(domain, ca, clock), null);
     try {
-      chain = RegistrationCalls.sign(ch, SIGN_CALL, keyPair, address, password);
+      signed = RegistrationCalls.sign(ch, SIGN_CALL, keyPair, address, password, options.revokeOthers(),
+          options.newPassword());
     } catch (StatusRuntimeException e) {
       throw Q2qException.fromStatus(e, server, "registering " + address);
     } catch (CertificateException e) {
@@ -127,6 +161,7 @@ public final class Registrar {
     } finally {
       RegistrationCalls.close(ch);
     }
+    List<X509Certificate> chain = signed.chain();
 
     Address certified;
     try {
@@ -149,7 +184,17 @@ public final class Registrar {
       throw local("store the identity of " + address, home, e);
     }
     return new Registration(
-        identity, Fingerprint.of(ca), newlyPinned, home.root().resolve("identities").resolve(address.toString()), server);
+        identity, Fingerprint.of(ca), newlyPinned, home.root().resolve("identities").resolve(address.toString()), server,
+        signed.revoked());
+  }
+
+  /** The key pair of the identity stored for {@code address}, if there is a readable one. */
+  private static Optional<KeyPair> storedKey(ClientHome home, Address address) {
+    try {
+      return home.load(address).map(id -> new KeyPair(id.certificate().getPublicKey(), id.privateKey()));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty(); // unreadable or damaged: a new key replaces it
+    }
   }
 
   /**

@@ -58,7 +58,7 @@ class ServerProcessTest {
           new ByteArrayInputStream("secret\n".getBytes(StandardCharsets.UTF_8)), null));
       cl.setOut(new PrintWriter(new StringWriter()));
       cl.setErr(new PrintWriter(err, true));
-      assertThat(cl.execute("register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin"))
+      assertThat(cl.execute("register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin", "--yes"))
           .as(err.toString()).isZero();
 
       p.destroy(); // SIGTERM
