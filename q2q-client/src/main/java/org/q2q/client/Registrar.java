@@ -17,7 +17,6 @@ import java.util.Objects;
 import java.util.Optional;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.CaMismatchException;
-import org.q2q.certstore.Certificates;
 import org.q2q.certstore.ChainValidator;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Fingerprint;
@@ -259,22 +258,10 @@ public final class Registrar {
     }
     X509Certificate ca;
     try {
-      ca = Certificates.fromDer(r.getCaCertificate().toByteArray());
+      ca = capture.verifyIdentified(r.getCaCertificate().toByteArray(), r.getDomain(), clock.instant());
     } catch (CertificateException e) {
-      throw new Q2qException(Reason.PROTOCOL, "the server at " + server + " sent an unreadable CA certificate", e);
-    }
-    Address named = Certificates.addressOf(ca).orElse(null);
-    if (!domain.equals(named) || !domain.domain().equals(r.getDomain())) {
-      throw new Q2qException(Reason.TRUST,
-          "the server at " + server + " answered for '" + (named != null ? named : r.getDomain())
-              + "', not for " + domain);
-    }
-    try {
-      capture.verifyServer(ca, clock.instant());
-    } catch (CertificateException e) {
-      throw new Q2qException(Reason.TRUST,
-          "the server at " + server + " does not hold a certificate of the CA it gave for " + domain
-              + " (" + e.getMessage() + "); something may be intercepting the connection", e);
+      throw new Q2qException(Reason.TRUST, "the server at " + server + " cannot be trusted for " + domain + ": "
+          + e.getMessage(), e);
     }
     return new Identification(domain, ca, Fingerprint.of(ca), PinStatus.NOT_PINNED, null);
   }
