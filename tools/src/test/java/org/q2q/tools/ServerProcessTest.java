@@ -52,6 +52,10 @@ class ServerProcessTest {
       assertThat(m.find()).isTrue();
       int port = Integer.parseInt(m.group(1));
       assertThat(lines.get(1)).startsWith("  CA fingerprint SHA256:");
+      assertThat(lines).contains("  registration OPEN to anyone on this machine: the first register of an address"
+          + " @localhost creates it");
+      assertThat(ServerCommand.registrationNotice(org.q2q.server.RegistrationMode.OPEN, "example.com", false))
+          .startsWith("WARNING: registration is OPEN: anyone who can reach this port can create accounts @example.com");
 
       StringWriter err = new StringWriter();
       CommandLine cl = Main.commandLine(new CliEnvironment(Map.of("Q2Q_HOME", dir.resolve("home").toString()),
