@@ -30,6 +30,7 @@ import org.q2q.proto.PresenceGrpc;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.registration.FailureLimiter;
 import org.q2q.server.internal.registration.RegistrationService;
+import org.q2q.server.internal.registration.RevocationService;
 import org.q2q.server.internal.stun.StunPort;
 import org.q2q.server.internal.tls.ServerTls;
 import org.q2q.server.presence.PresenceConfig;
@@ -134,6 +135,7 @@ public final class PresenceServer implements AutoCloseable {
           new RegistrationService(
               ca, accounts, config.hasher, config.registration, config.certificateValidity,
               byAddress, byIp, Math.max(2, Runtime.getRuntime().availableProcessors())));
+      services.add(new RevocationService(domain, revocations));
       for (ServiceFactory f : config.factories) {
         BindableService s = f.create(this);
         services.add(s);

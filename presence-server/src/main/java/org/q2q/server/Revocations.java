@@ -48,7 +48,12 @@ public final class Revocations {
 
   /** True if {@code certificate}'s serial is revoked (the caller checks it is of this domain's CA). */
   public boolean isRevoked(X509Certificate certificate) {
-    return revoked.contains(certificate.getSerialNumber());
+    return isRevoked(certificate.getSerialNumber());
+  }
+
+  /** True if the certificate of this domain with {@code serial} is revoked. */
+  public boolean isRevoked(BigInteger serial) {
+    return revoked.contains(serial);
   }
 
   /** How many serials are revoked. */
