@@ -129,6 +129,44 @@ class RevocationTest {
     }
   }
 
+  private static void bindUdp(LoopbackServer s, Identity from) throws Exception {
+    ManagedChannel ch = TestChannels.open(s, from);
+    try {
+      PresenceGrpc.newBlockingStub(ch).withDeadlineAfter(Duration.ofSeconds(10))
+          .bindUdp(org.q2q.proto.BindUdpRequest.newBuilder().setListenerId("x")
+              .setUdpDestination(org.q2q.proto.HostPort.newBuilder().setHost("127.0.0.1").setPort(9)).build());
+    } finally {
+      TestChannels.close(ch);
+    }
+  }
+
+  /** How a relay stream opened with {@code from}'s certificate ends. */
+  private static Status relay(LoopbackServer s, Identity from) throws Exception {
+    ManagedChannel ch = TestChannels.open(s, from);
+    try {
+      CompletableFuture<Status> end = new CompletableFuture<>();
+      StreamObserver<org.q2q.proto.RelayFrame> up = PresenceGrpc.newStub(ch).relay(new StreamObserver<>() {
+        @Override
+        public void onNext(org.q2q.proto.RelayFrame f) {}
+
+        @Override
+        public void onError(Throwable t) {
+          end.complete(Status.fromThrowable(t));
+        }
+
+        @Override
+        public void onCompleted() {
+          end.complete(Status.OK);
+        }
+      });
+      up.onNext(org.q2q.proto.RelayFrame.newBuilder().setHello(org.q2q.proto.RelayHello.newBuilder()
+          .setListenerId("x")).build());
+      return end.get(10, TimeUnit.SECONDS);
+    } finally {
+      TestChannels.close(ch);
+    }
+  }
+
   private static void assertRevoked(ThrowingRunnable r) {
     assertThatThrownBy(r::run).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
       assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
@@ -155,6 +193,8 @@ class RevocationTest {
         assertThat(end.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
         assertThat(end.getDescription()).contains("revoked");
         assertRevoked(() -> inbound(s, laptop, BOB));
+        assertRevoked(() -> bindUdp(s, laptop));
+        assertThat(relay(s, laptop).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
         try (Listener again = new Listener(s, laptop)) {
           Status refused = again.ended.get(5, TimeUnit.SECONDS);
           assertThat(refused.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);

@@ -82,10 +82,12 @@ public final class Registrar {
    * @param revokeOthers revoke every other certificate of the address ("revoke my other devices",
    *     after a lost laptop or a leaked password)
    * @param newPassword the account's new password, or null to keep it
+   * @param newKey make a new key pair even if an identity for the address is stored (its key may
+   *     have been copied); false keeps the stored key (a renewal)
    */
-  public record Options(boolean revokeOthers, String newPassword) {
+  public record Options(boolean revokeOthers, String newPassword, boolean newKey) {
     /** A plain registration. */
-    public static final Options DEFAULT = new Options(false, null);
+    public static final Options DEFAULT = new Options(false, null, false);
   }
 
   /** Whether a domain's CA is pinned in the home, and how it compares. */
@@ -119,7 +121,8 @@ public final class Registrar {
   /**
    * Like {@link #register(Address, String, ServerAddress, Fingerprint, ClientHome)}, with {@code
    * options}. The key of an identity already stored for the address is kept (the server then
-   * replaces that key's certificate: a renewal); otherwise a new key pair is made.
+   * replaces that key's certificate: a renewal) unless {@link Options#newKey}; otherwise a new key
+   * pair is made.
    */
   public Registration register(
       Address address, String password, ServerAddress server, Fingerprint expectedCa, ClientHome home,
@@ -147,7 +150,8 @@ public final class Registrar {
       throw local("pin the CA of " + domain, home, e);
     }
 
-    KeyPair keyPair = storedKey(home, address).orElseGet(org.q2q.certstore.KeyPairs::generate);
+    KeyPair keyPair = (options.newKey() ? Optional.<KeyPair>empty() : storedKey(home, address))
+        .orElseGet(org.q2q.certstore.KeyPairs::generate);
     RegistrationCalls.Signed signed;
     ManagedChannel ch = PresenceChannels.open(server, domain, PresenceChannels.trustingCa(domain, ca, clock), null);
     try {

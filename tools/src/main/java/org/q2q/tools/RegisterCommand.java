@@ -47,6 +47,10 @@ final class RegisterCommand implements Callable<Integer> {
       description = "Revoke every other certificate of this address (other devices, a stolen laptop): only this machine's stays valid.")
   boolean revokeOthers;
 
+  @Option(names = "--new-key",
+      description = "Make a new key pair even if this machine has one for the address (say its key may have been copied); by default registering again keeps the key and renews its certificate. Add --revoke-others to revoke the old key's certificate too.")
+  boolean newKey;
+
   @Option(names = "--change-password",
       description = "Set a new password for the account (asked for, or the second line of standard input with --password-stdin).")
   boolean changePassword;
@@ -78,7 +82,7 @@ final class RegisterCommand implements Callable<Integer> {
         : new String[] {Passwords.read(env, passwordStdin, "Password for " + a + ": ", false), null};
 
     Registrar.Registration r = registrar.register(a, passwords[0], where, expected, home,
-        new Registrar.Options(revokeOthers, passwords[1]));
+        new Registrar.Options(revokeOthers, passwords[1], newKey));
 
     PrintWriter out = spec.commandLine().getOut();
     out.println("registered " + a + " at " + r.server());
