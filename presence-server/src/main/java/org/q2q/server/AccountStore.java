@@ -382,7 +382,7 @@ public final class AccountStore implements AutoCloseable {
     try (PreparedStatement p =
         db.prepareStatement(
             "SELECT COUNT(DISTINCT COALESCE(c.key_sha256, 'serial:' || c.serial)) FROM certificates c"
-                + " WHERE c.address = ? AND c.not_after_ms > ? AND COALESCE(c.key_sha256, '') <> ?"
+                + " WHERE c.address = ? AND c.not_after_ms > ? AND (c.key_sha256 IS NULL OR c.key_sha256 <> ?)"
                 + " AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.serial = c.serial)")) {
       p.setString(1, address.toString());
       p.setLong(2, now.toEpochMilli());
