@@ -37,7 +37,7 @@ export Q2Q_HOME="$work/home" Q2Q_SERVERS="localhost=127.0.0.1:$port"
 ./q2q server --data "$work/server" --port "$port" --bind 127.0.0.1 >"$work/server.log" 2>&1 & pids+=($!)
 for i in $(seq 100); do grep -q "listening" "$work/server.log" && break; sleep 0.1; done
 for who in alice bob; do
-  echo secret | ./q2q register "$who@localhost" --server "127.0.0.1:$port" --password-stdin >/dev/null
+  echo secret | ./q2q register "$who@localhost" --server "127.0.0.1:$port" --password-stdin --yes >/dev/null
 done
 mkdir -p "$work/in"
 ./q2q receive --as bob@localhost --dir "$work/in" >"$work/receive.log" 2>&1 & pids+=($!)

@@ -80,7 +80,7 @@ await_line() { # file prefix
 start_bg "$tmp/home-server" "$tmp/server.out" "$tmp/server.err" server --port 0 --bind 127.0.0.1 --data "$tmp/data"
 server_port=$(await_line "$tmp/server.out" "q2q presence server" | sed -E 's/.*port ([0-9]+).*/\1/')
 for who in bob alice; do
-  echo secret | Q2Q_HOME="$tmp/home-$who" q2q register "$who@localhost" --server "127.0.0.1:$server_port" --password-stdin >/dev/null
+  echo secret | Q2Q_HOME="$tmp/home-$who" q2q register "$who@localhost" --server "127.0.0.1:$server_port" --password-stdin --yes >/dev/null
 done
 start_bg "$tmp/home-bob" "$tmp/expose.out" "$tmp/expose.err" expose web "127.0.0.1:$nginx_port"
 await_line "$tmp/expose.out" "ready:" >&2

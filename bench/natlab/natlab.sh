@@ -230,7 +230,7 @@ wait_for() {
 # registers who@lab.test from node in the background (open registration: the first register creates it)
 register_at() {
   local p="$1" node="$2" tmp="$3" who="$4"
-  echo "lab-secret-$who" | q2q_at "$p" "$node" "$tmp" 90 register "$who@$LAB_DOMAIN" --password-stdin \
+  echo "lab-secret-$who" | q2q_at "$p" "$node" "$tmp" 90 register "$who@$LAB_DOMAIN" --password-stdin --yes \
     >"$tmp/register-$who.log" 2>&1
 }
 

@@ -95,6 +95,11 @@ public final class CertificateAuthority {
     return domain;
   }
 
+  /** The clock that dates the certificates this CA issues. */
+  public Clock clock() {
+    return clock;
+  }
+
   /** The self-signed CA certificate. */
   public X509Certificate certificate() {
     return certificate;

@@ -80,7 +80,12 @@ public final class Certificates {
    */
   public static KeyPair readPrivateKey(Path file, PublicKey publicKey) throws IOException {
     SecureFiles.checkPrivate(file);
-    return Bc.keyPairFromPem(Files.readString(file, StandardCharsets.UTF_8), publicKey);
+    KeyPair kp = Bc.keyPairFromPem(Files.readString(file, StandardCharsets.UTF_8), publicKey);
+    if (publicKey != null && !KeyPairs.matches(kp.getPrivate(), publicKey)) {
+      throw new IOException(file + " does not hold the private key of its certificate (left from another key pair,"
+          + " e.g. by a crash while it was replaced); register again, or restore both files together");
+    }
+    return kp;
   }
 
   /**

@@ -19,4 +19,34 @@ public final class KeyPairs {
       throw new IllegalStateException("EC P-256 is not available in this JDK", e);
     }
   }
+
+  /**
+   * True if {@code privateKey} is the private half of {@code publicKey}: a random nonce signed with
+   * one verifies with the other (catches a key file left from another key pair, review L3).
+   */
+  public static boolean matches(java.security.PrivateKey privateKey, java.security.PublicKey publicKey) {
+    String alg = switch (publicKey.getAlgorithm()) {
+      case "EC", "ECDSA" -> "SHA256withECDSA";
+      case "Ed25519", "EdDSA" -> "Ed25519";
+      case "RSA" -> "SHA256withRSA";
+      default -> null;
+    };
+    if (alg == null) {
+      return false;
+    }
+    try {
+      byte[] nonce = new byte[32];
+      new java.security.SecureRandom().nextBytes(nonce);
+      java.security.Signature sign = java.security.Signature.getInstance(alg, org.q2q.certstore.internal.Bc.PROVIDER);
+      sign.initSign(privateKey);
+      sign.update(nonce);
+      byte[] signature = sign.sign();
+      java.security.Signature verify = java.security.Signature.getInstance(alg, org.q2q.certstore.internal.Bc.PROVIDER);
+      verify.initVerify(publicKey);
+      verify.update(nonce);
+      return verify.verify(signature);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
 }

@@ -29,14 +29,22 @@ public final class DomainCas implements CaResolver {
   private final Address ownDomain;
   private final X509Certificate ownCa;
   private final Clock clock;
+  /** This domain's revoked certificates; null: none are checked (tests, servers without a database). */
+  private final Revocations revocations;
   /** Foreign CAs by lower-case domain; never holds the own domain. */
   private final Map<String, X509Certificate> foreign = new ConcurrentHashMap<>();
 
   /** A registry whose own CA is {@code ca}. */
   public DomainCas(CertificateAuthority ca, Clock clock) {
+    this(ca, clock, null);
+  }
+
+  /** A registry whose own CA is {@code ca}, refusing own-domain certificates {@code revocations} lists. */
+  public DomainCas(CertificateAuthority ca, Clock clock, Revocations revocations) {
     this.ownDomain = ca.domain();
     this.ownCa = ca.certificate();
     this.clock = clock;
+    this.revocations = revocations;
   }
 
   /** The domain this server speaks for. */
@@ -119,6 +127,31 @@ public final class DomainCas implements CaResolver {
             .orElseThrow(
                 () -> new CertificateException(
                     "this server (" + ownDomain + ") does not know the CA of domain " + claimed.domain()));
-    return ChainValidator.validate(chain, ca, clock.instant());
+    Address address = ChainValidator.validate(chain, ca, clock.instant());
+    checkNotRevoked(address, chain.get(0));
+    return address;
+  }
+
+  /**
+   * Rechecks a chain {@link #verify} accepted earlier, for a stream that lives on (a Listen session):
+   * cheap, no signature work; it fails once the leaf has expired or (own domain) been revoked.
+   *
+   * @throws CertificateException saying which
+   */
+  public void checkStillValid(List<X509Certificate> chain) throws CertificateException {
+    X509Certificate leaf = chain.get(0);
+    Address address = Certificates.addressOf(leaf)
+        .orElseThrow(() -> new CertificateException("the client certificate names no q2q address"));
+    if (!clock.instant().isBefore(leaf.getNotAfter().toInstant())) {
+      throw new CertificateException("the certificate of " + address + " expired at " + leaf.getNotAfter().toInstant());
+    }
+    checkNotRevoked(address, leaf);
+  }
+
+  private void checkNotRevoked(Address address, X509Certificate leaf) throws CertificateException {
+    if (revocations != null && address.domain().equals(ownDomain.domain()) && revocations.isRevoked(leaf)) {
+      throw new CertificateException("the certificate of " + address + " (serial "
+          + leaf.getSerialNumber().toString(16) + ") has been revoked; register again");
+    }
   }
 }

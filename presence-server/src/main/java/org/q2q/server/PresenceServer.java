@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +30,7 @@ import org.q2q.proto.PresenceGrpc;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.registration.FailureLimiter;
 import org.q2q.server.internal.registration.RegistrationService;
+import org.q2q.server.internal.registration.RevocationService;
 import org.q2q.server.internal.stun.StunPort;
 import org.q2q.server.internal.tls.ServerTls;
 import org.q2q.server.presence.PresenceConfig;
@@ -71,6 +74,8 @@ public final class PresenceServer implements AutoCloseable {
   private volatile DomainCas domainCas;
   private volatile Identity serverIdentity;
   private volatile AccountStore accounts;
+  private volatile Revocations revocations;
+  private volatile ScheduledExecutorService revocationWatch;
   private volatile Server server;
   private volatile ExecutorService executor;
   private volatile PresenceService presence;
@@ -99,10 +104,11 @@ public final class PresenceServer implements AutoCloseable {
     boolean ok = false;
     try {
       ca = CertificateAuthority.loadOrCreate(config.dataDir, domain, config.clock);
-      domainCas = new DomainCas(ca, config.clock);
       serverIdentity = ServerTls.issueIdentity(ca, config.bindHost);
       accounts = AccountStore.open(config.dataDir, config.clock);
       closeables.add(accounts);
+      revocations = Revocations.of(accounts);
+      domainCas = new DomainCas(ca, config.clock, revocations);
 
       executor = newExecutor(config.threads);
       InetSocketAddress bind =
@@ -129,6 +135,7 @@ public final class PresenceServer implements AutoCloseable {
           new RegistrationService(
               ca, accounts, config.hasher, config.registration, config.certificateValidity,
               byAddress, byIp, Math.max(2, Runtime.getRuntime().availableProcessors())));
+      services.add(new RevocationService(domain, revocations));
       for (ServiceFactory f : config.factories) {
         BindableService s = f.create(this);
         services.add(s);
@@ -143,7 +150,11 @@ public final class PresenceServer implements AutoCloseable {
             new CaPinStore(config.dataDir.resolve("federation-cas")));
         services.add(presence);
         closeables.add(0, presence);
+        PresenceService p = presence;
+        revocations.onChange(p::dropInvalidListeners);
       }
+      revocationWatch = watchRevocations(config.revocationCheckInterval);
+      closeables.add(0, revocationWatch::shutdownNow);
       for (BindableService s : services) {
         ServerServiceDefinition def = s.bindService();
         // the catch-all runs inside the identity interceptor's context (interceptors added last run first)
@@ -207,6 +218,32 @@ public final class PresenceServer implements AutoCloseable {
     return e.getMessage();
   }
 
+  /**
+   * Every {@code interval}: picks up revocations another process wrote to the database (the
+   * administrator's {@code q2q server revoke}), and ends Listen streams whose certificate has
+   * expired or been revoked since they started (review L11).
+   */
+  private ScheduledExecutorService watchRevocations(Duration interval) {
+    ScheduledExecutorService s = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "q2q-revocations");
+      t.setDaemon(true);
+      return t;
+    });
+    long every = Math.max(1, interval.toMillis());
+    s.scheduleWithFixedDelay(() -> {
+      try {
+        revocations.refresh();
+        PresenceService p = presence;
+        if (p != null) {
+          p.dropInvalidListeners();
+        }
+      } catch (IOException | RuntimeException e) {
+        log.warn("checking for revoked certificates failed: {}", e.toString());
+      }
+    }, every, every, TimeUnit.MILLISECONDS);
+    return s;
+  }
+
   private static ExecutorService newExecutor(int threads) {
     // Bounded, so a flood of calls queues (then is refused) instead of spawning threads; streaming
     // calls hold no thread while idle, and unary calls are short (Argon2 is the longest step).
@@ -256,6 +293,11 @@ public final class PresenceServer implements AutoCloseable {
   /** The account database. */
   public AccountStore accounts() {
     return requireStarted(accounts);
+  }
+
+  /** This domain's revoked certificates, as the server checks them. */
+  public Revocations revocations() {
+    return requireStarted(revocations);
   }
 
   /** The TCP port actually listened on (useful with port 0). */
@@ -385,6 +427,7 @@ public final class PresenceServer implements AutoCloseable {
     private double stunPerSourcePerSecond = 5;
     private int stunPerSourceBurst = 20;
     private double stunGlobalPerSecond = 5000;
+    private Duration revocationCheckInterval = Duration.ofSeconds(2);
 
     private Builder() {}
 
@@ -465,6 +508,18 @@ public final class PresenceServer implements AutoCloseable {
         throw new IllegalArgumentException("certificate validity must be positive: " + validity);
       }
       this.certificateValidity = validity;
+      return this;
+    }
+
+    /**
+     * How often the server looks for revocations made by another process on its data folder, and
+     * rechecks the certificates of open Listen streams (default 2 s).
+     */
+    public Builder revocationCheckInterval(Duration interval) {
+      if (interval.isNegative() || interval.isZero()) {
+        throw new IllegalArgumentException("revocation check interval must be positive: " + interval);
+      }
+      this.revocationCheckInterval = interval;
       return this;
     }
 

@@ -87,4 +87,29 @@ class AccountStoreTest {
       assertThat(server.find(ALICE)).isPresent();
     }
   }
+
+  @Test
+  void aVersion1DatabaseIsUpgradedKeepingItsAccountsAndCertificates() throws Exception {
+    Files.createDirectories(dir);
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve(AccountStore.FILE_NAME));
+        Statement st = c.createStatement()) {
+      // the schema q2q wrote before revocations existed
+      st.execute("CREATE TABLE accounts (address TEXT PRIMARY KEY NOT NULL, password_hash TEXT NOT NULL,"
+          + " created_ms INTEGER NOT NULL)");
+      st.execute("CREATE TABLE certificates (serial TEXT PRIMARY KEY NOT NULL,"
+          + " address TEXT NOT NULL REFERENCES accounts(address), not_after_ms INTEGER NOT NULL,"
+          + " issued_ms INTEGER NOT NULL)");
+      st.execute("INSERT INTO accounts VALUES ('alice@localhost', 'hash', 1)");
+      st.execute("INSERT INTO certificates VALUES ('abc', 'alice@localhost', "
+          + CLOCK.instant().plus(1, ChronoUnit.DAYS).toEpochMilli() + ", 1)");
+      st.execute("PRAGMA user_version = 1");
+    }
+    try (AccountStore s = AccountStore.open(dir, CLOCK)) {
+      assertThat(s.find(ALICE)).isPresent();
+      assertThat(s.liveKeys(ALICE, CLOCK.instant())).isEqualTo(1);
+      assertThat(s.revoke(ALICE, new BigInteger("abc", 16), "test")).isTrue();
+      assertThat(s.revokedSerials()).containsExactly(new BigInteger("abc", 16));
+      assertThat(s.liveKeys(ALICE, CLOCK.instant())).isZero();
+    }
+  }
 }

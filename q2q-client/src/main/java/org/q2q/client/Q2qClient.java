@@ -401,8 +401,10 @@ public final class Q2qClient implements AutoCloseable {
     private Duration heartbeatTimeout = Duration.ofSeconds(45);
     private Duration peerHeartbeatInterval = Duration.ofSeconds(15);
     private Duration peerIdleTimeout = Duration.ofSeconds(45);
-    private Duration backoffInitial = Duration.ofMillis(500);
-    private Duration backoffMax = Duration.ofSeconds(30);
+    // Small start, and a cap of a few seconds: a listener is reachable again within about 5 s of
+    // its server's return however long the outage was; the jitter spreads the reconnections.
+    private Duration backoffInitial = PresenceSession.DEFAULT_BACKOFF_INITIAL;
+    private Duration backoffMax = PresenceSession.DEFAULT_BACKOFF_MAX;
     private ConnectionListener connectionListener = ConnectionListener.NONE;
     private int channelBuffer;
     private int sessionWindow;
@@ -558,7 +560,11 @@ public final class Q2qClient implements AutoCloseable {
       return this;
     }
 
-    /** Reconnection backoff of the presence session: jittered, doubling from {@code initial} up to {@code max}. */
+    /**
+     * Reconnection backoff of the presence session: jittered, doubling from {@code initial} up to
+     * {@code max} (default 250 ms up to 5 s; {@code max} bounds how long a listener stays
+     * unreachable after its server is back).
+     */
     public Builder reconnectBackoff(Duration initial, Duration max) {
       this.backoffInitial = positive(initial, "initial");
       this.backoffMax = positive(max, "max");

@@ -17,7 +17,6 @@ import java.util.Objects;
 import java.util.Optional;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.CaMismatchException;
-import org.q2q.certstore.Certificates;
 import org.q2q.certstore.ChainValidator;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Fingerprint;
@@ -66,9 +65,30 @@ public final class Registrar {
     this.clock = Objects.requireNonNull(clock, "clock");
   }
 
-  /** What {@link #register} did. */
+  /**
+   * What {@link #register} did.
+   *
+   * @param revoked how many other certificates of the address the server revoked (this machine's
+   *     earlier certificate, which the new one replaces, and with {@link Options#revokeOthers} every
+   *     other device's)
+   */
   public record Registration(
-      Identity identity, Fingerprint caFingerprint, boolean newlyPinned, Path storedAt, ServerAddress server) {}
+      Identity identity, Fingerprint caFingerprint, boolean newlyPinned, Path storedAt, ServerAddress server,
+      int revoked) {}
+
+  /**
+   * Choices of a registration beyond the password.
+   *
+   * @param revokeOthers revoke every other certificate of the address ("revoke my other devices",
+   *     after a lost laptop or a leaked password)
+   * @param newPassword the account's new password, or null to keep it
+   * @param newKey make a new key pair even if an identity for the address is stored (its key may
+   *     have been copied); false keeps the stored key (a renewal)
+   */
+  public record Options(boolean revokeOthers, String newPassword, boolean newKey) {
+    /** A plain registration. */
+    public static final Options DEFAULT = new Options(false, null, false);
+  }
 
   /** Whether a domain's CA is pinned in the home, and how it compares. */
   public enum PinStatus {
@@ -95,6 +115,21 @@ public final class Registrar {
   public Registration register(
       Address address, String password, ServerAddress server, Fingerprint expectedCa, ClientHome home)
       throws Q2qException {
+    return register(address, password, server, expectedCa, home, Options.DEFAULT);
+  }
+
+  /**
+   * Like {@link #register(Address, String, ServerAddress, Fingerprint, ClientHome)}, with {@code
+   * options}. The key of an identity already stored for the address is kept (the server then
+   * replaces that key's certificate: a renewal) unless {@link Options#newKey}; otherwise a new key
+   * pair is made.
+   */
+  public Registration register(
+      Address address, String password, ServerAddress server, Fingerprint expectedCa, ClientHome home,
+      Options options) throws Q2qException {
+    if (options.newPassword() != null && options.newPassword().isEmpty()) {
+      throw new Q2qException(Reason.INVALID, "the new password is empty");
+    }
     if (address.isDomain()) {
       throw new Q2qException(Reason.INVALID,
           "'" + address + "' is a domain; register a user address such as alice@" + address);
@@ -115,11 +150,13 @@ public final class Registrar {
       throw local("pin the CA of " + domain, home, e);
     }
 
-    KeyPair keyPair = org.q2q.certstore.KeyPairs.generate();
-    List<X509Certificate> chain;
+    KeyPair keyPair = (options.newKey() ? Optional.<KeyPair>empty() : storedKey(home, address))
+        .orElseGet(org.q2q.certstore.KeyPairs::generate);
+    RegistrationCalls.Signed signed;
     ManagedChannel ch = PresenceChannels.open(server, domain, PresenceChannels.trustingCa(domain, ca, clock), null);
     try {
-      chain = RegistrationCalls.sign(ch, SIGN_CALL, keyPair, address, password);
+      signed = RegistrationCalls.sign(ch, SIGN_CALL, keyPair, address, password, options.revokeOthers(),
+          options.newPassword());
     } catch (StatusRuntimeException e) {
       throw Q2qException.fromStatus(e, server, "registering " + address);
     } catch (CertificateException e) {
@@ -127,6 +164,7 @@ public final class Registrar {
     } finally {
       RegistrationCalls.close(ch);
     }
+    List<X509Certificate> chain = signed.chain();
 
     Address certified;
     try {
@@ -149,7 +187,17 @@ public final class Registrar {
       throw local("store the identity of " + address, home, e);
     }
     return new Registration(
-        identity, Fingerprint.of(ca), newlyPinned, home.root().resolve("identities").resolve(address.toString()), server);
+        identity, Fingerprint.of(ca), newlyPinned, home.root().resolve("identities").resolve(address.toString()), server,
+        signed.revoked());
+  }
+
+  /** The key pair of the identity stored for {@code address}, if there is a readable one. */
+  private static Optional<KeyPair> storedKey(ClientHome home, Address address) {
+    try {
+      return home.load(address).map(id -> new KeyPair(id.certificate().getPublicKey(), id.privateKey()));
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty(); // unreadable or damaged: a new key replaces it
+    }
   }
 
   /**
@@ -214,22 +262,10 @@ public final class Registrar {
     }
     X509Certificate ca;
     try {
-      ca = Certificates.fromDer(r.getCaCertificate().toByteArray());
+      ca = capture.verifyIdentified(r.getCaCertificate().toByteArray(), r.getDomain(), clock.instant());
     } catch (CertificateException e) {
-      throw new Q2qException(Reason.PROTOCOL, "the server at " + server + " sent an unreadable CA certificate", e);
-    }
-    Address named = Certificates.addressOf(ca).orElse(null);
-    if (!domain.equals(named) || !domain.domain().equals(r.getDomain())) {
-      throw new Q2qException(Reason.TRUST,
-          "the server at " + server + " answered for '" + (named != null ? named : r.getDomain())
-              + "', not for " + domain);
-    }
-    try {
-      capture.verifyServer(ca, clock.instant());
-    } catch (CertificateException e) {
-      throw new Q2qException(Reason.TRUST,
-          "the server at " + server + " does not hold a certificate of the CA it gave for " + domain
-              + " (" + e.getMessage() + "); something may be intercepting the connection", e);
+      throw new Q2qException(Reason.TRUST, "the server at " + server + " cannot be trusted for " + domain + ": "
+          + e.getMessage(), e);
     }
     return new Identification(domain, ca, Fingerprint.of(ca), PinStatus.NOT_PINNED, null);
   }

@@ -3,11 +3,13 @@ package org.q2q.client;
 import java.util.Map;
 import java.util.Optional;
 import org.q2q.certstore.Address;
+import org.q2q.certstore.ServerDirectory;
 
 /**
  * Finds the presence server of a domain, in this order: an explicit or remembered server
  * ({@code --server}, kept per identity), the {@code Q2Q_SERVERS} environment variable
- * ({@code domain=host:port,...}), then {@code <domain>:8788}.
+ * ({@code domain=host:port,...}), then {@code <domain>:8788} ({@link ServerDirectory}, the rule the
+ * server's federation uses too).
  */
 public final class ServerLocator {
   private final Map<String, String> env;
@@ -27,27 +29,6 @@ public final class ServerLocator {
     if (explicit.isPresent()) {
       return ServerAddress.parse(explicit.get());
     }
-    String list = env.get("Q2Q_SERVERS");
-    if (list != null && !list.isBlank()) {
-      for (String entry : list.split(",")) {
-        String e = entry.trim();
-        if (e.isEmpty()) {
-          continue;
-        }
-        int eq = e.indexOf('=');
-        if (eq <= 0) {
-          throw new IllegalArgumentException(
-              "Q2Q_SERVERS entry '" + e + "' is not domain=host:port");
-        }
-        if (Address.ofDomain(e.substring(0, eq)).equals(domain.domainAddress())) {
-          return ServerAddress.parse(e.substring(eq + 1));
-        }
-      }
-    }
-    String host = domain.domain();
-    if (host.startsWith("[")) {
-      host = host.substring(1, host.length() - 1);
-    }
-    return new ServerAddress(host, ServerAddress.DEFAULT_PORT);
+    return ServerAddress.of(ServerDirectory.locate(domain, env.get("Q2Q_SERVERS")));
   }
 }

@@ -1,6 +1,7 @@
 package org.q2q.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +35,40 @@ class FederationTest {
       // both learned and pinned the other's CA on first use
       assertThat(aliceHome.pins().get("b.test")).contains(b.server().ca().certificate());
       assertThat(bobHome.pins().get("a.test")).contains(a.server().ca().certificate());
+    }
+  }
+
+  /**
+   * Review H4, peers of another domain: b.test's server cannot know that a.test revoked alice's
+   * certificate, so bob asks a.test's server (its Revocation service) before accepting her.
+   */
+  @Test
+  void aListenerDeclinesACallerWhoseOwnDomainRevokedItsCertificate() throws Exception {
+    try (TestNet net = new TestNet(dir)) {
+      LoopbackServer a = net.server("a.test");
+      LoopbackServer b = net.server("b.test");
+      ClientHome aliceHome = net.home(a, "alice@a.test");
+      Address alice = Address.parse("alice@a.test");
+      Q2qClient bob = net.track(Q2qClient.builder(net.home(b, "bob@b.test"), Address.parse("bob@b.test"))
+          .environment(net.env()).build());
+      bob.listen("echo", TestNet::echo).ready().get(10, TimeUnit.SECONDS);
+
+      // a.test revokes alice's certificate (as 'q2q server revoke' would)
+      java.security.cert.X509Certificate cert = aliceHome.load(alice).orElseThrow().certificate();
+      a.server().accounts().create(alice, "unused");
+      a.server().accounts().recordCertificate(cert.getSerialNumber(), alice, cert.getNotAfter().toInstant());
+      assertThat(a.server().accounts().revokeAll(alice, null, "stolen laptop")).isEqualTo(1);
+
+      try (Q2qClient after = Q2qClient.builder(aliceHome, alice).environment(net.env()).build()) {
+        assertThatThrownBy(() -> after.connect(Address.parse("bob@b.test"), "echo").get(30, TimeUnit.SECONDS))
+            .hasMessageContaining("revoked");
+      }
+      // another user of a.test is unaffected
+      Address carol = Address.parse("carol@a.test");
+      try (Q2qClient other = Q2qClient.builder(net.home(a, "carol@a.test"), carol).environment(net.env()).build()) {
+        VirtualChannel ch = other.connect(Address.parse("bob@b.test"), "echo").get(30, TimeUnit.SECONDS);
+        assertThat(PresenceReconnectTest.roundTrip(ch, "not revoked")).isEqualTo("not revoked");
+      }
     }
   }
 }

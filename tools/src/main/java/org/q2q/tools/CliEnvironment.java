@@ -22,6 +22,11 @@ public record CliEnvironment(Map<String, String> env, InputStream stdin, Passwor
   public interface PasswordTerminal {
     /** Shows {@code prompt} and reads one line without echo; null at end of input. */
     char[] readPassword(String prompt);
+
+    /** Shows {@code prompt} and reads one line (a yes/no answer); null at end of input. */
+    default char[] readLine(String prompt) {
+      return readPassword(prompt);
+    }
   }
 
   public CliEnvironment {
@@ -32,8 +37,19 @@ public record CliEnvironment(Map<String, String> env, InputStream stdin, Passwor
   /** The real process environment, stdin and console. */
   public static CliEnvironment system() {
     java.io.Console console = System.console();
-    return new CliEnvironment(
-        System.getenv(), System.in, console == null ? null : prompt -> console.readPassword("%s", prompt));
+    PasswordTerminal terminal = console == null ? null : new PasswordTerminal() {
+      @Override
+      public char[] readPassword(String prompt) {
+        return console.readPassword("%s", prompt);
+      }
+
+      @Override
+      public char[] readLine(String prompt) {
+        String line = console.readLine("%s", prompt);
+        return line == null ? null : line.toCharArray();
+      }
+    };
+    return new CliEnvironment(System.getenv(), System.in, terminal);
   }
 
   /** The client home ({@code $Q2Q_HOME}, default {@code ~/.q2q}). */

@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
       RegisterCommand.class,
       WhoamiCommand.class,
       IdentifyCommand.class,
+      KnownCasCommand.class,
       SendCommand.class, ReceiveCommand.class,
       ExposeCommand.class, ForwardCommand.class, GatewayCommand.class,
       WarmupCommand.class,

@@ -41,6 +41,39 @@ public final class Passwords {
     return p;
   }
 
+  /**
+   * Checks that a password can be had (standard input, or a terminal to ask on) before anything
+   * else is done.
+   *
+   * @throws UsageException saying to use --password-stdin
+   */
+  public static void requireSource(CliEnvironment env, boolean fromStdin) {
+    if (!fromStdin && env.terminal() == null) {
+      throw new UsageException("there is no terminal to ask for the password; use --password-stdin");
+    }
+  }
+
+  /**
+   * The current and a new password of {@code address}: the first two lines of standard input, or
+   * asked on the terminal (the new one twice).
+   */
+  public static String[] readWithNew(CliEnvironment env, boolean fromStdin, Object address) throws IOException {
+    if (!fromStdin) {
+      String current = read(env, false, "Password for " + address + ": ", false);
+      return new String[] {current, read(env, false, "New password for " + address + ": ", true)};
+    }
+    BufferedReader r = new BufferedReader(new InputStreamReader(env.stdin(), StandardCharsets.UTF_8));
+    String current = r.readLine();
+    String next = r.readLine();
+    if (current == null || next == null) {
+      throw new UsageException("--password-stdin with --change-password: give the password and the new one on two lines");
+    }
+    if (current.isEmpty() || next.isEmpty()) {
+      throw new UsageException("the password is empty");
+    }
+    return new String[] {current, next};
+  }
+
   private static String ask(CliEnvironment env, String prompt) {
     char[] c = env.terminal().readPassword(prompt);
     if (c == null) {

@@ -13,7 +13,6 @@ import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
 import org.q2q.client.AcceptPolicy;
 import org.q2q.client.ListenerRegistration;
-import org.q2q.client.PresenceState;
 import org.q2q.client.Q2qClient;
 import org.q2q.client.files.FileReceiver;
 import org.q2q.client.files.FileTransfer;
@@ -93,11 +92,7 @@ final class ReceiveCommand implements Callable<Integer> {
     CompletableFuture<Boolean> first = new CompletableFuture<>();
     FileReceiver receiver = new FileReceiver(dir, Clock.systemUTC());
     try (Q2qClient client = b.build()) {
-      client.addPresenceListener((state, detail) -> {
-        if (state == PresenceState.RECONNECTING) {
-          print(err, "q2q: lost the presence server (" + detail + "); reconnecting...");
-        }
-      });
+      client.addPresenceListener(PresenceNotices.to(err));
       AcceptPolicy policy = allowed.isEmpty() ? AcceptPolicy.anyone() : AcceptPolicy.onlyFrom(allowed);
       org.q2q.client.ChannelHandler handler = ch -> {
         try {

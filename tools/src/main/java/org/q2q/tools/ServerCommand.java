@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
       "Run the presence server of a domain.",
       "It is the domain's certificate authority, keeps its accounts, and serves gRPC over TLS. It runs until Ctrl-C / SIGTERM, then stops gracefully."
     },
-    subcommands = {AddUserCommand.class})
+    subcommands = {AddUserCommand.class, RevokeCommand.class, ServerPasswdCommand.class})
 final class ServerCommand implements Callable<Integer> {
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
@@ -81,6 +81,8 @@ final class ServerCommand implements Callable<Integer> {
         + (server.udpPort() == 0 ? "" : ", udp port " + server.udpPort() + " (STUN)"));
     out.println("  CA fingerprint " + server.ca().fingerprint());
     out.println("  data in " + data.toAbsolutePath().normalize() + ", registration " + registration.name().toLowerCase(java.util.Locale.ROOT));
+    out.println("  " + registrationNotice(registration, server.domain().domain(),
+        bind != null && InetAddress.getByName(bind).isLoopbackAddress()));
     out.println("  register with: q2q register alice@" + server.domain() + " --server "
         + new org.q2q.client.ServerAddress(local, server.port()));
     out.println("Stop with Ctrl-C.");
@@ -89,5 +91,17 @@ final class ServerCommand implements Callable<Integer> {
     server.awaitTermination();
     stopped.await();
     return ExitCodes.OK;
+  }
+
+  /** Says plainly who may create accounts (review L19: open registration on a public host). */
+  static String registrationNotice(RegistrationMode mode, String domain, boolean loopbackOnly) {
+    if (mode == RegistrationMode.CLOSED) {
+      return "registration closed: accounts are added with 'q2q server adduser ADDRESS --data DIR'";
+    }
+    if (loopbackOnly) {
+      return "registration OPEN to anyone on this machine: the first register of an address @" + domain + " creates it";
+    }
+    return "WARNING: registration is OPEN: anyone who can reach this port can create accounts @" + domain
+        + "; on a public host run with --registration closed and add accounts with 'q2q server adduser'";
   }
 }

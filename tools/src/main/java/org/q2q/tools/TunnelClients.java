@@ -3,7 +3,6 @@ package org.q2q.tools;
 import java.io.IOException;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
-import org.q2q.client.PresenceState;
 import org.q2q.client.Q2qClient;
 
 /**
@@ -41,11 +40,7 @@ final class TunnelClients {
       b.server(server.given());
     }
     Q2qClient client = b.build();
-    client.addPresenceListener((state, detail) -> {
-      if (state == PresenceState.RECONNECTING) {
-        TunnelPrinter.print(err, "q2q: lost the presence server (" + detail + "); reconnecting...");
-      }
-    });
+    client.addPresenceListener(PresenceNotices.to(err));
     return client;
   }
 

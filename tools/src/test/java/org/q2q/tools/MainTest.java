@@ -64,7 +64,7 @@ class MainTest {
   @Test
   void registerWhoamiAndIdentify() throws Exception {
     try (LoopbackServer s = LoopbackServer.start()) {
-      Run reg = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin");
+      Run reg = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       assertThat(reg.err()).isEmpty();
       assertThat(reg.exit()).isZero();
       String fp = s.server().ca().fingerprint().toString();
@@ -96,10 +96,10 @@ class MainTest {
   @Test
   void aWrongPasswordIsOneLineAndExitCode3() throws Exception {
     try (LoopbackServer s = LoopbackServer.start()) {
-      assertThat(q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin").exit()).isZero();
+      assertThat(q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes").exit()).isZero();
       Path other = home.resolve("other");
       Run r = q2q(Map.of("Q2Q_HOME", other.toString()), "guess\n",
-          "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin");
+          "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       assertThat(r.exit()).isEqualTo(ExitCodes.REFUSED);
       assertThat(r.err()).isEqualTo("q2q: wrong password for alice@localhost" + System.lineSeparator());
     }
@@ -137,8 +137,8 @@ class MainTest {
   @Test
   void whoamiWithSeveralIdentitiesAsksForAs() throws Exception {
     try (LoopbackServer s = LoopbackServer.start()) {
-      q2q("a\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin");
-      q2q("b\n", "register", "bob@localhost", "--server", s.hostPort(), "--password-stdin");
+      q2q("a\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
+      q2q("b\n", "register", "bob@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       Run r = q2q("", "whoami");
       assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
       assertThat(r.err()).contains("alice@localhost, bob@localhost").contains("--as");
@@ -151,7 +151,7 @@ class MainTest {
   @Test
   void adduserMakesAnAccountAClosedServerAccepts() throws Exception {
     try (LoopbackServer s = LoopbackServer.start("localhost", b -> b.registration(RegistrationMode.CLOSED))) {
-      Run refused = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin");
+      Run refused = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       assertThat(refused.exit()).isEqualTo(ExitCodes.REFUSED);
       assertThat(refused.err()).contains("no account carol@localhost").contains("registration is closed");
 
@@ -159,7 +159,7 @@ class MainTest {
       assertThat(add.exit()).as(add.err()).isZero();
       assertThat(s.server().accounts().find(Address.parse("carol@localhost"))).isPresent();
 
-      Run ok = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin");
+      Run ok = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       assertThat(ok.exit()).as(ok.err()).isZero();
 
       Run otherDomain = q2q("pw\n", "server", "adduser", "dave@example.com", "--data", s.dataDir().toString(), "--password-stdin");
@@ -207,11 +207,14 @@ class MainTest {
     assertThat(added.exit()).as(added.err()).isZero();
 
     try (LoopbackServer s = LoopbackServer.start()) {
-      ScriptedTerminal t = new ScriptedTerminal("secret");
+      ScriptedTerminal t = new ScriptedTerminal("y", "secret");
       Run reg = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), t),
           "register", "alice@localhost", "--server", s.hostPort());
       assertThat(reg.exit()).as(reg.err()).isZero();
-      assertThat(t.prompts).containsExactly("Password for alice@localhost: ");
+      // the new CA is shown and confirmed before the password is asked for (review M4)
+      assertThat(t.prompts).containsExactly(
+          "Trust it and send your password to this server? [y/N] ", "Password for alice@localhost: ");
+      assertThat(reg.err()).contains(s.server().ca().fingerprint().toString());
     }
     Run noTerminal = q2q("", "register", "bob@localhost", "--server", "127.0.0.1:1");
     assertThat(noTerminal.exit()).isEqualTo(ExitCodes.USAGE);

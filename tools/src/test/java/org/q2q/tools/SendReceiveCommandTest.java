@@ -57,7 +57,7 @@ class SendReceiveCommandTest {
   void start() throws Exception {
     server = LoopbackServer.start();
     for (String who : List.of("alice", "bob", "carol")) {
-      Run r = q2qSync(who, "secret\n", "register", who + "@localhost", "--server", server.hostPort(), "--password-stdin");
+      Run r = q2qSync(who, "secret\n", "register", who + "@localhost", "--server", server.hostPort(), "--password-stdin", "--yes");
       assertThat(r.exit.get()).as(r.err()).isZero();
     }
   }

@@ -52,13 +52,17 @@ class ServerProcessTest {
       assertThat(m.find()).isTrue();
       int port = Integer.parseInt(m.group(1));
       assertThat(lines.get(1)).startsWith("  CA fingerprint SHA256:");
+      assertThat(lines).contains("  registration OPEN to anyone on this machine: the first register of an address"
+          + " @localhost creates it");
+      assertThat(ServerCommand.registrationNotice(org.q2q.server.RegistrationMode.OPEN, "example.com", false))
+          .startsWith("WARNING: registration is OPEN: anyone who can reach this port can create accounts @example.com");
 
       StringWriter err = new StringWriter();
       CommandLine cl = Main.commandLine(new CliEnvironment(Map.of("Q2Q_HOME", dir.resolve("home").toString()),
           new ByteArrayInputStream("secret\n".getBytes(StandardCharsets.UTF_8)), null));
       cl.setOut(new PrintWriter(new StringWriter()));
       cl.setErr(new PrintWriter(err, true));
-      assertThat(cl.execute("register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin"))
+      assertThat(cl.execute("register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin", "--yes"))
           .as(err.toString()).isZero();
 
       p.destroy(); // SIGTERM

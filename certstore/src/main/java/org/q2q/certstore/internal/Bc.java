@@ -116,6 +116,32 @@ public final class Bc {
     }
   }
 
+  /**
+   * The key types a q2q identity may have (DESIGN, Trust): EC P-256 (named curve) or Ed25519.
+   *
+   * @throws IllegalArgumentException naming the refused type
+   */
+  static void checkKeyType(org.bouncycastle.asn1.x509.SubjectPublicKeyInfo spki) {
+    org.bouncycastle.asn1.x509.AlgorithmIdentifier alg = spki == null ? null : spki.getAlgorithm();
+    if (alg == null) {
+      throw new IllegalArgumentException("the certification request has no public key");
+    }
+    org.bouncycastle.asn1.ASN1ObjectIdentifier oid = alg.getAlgorithm();
+    if (oid.equals(org.bouncycastle.asn1.x9.X9ObjectIdentifiers.id_ecPublicKey)
+        && org.bouncycastle.asn1.x9.X9ObjectIdentifiers.prime256v1.equals(alg.getParameters())) {
+      return;
+    }
+    if (oid.equals(org.bouncycastle.asn1.edec.EdECObjectIdentifiers.id_Ed25519) && alg.getParameters() == null) {
+      return;
+    }
+    String what = oid.equals(org.bouncycastle.asn1.x9.X9ObjectIdentifiers.id_ecPublicKey)
+        ? "EC on " + (alg.getParameters() instanceof org.bouncycastle.asn1.ASN1ObjectIdentifier c
+            ? c.getId() : "explicit curve parameters")
+        : oid.getId();
+    throw new IllegalArgumentException(
+        "the certification request's key must be EC P-256 or Ed25519, not " + what);
+  }
+
   /** The parts of a CSR the signer looks at. */
   public record ParsedRequest(List<String> commonNames, List<String> otherSubjectAttributes,
       List<String> sanUris, int otherSanCount, PublicKey publicKey) {}
@@ -132,6 +158,8 @@ public final class Bc {
     } catch (IOException | RuntimeException e) {
       throw new IllegalArgumentException("the certification request is not valid PKCS#10 DER");
     }
+    // before any key parsing or signature work (an attacker's RSA-16384 key costs CPU to check: L2)
+    checkKeyType(req.getSubjectPublicKeyInfo());
     try {
       JcaPKCS10CertificationRequest jreq = new JcaPKCS10CertificationRequest(req).setProvider(provider());
       PublicKey key = jreq.getPublicKey();
@@ -142,7 +170,9 @@ public final class Bc {
       List<String> others = new ArrayList<>();
       for (RDN rdn : req.getSubject().getRDNs()) {
         for (var atv : rdn.getTypesAndValues()) {
-          String value = IETFUtils.valueToString(atv.getValue());
+          // the string itself: valueToString escapes RFC 4514 specials, so "a+b@x" read "a\\+b@x" (L1)
+          String value = atv.getValue() instanceof org.bouncycastle.asn1.ASN1String str
+              ? str.getString() : IETFUtils.valueToString(atv.getValue());
           if (atv.getType().equals(BCStyle.CN)) {
             cns.add(value);
           } else {

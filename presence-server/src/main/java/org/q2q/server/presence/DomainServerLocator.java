@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import org.q2q.certstore.Address;
+import org.q2q.certstore.ServerDirectory;
 
 /**
  * Where a foreign domain's presence server listens, for federation (the server asks it for the
@@ -14,7 +15,7 @@ import org.q2q.certstore.Address;
 @FunctionalInterface
 public interface DomainServerLocator {
   /** The presence servers' default port. */
-  int DEFAULT_PORT = 8788;
+  int DEFAULT_PORT = ServerDirectory.DEFAULT_PORT;
 
   /**
    * The server of {@code domain} (lower-case, as in an {@link Address}); unresolved.
@@ -25,7 +26,7 @@ public interface DomainServerLocator {
 
   /** {@code <domain>:8788}. */
   static DomainServerLocator defaultPort() {
-    return domain -> InetSocketAddress.createUnresolved(stripBrackets(domain), DEFAULT_PORT);
+    return domain -> unresolved(ServerDirectory.defaultFor(Address.ofDomain(domain)));
   }
 
   /** The servers in {@code servers} (domain -> server), else {@code <domain>:8788}. */
@@ -40,41 +41,18 @@ public interface DomainServerLocator {
   }
 
   /**
-   * The servers named by a {@code Q2Q_SERVERS} value ({@code domain=host:port,...}; IPv6 hosts in
-   * brackets), else {@code <domain>:8788}.
+   * The servers named by a {@code Q2Q_SERVERS} value, else {@code <domain>:8788}: the rule of
+   * {@link ServerDirectory}, the same as the client's.
    *
    * @throws IllegalArgumentException naming the malformed entry
    */
-  public static DomainServerLocator fromServersVariable(String value) {
+  static DomainServerLocator fromServersVariable(String value) {
     Map<String, InetSocketAddress> map = new HashMap<>();
-    if (value != null) {
-      for (String entry : value.split(",")) {
-        String e = entry.trim();
-        if (e.isEmpty()) {
-          continue;
-        }
-        int eq = e.indexOf('=');
-        int colon = e.lastIndexOf(':');
-        if (eq <= 0 || colon <= eq + 1 || colon == e.length() - 1) {
-          throw new IllegalArgumentException("Q2Q_SERVERS entry '" + e + "' is not domain=host:port");
-        }
-        String host = stripBrackets(e.substring(eq + 1, colon));
-        int port;
-        try {
-          port = Integer.parseInt(e.substring(colon + 1));
-        } catch (NumberFormatException x) {
-          throw new IllegalArgumentException("Q2Q_SERVERS entry '" + e + "': the port is not a number");
-        }
-        if (port < 1 || port > 65535) {
-          throw new IllegalArgumentException("Q2Q_SERVERS entry '" + e + "': port " + port + " is not in 1..65535");
-        }
-        map.put(e.substring(0, eq), InetSocketAddress.createUnresolved(host, port));
-      }
-    }
+    ServerDirectory.parseServers(value).forEach((d, e) -> map.put(d, unresolved(e)));
     return of(map);
   }
 
-  private static String stripBrackets(String host) {
-    return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+  private static InetSocketAddress unresolved(ServerDirectory.Endpoint e) {
+    return InetSocketAddress.createUnresolved(e.host(), e.port());
   }
 }

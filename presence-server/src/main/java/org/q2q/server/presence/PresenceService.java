@@ -59,6 +59,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   public static final int MAX_LISTEN_SESSIONS_PER_ADDRESS = 32;
 
   private final Address ownDomain;
+  private final DomainCas cas;
   private final PresenceConfig config;
   private final CallerResolver callers;
   private final ListenerRegistry registry = new ListenerRegistry();
@@ -87,6 +88,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
    */
   public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins) {
     this.ownDomain = cas.ownDomain();
+    this.cas = cas;
     this.config = config;
     CaLearner learner = config.federation() == null ? null
         : new CaLearner(cas, federationPins, config.federation(), clock, config.inboundAnswerTimeout());
@@ -197,6 +199,27 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
       s.close(bye);
     }
     relay.close(bye);
+  }
+
+  /**
+   * Ends, with UNAUTHENTICATED saying why, every Listen session whose certificate has expired or
+   * been revoked since it opened (called after each change of the revocation list and
+   * periodically; a set lookup and a date comparison per session).
+   *
+   * @return how many were ended
+   */
+  public int dropInvalidListeners() {
+    int dropped = 0;
+    for (ListenSession s : sessions) {
+      try {
+        cas.checkStillValid(s.caller().chain());
+      } catch (java.security.cert.CertificateException e) {
+        log.info("{} {}: ending the Listen session: {}", s.id(), s.address(), e.getMessage());
+        s.close(Status.UNAUTHENTICATED.withDescription("client certificate no longer accepted: " + e.getMessage()));
+        dropped++;
+      }
+    }
+    return dropped;
   }
 
   /** The relay's counters (bytes in flight, high-water mark...), for benchmarks and tests. */

@@ -22,7 +22,6 @@ import javax.net.ssl.SSLException;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.CaMismatchException;
 import org.q2q.certstore.CaPinStore;
-import org.q2q.certstore.Certificates;
 import org.q2q.certstore.Fingerprint;
 import org.q2q.certstore.ServerChainCapture;
 import org.q2q.proto.IdentifyRequest;
@@ -201,11 +200,7 @@ public final class CaLearner {
 
   private X509Certificate check(String domain, IdentifyResponse r, ServerChainCapture serverChain)
       throws CertificateException {
-    X509Certificate ca = Certificates.fromDer(r.getCaCertificate().toByteArray());
-    if (!r.getDomain().isEmpty() && !Address.ofDomain(r.getDomain()).domain().equals(domain)) {
-      throw new CertificateException("it speaks for " + r.getDomain() + ", not " + domain);
-    }
-    serverChain.verifyServer(ca, clock.instant());
+    X509Certificate ca = serverChain.verifyIdentified(r.getCaCertificate().toByteArray(), r.getDomain(), clock.instant());
     if (pins != null) {
       try {
         pins.verifyOrPin(domain, ca, null);

@@ -58,6 +58,12 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
 
   /** Longest accepted password, in characters. */
   static final int MAX_PASSWORD_LENGTH = 1024;
+  /**
+   * Devices (distinct keys with a valid, unrevoked certificate) one account may have at once; a
+   * renewal for a known key replaces its certificate and does not count. Bounds what a leaked
+   * password can mint; the owner frees slots with "revoke my other devices".
+   */
+  public static final int MAX_KEYS_PER_ACCOUNT = 16;
 
   private final CertificateAuthority ca;
   private final AccountStore accounts;
@@ -136,6 +142,12 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
           .withDescription("the password is longer than " + MAX_PASSWORD_LENGTH + " characters")
           .asRuntimeException();
     }
+    String newPassword = request.getNewPassword();
+    if (newPassword.length() > MAX_PASSWORD_LENGTH) {
+      throw Status.INVALID_ARGUMENT
+          .withDescription("the new password is longer than " + MAX_PASSWORD_LENGTH + " characters")
+          .asRuntimeException();
+    }
     CertificationRequest csr;
     try {
       csr = CertificationRequest.parse(request.getCertificationRequest().toByteArray());
@@ -159,6 +171,8 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     checkNotBlocked(byIp.blockedFor(ip), "from " + ip);
 
     authenticate(address, password, addressKey, ip);
+    String keySha256 = sha256Hex(csr.publicKey().getEncoded());
+    checkDeviceCap(address, keySha256, request.getRevokeOthers());
 
     List<X509Certificate> chain;
     try {
@@ -167,14 +181,24 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
       throw Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException();
     }
     X509Certificate leaf = chain.get(0);
+    int revoked;
     try {
-      accounts.recordCertificate(leaf.getSerialNumber(), address, leaf.getNotAfter().toInstant());
+      accounts.recordCertificate(leaf.getSerialNumber(), address, leaf.getNotAfter().toInstant(), keySha256);
+      revoked = accounts.revokeSameKey(address, keySha256, leaf.getSerialNumber(), "renewed");
+      if (request.getRevokeOthers()) {
+        revoked += accounts.revokeAll(address, leaf.getSerialNumber(), "revoked by the owner");
+      }
+      if (!newPassword.isEmpty()) {
+        String hash = withHashing(() -> hasher.hash(newPassword));
+        accounts.changePassword(address, hash);
+        log.info("{}: changed the password of {}", ip, address);
+      }
     } catch (IOException e) {
       throw storageFailure(e);
     }
-    log.info("{}: signed a certificate for {} (serial {}, until {})",
-        ip, address, leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant());
-    SignResponse.Builder b = SignResponse.newBuilder();
+    log.info("{}: signed a certificate for {} (serial {}, until {}; {} older revoked)",
+        ip, address, leaf.getSerialNumber().toString(16), leaf.getNotAfter().toInstant(), revoked);
+    SignResponse.Builder b = SignResponse.newBuilder().setRevoked(revoked);
     chain.forEach(c -> b.addCertificateChain(ByteString.copyFrom(Certificates.toDer(c))));
     out.onNext(b.build());
     out.onCompleted();
@@ -215,6 +239,24 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     byAddress.reset(addressKey);
   }
 
+  private void checkDeviceCap(Address address, String keySha256, boolean revokeOthers) {
+    if (revokeOthers) {
+      return; // the others go once this one is issued
+    }
+    int others;
+    try {
+      others = accounts.liveKeysOtherThan(address, keySha256, ca.clock().instant());
+    } catch (IOException e) {
+      throw storageFailure(e);
+    }
+    if (others >= MAX_KEYS_PER_ACCOUNT) {
+      throw Status.RESOURCE_EXHAUSTED
+          .withDescription(address + " already has valid certificates on " + others + " devices (the limit is "
+              + MAX_KEYS_PER_ACCOUNT + "); register with --revoke-others to revoke them, or ask the administrator")
+          .asRuntimeException();
+    }
+  }
+
   private <T> T withHashing(java.util.function.Supplier<T> work) {
     boolean acquired;
     try {
@@ -242,6 +284,14 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
           .withDescription(
               "too many failed password attempts " + what + "; try again in " + seconds + " s")
           .asRuntimeException();
+    }
+  }
+
+  private static String sha256Hex(byte[] encodedKey) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(encodedKey));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 

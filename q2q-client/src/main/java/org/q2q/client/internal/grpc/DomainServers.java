@@ -4,22 +4,17 @@ import io.netty.channel.EventLoop;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import javax.net.ssl.X509TrustManager;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.CaPinStore;
-import org.q2q.certstore.Certificates;
-import org.q2q.certstore.ChainValidator;
+import org.q2q.certstore.ServerChainCapture;
 import org.q2q.certstore.Identity;
 import org.q2q.client.ServerAddress;
 import org.q2q.client.ServerLocator;
@@ -169,22 +164,15 @@ public final class DomainServers implements AutoCloseable {
 
   private X509Certificate identify(Address domain, long timeoutMillis) {
     ServerAddress where = locate(domain);
-    AtomicReference<X509Certificate[]> seen = new AtomicReference<>();
-    X509TrustManager capture = new CapturingTrustManager(seen);
+    // the extended trust manager of registration (review L10: a plain X509TrustManager got the JDK
+    // provider's HTTPS host-name check added, BoringSSL's not)
+    ServerChainCapture capture = new ServerChainCapture(domain, true);
     ManagedChannel ch = PresenceChannels.open(where, domain, capture, null);
     try {
       IdentifyResponse r = RegistrationGrpc.newBlockingStub(ch)
           .withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS)
           .identify(IdentifyRequest.newBuilder().setSubject(domain.domain()).build());
-      X509Certificate ca = Certificates.fromDer(r.getCaCertificate().toByteArray());
-      X509Certificate[] chain = seen.get();
-      if (chain == null) {
-        throw new CertificateException("the server presented no certificate");
-      }
-      Address named = ChainValidator.validate(List.of(chain), ca, clock.instant());
-      if (!named.equals(domain)) {
-        throw new CertificateException("the server at " + where + " is " + named + ", not " + domain);
-      }
+      X509Certificate ca = capture.verifyIdentified(r.getCaCertificate().toByteArray(), r.getDomain(), clock.instant());
       if (pins != null) {
         if (pins.verifyOrPin(domain.domain(), ca, null)) {
           log.info("{} pinned the CA of {} learned from {} (trust on first use)", identity.address(), domain, where);
@@ -217,29 +205,5 @@ public final class DomainServers implements AutoCloseable {
   public void close() {
     channels.values().forEach(s -> s.channel().shutdownNow());
     channels.clear();
-  }
-
-  /** Accepts any server chain for the Identify call and remembers it for the check afterwards. */
-  private static final class CapturingTrustManager implements X509TrustManager {
-    private final AtomicReference<X509Certificate[]> seen;
-
-    CapturingTrustManager(AtomicReference<X509Certificate[]> seen) {
-      this.seen = seen;
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-      throw new CertificateException("not a server");
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) {
-      seen.set(chain.clone());
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      return new X509Certificate[0];
-    }
   }
 }

@@ -1,6 +1,7 @@
 package org.q2q.client.internal.presence;
 
 import io.netty.channel.EventLoopGroup;
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -57,6 +58,8 @@ public final class InboundResponder implements PresenceSession.Handler {
   private final long dialBackDelayMillis;
   private final EventLoopGroup group;
   private final Consumer<PeerSession> established;
+  /** Asks a caller's own domain whether its certificate is revoked (callers of other domains). */
+  private final PeerRevocationCheck revocations;
 
   /**
    * @param dialBackDelayMillis how long the connector has to reach us directly before we dial back
@@ -75,6 +78,7 @@ public final class InboundResponder implements PresenceSession.Handler {
     this.dialBackDelayMillis = dialBackDelayMillis;
     this.group = group;
     this.established = established;
+    this.revocations = new PeerRevocationCheck(self, servers, java.time.Clock.systemUTC());
   }
 
   @Override
@@ -91,12 +95,20 @@ public final class InboundResponder implements PresenceSession.Handler {
       log.info("{} declined {} for '{}': {}", self, from, q.getService(), d.reason());
       return CompletableFuture.completedFuture(a.setAccept(false).setDeclineReason(d.reason()).build());
     }
-    return servers.learnCa(from.domainAddress()).handle((ca, e) -> {
+    X509Certificate leaf = leafOf(q);
+    return servers.learnCa(from.domainAddress())
+        .thenCompose(ca -> revocations.isRevoked(from, leaf))
+        .handle((revoked, e) -> {
       if (e != null) {
         Throwable c = Futures.unwrap(e);
         log.warn("{} cannot verify peers of {}: {}", self, from.domain(), c.getMessage());
         return a.setAccept(false).setDeclineReason(
             "the listener cannot verify certificates of " + from.domain() + ": " + c.getMessage()).build();
+      }
+      if (revoked) {
+        log.warn("{} declined {}: its domain revoked its certificate", self, from);
+        return a.setAccept(false).setDeclineReason("the certificate of " + from + " has been revoked by "
+            + from.domain()).build();
       }
       if (!ids.offer(q.getListenerId(), from, q.getService(), q.getUdpCandidatesList())) {
         log.warn("{} declined {}: too many connection attempts pending", self, from);
@@ -110,6 +122,18 @@ public final class InboundResponder implements PresenceSession.Handler {
       log.debug("{} accepted inbound from {} for '{}' ({} direct methods)", self, from, q.getService(), methods.size());
       return a.setAccept(true).addAllMethods(methods).build();
     });
+  }
+
+  /** The caller's certificate as the server forwarded it, or null if absent or unreadable. */
+  private static X509Certificate leafOf(InboundQuery q) {
+    if (q.getFromCertificateChainCount() == 0) {
+      return null;
+    }
+    try {
+      return org.q2q.certstore.Certificates.fromDer(q.getFromCertificateChain(0).toByteArray());
+    } catch (java.security.cert.CertificateException e) {
+      return null; // the peer session's TLS checks the chain anyway
+    }
   }
 
   @Override

@@ -72,8 +72,32 @@ public final class PresenceSession implements AutoCloseable {
     }
   }
 
+  /** First reconnection delay's ceiling: a lost stream is retried almost at once. */
+  public static final Duration DEFAULT_BACKOFF_INITIAL = Duration.ofMillis(250);
+  /**
+   * Largest reconnection delay: however long the outage, a listener retries at least this often,
+   * so it is reachable again within about this long after its server is back.
+   */
+  public static final Duration DEFAULT_BACKOFF_MAX = Duration.ofSeconds(5);
+  /**
+   * How long one attempt may take to hear from the server before it counts as failed (a server
+   * whose packets vanish would otherwise hold the attempt for the whole heartbeat timeout).
+   */
+  public static final Duration DEFAULT_ATTEMPT_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * Delay after the server refused the stream itself (revoked or unknown certificate, bad
+   * request): retrying quickly cannot help, so retry rarely.
+   */
+  public static final Duration REFUSED_RETRY = Duration.ofSeconds(60);
+
   /** Timing of the session. */
-  public record Timing(Duration heartbeatInterval, Duration heartbeatTimeout, Duration backoffInitial, Duration backoffMax) {}
+  public record Timing(Duration heartbeatInterval, Duration heartbeatTimeout, Duration backoffInitial, Duration backoffMax,
+      Duration attemptTimeout) {
+    /** With {@link #DEFAULT_ATTEMPT_TIMEOUT}. */
+    public Timing(Duration heartbeatInterval, Duration heartbeatTimeout, Duration backoffInitial, Duration backoffMax) {
+      this(heartbeatInterval, heartbeatTimeout, backoffInitial, backoffMax, DEFAULT_ATTEMPT_TIMEOUT);
+    }
+  }
 
   private final String name;
   private final PresenceGrpc.PresenceStub stub;
@@ -94,6 +118,9 @@ public final class PresenceSession implements AutoCloseable {
   private long nonce;
   private ScheduledFuture<?> heartbeatTask;
   private ScheduledFuture<?> reconnectTask;
+  private ScheduledFuture<?> attemptTask;
+  /** When the stream was lost (clock millis), for "listening again after N s"; -1 while online. */
+  private long lostAtMillis = -1;
   private boolean closed;
 
   private static final class Service {
@@ -200,6 +227,16 @@ public final class PresenceSession implements AutoCloseable {
     sendHeartbeat();
     long every = timing.heartbeatInterval().toMillis();
     heartbeatTask = loop.scheduleAtFixedRate(() -> checkAlive(gen), every, every, TimeUnit.MILLISECONDS);
+    attemptTask = loop.schedule(() -> checkAttempt(gen), timing.attemptTimeout().toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void checkAttempt(int gen) {
+    if (gen != generation || call == null || state == PresenceState.ONLINE) {
+      return;
+    }
+    ClientCallStreamObserver<ListenUp> c = call;
+    lost(gen, "the server did not answer within " + timing.attemptTimeout().toMillis() + " ms", false);
+    c.cancel("attempt timeout", null);
   }
 
   private void sendHeartbeat() {
@@ -240,9 +277,16 @@ public final class PresenceSession implements AutoCloseable {
       }
       lastHeardMillis = clock.millis();
       if (state != PresenceState.ONLINE) {
+        int attempts = backoff.attempts();
         backoff.reset();
+        if (lostAtMillis >= 0) {
+          log.info("{} presence session online again after {} ms and {} attempt(s): listening again", name,
+              clock.millis() - lostAtMillis, attempts + 1);
+          lostAtMillis = -1;
+        } else {
+          log.info("{} presence session online", name);
+        }
         setState(PresenceState.ONLINE, "");
-        log.info("{} presence session online", name);
       }
       switch (down.getKindCase()) {
         case REGISTERED -> registered(down.getRegistered());
@@ -334,16 +378,23 @@ public final class PresenceSession implements AutoCloseable {
       heartbeatTask.cancel(false);
       heartbeatTask = null;
     }
+    if (attemptTask != null) {
+      attemptTask.cancel(false);
+      attemptTask = null;
+    }
     if (closed) {
       return;
+    }
+    if (lostAtMillis < 0) {
+      lostAtMillis = clock.millis();
     }
     if (fatal) {
       // The server refused what we asked for; tell whoever waits, then keep trying slowly.
       services.values().forEach(s -> s.ready.completeExceptionally(
           new IllegalStateException("the presence server refused the registration: " + why)));
     }
-    long delay = backoff.nextDelayMillis();
-    log.info("{} Listen stream lost ({}); reconnecting in {} ms", name, why, delay);
+    long delay = Math.max(backoff.nextDelayMillis(), fatal ? REFUSED_RETRY.toMillis() : 0);
+    log.info("{} Listen stream lost ({}); reconnecting in {} ms (attempt {})", name, why, delay, backoff.attempts());
     setState(PresenceState.RECONNECTING, why);
     reconnectTask = loop.schedule(() -> {
       try {
@@ -378,6 +429,9 @@ public final class PresenceSession implements AutoCloseable {
       generation++;
       if (heartbeatTask != null) {
         heartbeatTask.cancel(false);
+      }
+      if (attemptTask != null) {
+        attemptTask.cancel(false);
       }
       if (reconnectTask != null) {
         reconnectTask.cancel(false);

@@ -29,17 +29,31 @@ public final class RegistrationCalls {
     return stub(ch, deadline).identify(IdentifyRequest.newBuilder().setSubject(domain.toString()).build());
   }
 
+  /** What Sign returned: the chain (leaf first) and how many older certificates it revoked. */
+  public record Signed(List<X509Certificate> chain, int revoked) {}
+
   /** Sign a fresh CSR for {@code address} made with {@code keyPair}; returns the chain, leaf first. */
   public static List<X509Certificate> sign(
       ManagedChannel ch, Duration deadline, KeyPair keyPair, Address address, String password)
       throws CertificateException {
-    SignResponse r =
-        stub(ch, deadline)
-            .sign(
-                SignRequest.newBuilder()
-                    .setCertificationRequest(ByteString.copyFrom(CertificationRequest.create(keyPair, address)))
-                    .setPassword(password)
-                    .build());
+    return sign(ch, deadline, keyPair, address, password, false, null).chain();
+  }
+
+  /**
+   * Sign, optionally revoking the account's other certificates and changing its password
+   * ({@code newPassword} null: unchanged).
+   */
+  public static Signed sign(
+      ManagedChannel ch, Duration deadline, KeyPair keyPair, Address address, String password,
+      boolean revokeOthers, String newPassword) throws CertificateException {
+    SignRequest.Builder req = SignRequest.newBuilder()
+        .setCertificationRequest(ByteString.copyFrom(CertificationRequest.create(keyPair, address)))
+        .setPassword(password)
+        .setRevokeOthers(revokeOthers);
+    if (newPassword != null) {
+      req.setNewPassword(newPassword);
+    }
+    SignResponse r = stub(ch, deadline).sign(req.build());
     if (r.getCertificateChainCount() == 0) {
       throw new CertificateException("the server returned no certificate");
     }
@@ -47,7 +61,7 @@ public final class RegistrationCalls {
     for (ByteString der : r.getCertificateChainList()) {
       chain.add(Certificates.fromDer(der.toByteArray()));
     }
-    return chain;
+    return new Signed(chain, r.getRevoked());
   }
 
   /** WhoAmI. */

@@ -1,0 +1,60 @@
+package org.q2q.tools;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.PasswordHasher;
+import org.q2q.server.AccountStore;
+import org.q2q.tools.ExitCodes.UsageException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code q2q server passwd ADDRESS}: set an account's password in a server's data folder. */
+@Command(
+    name = "passwd",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Set a new password for an account (the administrator's reset; owners use 'q2q register --change-password').",
+      "Works whether or not the server is running. Certificates already issued stay valid: revoke them with 'q2q server revoke' if the password leaked."
+    })
+final class ServerPasswdCommand implements Callable<Integer> {
+  @Spec private CommandSpec spec;
+  @Mixin private VerboseMixin verbose;
+
+  @Parameters(paramLabel = "ADDRESS", description = "The account, e.g. alice@example.com.")
+  String address;
+
+  @Option(names = "--data", paramLabel = "DIR", defaultValue = "q2q-data",
+      description = "The server's data folder (default: ./${DEFAULT-VALUE}).")
+  Path data;
+
+  @Option(names = "--password-stdin", description = "Read the new password from the first line of standard input.")
+  boolean passwordStdin;
+
+  @Override
+  public Integer call() throws Exception {
+    CliEnvironment env = Main.of(spec).environment();
+    Address a = Address.parse(address);
+    if (a.isDomain()) {
+      throw new UsageException("'" + a + "' is a domain; accounts are user addresses such as alice@" + a);
+    }
+    String password = Passwords.read(env, passwordStdin, "New password for " + a + ": ", true);
+    try (AccountStore accounts = AccountStore.open(data, Clock.systemUTC())) {
+      try {
+        accounts.setPassword(a, password, PasswordHasher.DEFAULT);
+      } catch (IllegalStateException e) {
+        throw new ExitCodes.CommandFailedException(ExitCodes.FAILURE, e.getMessage() + " in " + data);
+      }
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.println("changed the password of " + a);
+    out.flush();
+    return ExitCodes.OK;
+  }
+}
