@@ -30,6 +30,7 @@ import org.q2q.server.internal.registration.FailureLimiter;
 import org.q2q.server.internal.registration.RegistrationService;
 import org.q2q.server.internal.stun.StunPort;
 import org.q2q.server.internal.tls.ServerTls;
+import org.q2q.server.presence.ListenLimits;
 import org.q2q.server.presence.PresenceConfig;
 import org.q2q.server.presence.PresenceService;
 import org.slf4j.Logger;
@@ -140,7 +141,7 @@ public final class PresenceServer implements AutoCloseable {
       if (config.presence != null && services.stream().noneMatch(
           s -> s.bindService().getServiceDescriptor().getName().equals(PresenceGrpc.SERVICE_NAME))) {
         presence = new PresenceService(domainCas, config.presence, config.clock,
-            new CaPinStore(config.dataDir.resolve("federation-cas")));
+            new CaPinStore(config.dataDir.resolve("federation-cas")), config.listenLimits);
         services.add(presence);
         closeables.add(0, presence);
       }
@@ -381,6 +382,7 @@ public final class PresenceServer implements AutoCloseable {
     private Duration shutdownGrace = Duration.ofSeconds(5);
     private final List<ServiceFactory> factories = new ArrayList<>();
     private PresenceConfig presence = PresenceConfig.defaults();
+    private ListenLimits listenLimits = ListenLimits.defaults();
     private boolean udp = true;
     private double stunPerSourcePerSecond = 5;
     private int stunPerSourceBurst = 20;
@@ -496,6 +498,12 @@ public final class PresenceServer implements AutoCloseable {
      */
     public Builder presence(PresenceConfig presence) {
       this.presence = presence;
+      return this;
+    }
+
+    /** The bounds of Listen streams and listener ids (default {@link ListenLimits#defaults()}). */
+    public Builder listenLimits(ListenLimits limits) {
+      this.listenLimits = Objects.requireNonNull(limits, "limits");
       return this;
     }
 
