@@ -26,8 +26,8 @@ import org.q2q.certstore.Identity;
 import org.q2q.certstore.PasswordHasher;
 import org.q2q.proto.PresenceGrpc;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
-import org.q2q.server.internal.registration.FailureLimiter;
 import org.q2q.server.internal.registration.RegistrationService;
+import org.q2q.server.internal.registration.SignGate;
 import org.q2q.server.internal.stun.StunPort;
 import org.q2q.server.internal.tls.ServerTls;
 import org.q2q.server.presence.ListenLimits;
@@ -121,15 +121,12 @@ public final class PresenceServer implements AutoCloseable {
               .handshakeTimeout(20, TimeUnit.SECONDS)
               .maxInboundMessageSize(config.maxMessageBytes);
 
-      FailureLimiter byAddress =
-          new FailureLimiter(config.maxFailures, config.failureWindow, config.clock, 100_000);
-      FailureLimiter byIp =
-          new FailureLimiter(config.maxFailures, config.failureWindow, config.clock, 100_000);
+      SignGate signGate = new SignGate(config.registrationLimits, config.clock);
+      closeables.add(0, signGate);
       List<BindableService> services = new ArrayList<>();
       services.add(
           new RegistrationService(
-              ca, accounts, config.hasher, config.registration, config.certificateValidity,
-              byAddress, byIp, Math.max(2, Runtime.getRuntime().availableProcessors())));
+              ca, accounts, config.hasher, config.registration, config.certificateValidity, signGate));
       for (ServiceFactory f : config.factories) {
         BindableService s = f.create(this);
         services.add(s);
@@ -375,8 +372,7 @@ public final class PresenceServer implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private PasswordHasher hasher = PasswordHasher.DEFAULT;
     private Duration certificateValidity = CertificateAuthority.DEFAULT_VALIDITY;
-    private int maxFailures = 5;
-    private Duration failureWindow = Duration.ofMinutes(1);
+    private RegistrationLimits registrationLimits = RegistrationLimits.defaults();
     private int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
     private int maxMessageBytes = 4 * 1024 * 1024;
     private Duration shutdownGrace = Duration.ofSeconds(5);
@@ -470,10 +466,18 @@ public final class PresenceServer implements AutoCloseable {
       return this;
     }
 
-    /** Failed password attempts allowed per address and per client IP within {@code window}. */
+    /**
+     * Failed password attempts allowed per (address, client network) and per client network within
+     * {@code window} (ten times as many per address from all networks).
+     */
     public Builder failedAttemptLimit(int maxFailures, Duration window) {
-      this.maxFailures = maxFailures;
-      this.failureWindow = window;
+      this.registrationLimits = registrationLimits.withFailures(maxFailures, 10 * maxFailures, window);
+      return this;
+    }
+
+    /** How much Sign work the server takes on (default {@link RegistrationLimits#defaults()}). */
+    public Builder registrationLimits(RegistrationLimits limits) {
+      this.registrationLimits = Objects.requireNonNull(limits, "limits");
       return this;
     }
 
