@@ -4,6 +4,8 @@ import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.InternalNettyServerCredentials;
+import io.grpc.netty.InternalProtocolNegotiators;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -15,6 +17,8 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +33,8 @@ import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.registration.RegistrationService;
 import org.q2q.server.internal.registration.SignGate;
 import org.q2q.server.internal.stun.StunPort;
+import org.q2q.server.internal.limits.ConnectionGate;
+import org.q2q.server.internal.tls.ServerCertificate;
 import org.q2q.server.internal.tls.ServerTls;
 import org.q2q.server.presence.ListenLimits;
 import org.q2q.server.presence.PresenceConfig;
@@ -70,7 +76,10 @@ public final class PresenceServer implements AutoCloseable {
   private final Address domain;
   private volatile CertificateAuthority ca;
   private volatile DomainCas domainCas;
-  private volatile Identity serverIdentity;
+  private volatile ServerCertificate serverCertificate;
+  private volatile ConnectionGate connections;
+  /** Server-wide timers (the TLS certificate's renewal). */
+  private volatile ScheduledExecutorService timers;
   private volatile AccountStore accounts;
   private volatile Server server;
   private volatile ExecutorService executor;
@@ -101,7 +110,14 @@ public final class PresenceServer implements AutoCloseable {
     try {
       ca = CertificateAuthority.loadOrCreate(config.dataDir, domain, config.clock);
       domainCas = new DomainCas(ca, config.clock);
-      serverIdentity = ServerTls.issueIdentity(ca, config.bindHost);
+      serverCertificate = new ServerCertificate(ca, config.bindHost, config.clock, config.serverCertificateValidity);
+      timers = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "q2q-server-timers");
+        t.setDaemon(true);
+        return t;
+      });
+      long renewEvery = serverCertificate.checkInterval().toMillis();
+      timers.scheduleWithFixedDelay(serverCertificate::renewIfDue, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
       accounts = AccountStore.open(config.dataDir, config.clock);
       closeables.add(accounts);
 
@@ -110,15 +126,20 @@ public final class PresenceServer implements AutoCloseable {
           config.bindHost == null || config.bindHost.isEmpty()
               ? new InetSocketAddress(config.port)
               : new InetSocketAddress(config.bindHost, config.port);
+      ConnectionLimits limits = config.connectionLimits;
+      connections = new ConnectionGate(
+          InternalProtocolNegotiators.serverTls(ServerTls.serverContext(serverCertificate)),
+          limits.maxPerNetwork(), limits.maxTotal(), config.clock);
       NettyServerBuilder sb =
-          NettyServerBuilder.forAddress(bind)
-              .sslContext(ServerTls.serverContext(serverIdentity))
+          NettyServerBuilder.forAddress(bind, InternalNettyServerCredentials.create(connections))
               .executor(executor)
               // clients ping idle channels every 30 s (PresenceChannels); allow it, or gRPC
               // answers GOAWAY "too_many_pings"
               .permitKeepAliveTime(10, TimeUnit.SECONDS)
               .permitKeepAliveWithoutCalls(true)
-              .handshakeTimeout(20, TimeUnit.SECONDS)
+              .handshakeTimeout(limits.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+              .maxConnectionIdle(limits.maxIdle().toMillis(), TimeUnit.MILLISECONDS)
+              .maxConcurrentCallsPerConnection(limits.maxCallsPerConnection())
               .maxInboundMessageSize(config.maxMessageBytes);
 
       SignGate signGate = new SignGate(config.registrationLimits, config.clock);
@@ -237,9 +258,17 @@ public final class PresenceServer implements AutoCloseable {
     return requireStarted(domainCas);
   }
 
-  /** The server's TLS identity (address = the domain), issued by {@link #ca()} on start. */
+  /**
+   * The server's TLS identity now (address = the domain), issued by {@link #ca()} on start and
+   * renewed at two thirds of its life ({@link Builder#serverCertificateValidity}).
+   */
   public Identity serverIdentity() {
-    return requireStarted(serverIdentity);
+    return requireStarted(serverCertificate).identity();
+  }
+
+  /** TCP connections open now (bounded by {@link Builder#connectionLimits}). */
+  public int openConnections() {
+    return requireStarted(connections).open();
   }
 
   /**
@@ -345,6 +374,10 @@ public final class PresenceServer implements AutoCloseable {
     if (e != null) {
       e.shutdown();
     }
+    ScheduledExecutorService t = timers;
+    if (t != null) {
+      t.shutdownNow();
+    }
   }
 
   private static void closeOne(AutoCloseable c) {
@@ -373,6 +406,8 @@ public final class PresenceServer implements AutoCloseable {
     private PasswordHasher hasher = PasswordHasher.DEFAULT;
     private Duration certificateValidity = CertificateAuthority.DEFAULT_VALIDITY;
     private RegistrationLimits registrationLimits = RegistrationLimits.defaults();
+    private ConnectionLimits connectionLimits = ConnectionLimits.defaults();
+    private Duration serverCertificateValidity = ServerTls.VALIDITY;
     private int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
     private int maxMessageBytes = 4 * 1024 * 1024;
     private Duration shutdownGrace = Duration.ofSeconds(5);
@@ -472,6 +507,24 @@ public final class PresenceServer implements AutoCloseable {
      */
     public Builder failedAttemptLimit(int maxFailures, Duration window) {
       this.registrationLimits = registrationLimits.withFailures(maxFailures, 10 * maxFailures, window);
+      return this;
+    }
+
+    /** Bounds on connections and streams (default {@link ConnectionLimits#defaults()}). */
+    public Builder connectionLimits(ConnectionLimits limits) {
+      this.connectionLimits = Objects.requireNonNull(limits, "limits");
+      return this;
+    }
+
+    /**
+     * Lifetime of the server's own TLS certificate (default 90 days); it is renewed at two thirds
+     * of it while the server runs.
+     */
+    public Builder serverCertificateValidity(Duration validity) {
+      if (validity.isNegative() || validity.isZero()) {
+        throw new IllegalArgumentException("server certificate validity must be positive: " + validity);
+      }
+      this.serverCertificateValidity = validity;
       return this;
     }
 
