@@ -53,6 +53,37 @@ public final class CaPinStore {
     return true;
   }
 
+  /**
+   * Every pinned CA by domain, sorted (the domain as the CA certificate names it; an unreadable
+   * file is skipped).
+   */
+  public synchronized java.util.SortedMap<String, X509Certificate> all() throws IOException {
+    java.util.SortedMap<String, X509Certificate> out = new java.util.TreeMap<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+      for (Path f : (Iterable<Path>) files.filter(p -> p.getFileName().toString().endsWith(".crt"))::iterator) {
+        try {
+          X509Certificate ca = Certificates.readPem(f).get(0);
+          Certificates.addressOf(ca).filter(Address::isDomain).ifPresent(d -> out.put(d.domain(), ca));
+        } catch (IOException | RuntimeException e) {
+          // not a pin this store wrote; leave it alone
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Removes the pin of {@code domain}: the next contact learns its CA again (on first use).
+   *
+   * @return false if none was pinned
+   */
+  public synchronized boolean forget(String domain) throws IOException {
+    return Files.deleteIfExists(file(domain));
+  }
+
   /** Vertex stored whatever Identify returned; we check it is a self-signed CA for the domain. */
   private static void checkIsCaFor(String domain, X509Certificate ca) throws java.security.cert.CertificateException {
     Address named = Certificates.addressOf(ca).orElse(null);
