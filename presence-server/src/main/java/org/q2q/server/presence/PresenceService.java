@@ -29,6 +29,8 @@ import org.q2q.proto.RelayFrame;
 import org.q2q.server.DomainCas;
 import org.q2q.server.internal.federation.CaLearner;
 import org.q2q.server.internal.federation.CallerResolver;
+import org.q2q.server.internal.grpc.StatusMappingInterceptor;
+import org.q2q.server.internal.limits.TokenBuckets;
 import org.q2q.server.internal.presence.BindUdpForwarder;
 import org.q2q.server.internal.presence.Caller;
 import org.q2q.server.internal.presence.InboundBroker;
@@ -84,6 +86,8 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   /** Open Listen sessions per address (counted with compute, so the cap holds under races). */
   private final Map<Address, Integer> sessionsPerAddress = new ConcurrentHashMap<>();
   private final AtomicInteger sessionCount = new AtomicInteger();
+  /** At most about one warning a second for refusals remote callers can repeat. */
+  private final TokenBuckets warnings;
   private volatile boolean closed;
 
   /**
@@ -109,6 +113,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     this.ownDomain = cas.ownDomain();
     this.listenLimits = listenLimits;
     this.clock = clock;
+    this.warnings = new TokenBuckets(5, 1, clock, 1);
     this.outbound = new OutboundBudget(listenLimits.outboundBudgetBytes(), listenLimits.globalOutboundBytes());
     this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "q2q-listen-timers");
@@ -163,7 +168,9 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     Address me = caller.address();
     String full = admit(me);
     if (full != null) {
-      log.warn("{} {}: Listen refused: {}", id, me, full);
+      if (warnings.tryTake("listen")) { // a flood of refused calls must not flood the log (L6)
+        log.warn("{} {}: Listen refused: {}", id, me, full);
+      }
       out.onError(Status.RESOURCE_EXHAUSTED.withDescription(full).asRuntimeException());
       return new NoOpObserver<>();
     }
@@ -294,8 +301,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     if (c instanceof StatusRuntimeException s) {
       return s;
     }
-    log.warn("unexpected failure", c);
-    return Status.INTERNAL.withDescription("internal error: " + c.getClass().getSimpleName()).asRuntimeException();
+    return StatusMappingInterceptor.toStatus(c, "Presence").asRuntimeException(); // an incident id, no class name (L5)
   }
 
   private String callerName() {

@@ -91,6 +91,8 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   private Heartbeat echoDue;
   /** Since when (clock millis) something waits for the client, or -1; on ctx only. */
   private long stalledSinceMillis = -1;
+  /** Whether the "too many unanswered queries" warning was logged. */
+  private volatile boolean warnedPending;
   /** The idle and stall check, cancelled at the end. */
   private volatile ScheduledFuture<?> timer;
 
@@ -312,7 +314,10 @@ public final class ListenSession implements StreamObserver<ListenUp> {
       return 0;
     }
     if (pending.size() >= maxPending) {
-      log.warn("{} {}: {} queries unanswered; not asking more", id, caller.address(), pending.size());
+      if (!warnedPending) { // once per session: callers can repeat this as often as they like (L6)
+        warnedPending = true;
+        log.warn("{} {}: {} queries unanswered; not asking more", id, caller.address(), pending.size());
+      }
       f.completeExceptionally(Status.UNAVAILABLE
           .withDescription(caller.address() + " has too many unanswered queries").asRuntimeException());
       return 0;
