@@ -165,8 +165,9 @@ public final class SignGate implements AutoCloseable {
     return ((ThreadPoolExecutor) executor).getPoolSize();
   }
 
+  /** Takes no more work; what was admitted still runs (the server's shutdown grace bounds it). */
   @Override
   public void close() {
-    executor.shutdownNow();
+    executor.shutdown();
   }
 }
