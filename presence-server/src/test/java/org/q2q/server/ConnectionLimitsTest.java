@@ -123,6 +123,28 @@ class ConnectionLimitsTest {
   }
 
   @Test
+  void theServerWideConnectionCapHolds() throws Exception {
+    try (LoopbackServer s = LoopbackServer.start("localhost", b -> b.connectionLimits(ConnectionLimits.defaults()
+        .withConnections(256, 5)))) {
+      List<Socket> open = new ArrayList<>();
+      try {
+        for (int i = 0; i < 20; i++) {
+          open.add(connectFrom(i % 2 == 0 ? "127.0.0.2" : "127.0.0.3", s.port())); // two networks
+        }
+        await(Duration.ofSeconds(10), "the server to see them", () -> s.server().openConnections() == 5);
+        Thread.sleep(200); // no more get in
+        assertThat(s.server().openConnections()).isEqualTo(5);
+      } finally {
+        for (Socket x : open) {
+          x.close();
+        }
+      }
+      await(Duration.ofSeconds(10), "room again", () -> s.server().openConnections() == 0);
+      assertServed(s);
+    }
+  }
+
+  @Test
   void connectionsWithoutCallsAreClosedWhenIdle() throws Exception {
     try (LoopbackServer s = LoopbackServer.start("localhost", b -> b.connectionLimits(ConnectionLimits.defaults()
         .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(10))))) {
