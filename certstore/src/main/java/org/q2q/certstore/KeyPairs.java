@@ -37,11 +37,11 @@ public final class KeyPairs {
     try {
       byte[] nonce = new byte[32];
       new java.security.SecureRandom().nextBytes(nonce);
-      java.security.Signature sign = java.security.Signature.getInstance(alg, org.q2q.certstore.internal.Bc.PROVIDER);
+      java.security.Signature sign = java.security.Signature.getInstance(alg);
       sign.initSign(privateKey);
       sign.update(nonce);
       byte[] signature = sign.sign();
-      java.security.Signature verify = java.security.Signature.getInstance(alg, org.q2q.certstore.internal.Bc.PROVIDER);
+      java.security.Signature verify = java.security.Signature.getInstance(alg);
       verify.initVerify(publicKey);
       verify.update(nonce);
       return verify.verify(signature);

@@ -4,6 +4,8 @@ import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.InternalNettyServerCredentials;
+import io.grpc.netty.InternalProtocolNegotiators;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -28,11 +30,14 @@ import org.q2q.certstore.Identity;
 import org.q2q.certstore.PasswordHasher;
 import org.q2q.proto.PresenceGrpc;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
-import org.q2q.server.internal.registration.FailureLimiter;
 import org.q2q.server.internal.registration.RegistrationService;
 import org.q2q.server.internal.registration.RevocationService;
+import org.q2q.server.internal.registration.SignGate;
 import org.q2q.server.internal.stun.StunPort;
+import org.q2q.server.internal.limits.ConnectionGate;
+import org.q2q.server.internal.tls.ServerCertificate;
 import org.q2q.server.internal.tls.ServerTls;
+import org.q2q.server.presence.ListenLimits;
 import org.q2q.server.presence.PresenceConfig;
 import org.q2q.server.presence.PresenceService;
 import org.slf4j.Logger;
@@ -72,7 +77,10 @@ public final class PresenceServer implements AutoCloseable {
   private final Address domain;
   private volatile CertificateAuthority ca;
   private volatile DomainCas domainCas;
-  private volatile Identity serverIdentity;
+  private volatile ServerCertificate serverCertificate;
+  private volatile ConnectionGate connections;
+  /** Server-wide timers (the TLS certificate's renewal). */
+  private volatile ScheduledExecutorService timers;
   private volatile AccountStore accounts;
   private volatile Revocations revocations;
   private volatile ScheduledExecutorService revocationWatch;
@@ -104,7 +112,14 @@ public final class PresenceServer implements AutoCloseable {
     boolean ok = false;
     try {
       ca = CertificateAuthority.loadOrCreate(config.dataDir, domain, config.clock);
-      serverIdentity = ServerTls.issueIdentity(ca, config.bindHost);
+      serverCertificate = new ServerCertificate(ca, config.bindHost, config.clock, config.serverCertificateValidity);
+      timers = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "q2q-server-timers");
+        t.setDaemon(true);
+        return t;
+      });
+      long renewEvery = serverCertificate.checkInterval().toMillis();
+      timers.scheduleWithFixedDelay(serverCertificate::renewIfDue, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
       accounts = AccountStore.open(config.dataDir, config.clock);
       closeables.add(accounts);
       revocations = Revocations.of(accounts);
@@ -115,26 +130,28 @@ public final class PresenceServer implements AutoCloseable {
           config.bindHost == null || config.bindHost.isEmpty()
               ? new InetSocketAddress(config.port)
               : new InetSocketAddress(config.bindHost, config.port);
+      ConnectionLimits limits = config.connectionLimits;
+      connections = new ConnectionGate(
+          InternalProtocolNegotiators.serverTls(ServerTls.serverContext(serverCertificate)),
+          limits.maxPerNetwork(), limits.maxTotal(), config.clock);
       NettyServerBuilder sb =
-          NettyServerBuilder.forAddress(bind)
-              .sslContext(ServerTls.serverContext(serverIdentity))
+          NettyServerBuilder.forAddress(bind, InternalNettyServerCredentials.create(connections))
               .executor(executor)
               // clients ping idle channels every 30 s (PresenceChannels); allow it, or gRPC
               // answers GOAWAY "too_many_pings"
               .permitKeepAliveTime(10, TimeUnit.SECONDS)
               .permitKeepAliveWithoutCalls(true)
-              .handshakeTimeout(20, TimeUnit.SECONDS)
+              .handshakeTimeout(limits.handshakeTimeout().toMillis(), TimeUnit.MILLISECONDS)
+              .maxConnectionIdle(limits.maxIdle().toMillis(), TimeUnit.MILLISECONDS)
+              .maxConcurrentCallsPerConnection(limits.maxCallsPerConnection())
               .maxInboundMessageSize(config.maxMessageBytes);
 
-      FailureLimiter byAddress =
-          new FailureLimiter(config.maxFailures, config.failureWindow, config.clock, 100_000);
-      FailureLimiter byIp =
-          new FailureLimiter(config.maxFailures, config.failureWindow, config.clock, 100_000);
+      SignGate signGate = new SignGate(config.registrationLimits, config.clock);
+      closeables.add(0, signGate);
       List<BindableService> services = new ArrayList<>();
       services.add(
           new RegistrationService(
-              ca, accounts, config.hasher, config.registration, config.certificateValidity,
-              byAddress, byIp, Math.max(2, Runtime.getRuntime().availableProcessors())));
+              ca, accounts, config.hasher, config.registration, config.certificateValidity, signGate));
       services.add(new RevocationService(domain, revocations));
       for (ServiceFactory f : config.factories) {
         BindableService s = f.create(this);
@@ -147,7 +164,7 @@ public final class PresenceServer implements AutoCloseable {
       if (config.presence != null && services.stream().noneMatch(
           s -> s.bindService().getServiceDescriptor().getName().equals(PresenceGrpc.SERVICE_NAME))) {
         presence = new PresenceService(domainCas, config.presence, config.clock,
-            new CaPinStore(config.dataDir.resolve("federation-cas")));
+            new CaPinStore(config.dataDir.resolve("federation-cas")), config.listenLimits);
         services.add(presence);
         closeables.add(0, presence);
         PresenceService p = presence;
@@ -276,9 +293,17 @@ public final class PresenceServer implements AutoCloseable {
     return requireStarted(domainCas);
   }
 
-  /** The server's TLS identity (address = the domain), issued by {@link #ca()} on start. */
+  /**
+   * The server's TLS identity now (address = the domain), issued by {@link #ca()} on start and
+   * renewed at two thirds of its life ({@link Builder#serverCertificateValidity}).
+   */
   public Identity serverIdentity() {
-    return requireStarted(serverIdentity);
+    return requireStarted(serverCertificate).identity();
+  }
+
+  /** TCP connections open now (bounded by {@link Builder#connectionLimits}). */
+  public int openConnections() {
+    return requireStarted(connections).open();
   }
 
   /**
@@ -389,6 +414,10 @@ public final class PresenceServer implements AutoCloseable {
     if (e != null) {
       e.shutdown();
     }
+    ScheduledExecutorService t = timers;
+    if (t != null) {
+      t.shutdownNow();
+    }
   }
 
   private static void closeOne(AutoCloseable c) {
@@ -416,13 +445,15 @@ public final class PresenceServer implements AutoCloseable {
     private Clock clock = Clock.systemUTC();
     private PasswordHasher hasher = PasswordHasher.DEFAULT;
     private Duration certificateValidity = CertificateAuthority.DEFAULT_VALIDITY;
-    private int maxFailures = 5;
-    private Duration failureWindow = Duration.ofMinutes(1);
+    private RegistrationLimits registrationLimits = RegistrationLimits.defaults();
+    private ConnectionLimits connectionLimits = ConnectionLimits.defaults();
+    private Duration serverCertificateValidity = ServerTls.VALIDITY;
     private int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
     private int maxMessageBytes = 4 * 1024 * 1024;
     private Duration shutdownGrace = Duration.ofSeconds(5);
     private final List<ServiceFactory> factories = new ArrayList<>();
     private PresenceConfig presence = PresenceConfig.defaults();
+    private ListenLimits listenLimits = ListenLimits.defaults();
     private boolean udp = true;
     private double stunPerSourcePerSecond = 5;
     private int stunPerSourceBurst = 20;
@@ -523,10 +554,36 @@ public final class PresenceServer implements AutoCloseable {
       return this;
     }
 
-    /** Failed password attempts allowed per address and per client IP within {@code window}. */
+    /**
+     * Failed password attempts allowed per (address, client network) and per client network within
+     * {@code window} (ten times as many per address from all networks).
+     */
     public Builder failedAttemptLimit(int maxFailures, Duration window) {
-      this.maxFailures = maxFailures;
-      this.failureWindow = window;
+      this.registrationLimits = registrationLimits.withFailures(maxFailures, 10 * maxFailures, window);
+      return this;
+    }
+
+    /** Bounds on connections and streams (default {@link ConnectionLimits#defaults()}). */
+    public Builder connectionLimits(ConnectionLimits limits) {
+      this.connectionLimits = Objects.requireNonNull(limits, "limits");
+      return this;
+    }
+
+    /**
+     * Lifetime of the server's own TLS certificate (default 90 days); it is renewed at two thirds
+     * of it while the server runs.
+     */
+    public Builder serverCertificateValidity(Duration validity) {
+      if (validity.isNegative() || validity.isZero()) {
+        throw new IllegalArgumentException("server certificate validity must be positive: " + validity);
+      }
+      this.serverCertificateValidity = validity;
+      return this;
+    }
+
+    /** How much Sign work the server takes on (default {@link RegistrationLimits#defaults()}). */
+    public Builder registrationLimits(RegistrationLimits limits) {
+      this.registrationLimits = Objects.requireNonNull(limits, "limits");
       return this;
     }
 
@@ -551,6 +608,12 @@ public final class PresenceServer implements AutoCloseable {
      */
     public Builder presence(PresenceConfig presence) {
       this.presence = presence;
+      return this;
+    }
+
+    /** The bounds of Listen streams and listener ids (default {@link ListenLimits#defaults()}). */
+    public Builder listenLimits(ListenLimits limits) {
+      this.listenLimits = Objects.requireNonNull(limits, "limits");
       return this;
     }
 

@@ -42,6 +42,9 @@ class CallerIdentityTest {
     @Override
     public void bindUdp(org.q2q.proto.BindUdpRequest request,
         StreamObserver<org.q2q.proto.BindUdpResponse> out) {
+      if (request.getListenerId().equals("iae")) { // as a library's argument check would
+        throw new IllegalArgumentException("a library's message with a secret inside");
+      }
       throw new IllegalStateException("a bug with a secret inside");
     }
   }
@@ -134,6 +137,25 @@ class CallerIdentityTest {
                   .startsWith("internal error on the server (incident ")
                   .doesNotContain("secret");
               assertThat(e.getTrailers().keys()).noneMatch(k -> k.contains("stack"));
+            });
+      } finally {
+        TestChannels.close(ch);
+      }
+    }
+  }
+
+  /** L5: only the project's own validation exceptions reach the caller with their message. */
+  @Test
+  void aLibrarysIllegalArgumentExceptionDoesNotReachTheCaller() throws Exception {
+    try (LoopbackServer s = LoopbackServer.start("localhost", b -> b.addService(new EchoCaller()))) {
+      ManagedChannel ch = TestChannels.open(s, null);
+      try {
+        assertThatThrownBy(() -> PresenceGrpc.newBlockingStub(ch)
+                .bindUdp(org.q2q.proto.BindUdpRequest.newBuilder().setListenerId("iae").build()))
+            .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+              assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INTERNAL);
+              assertThat(e.getStatus().getDescription()).startsWith("internal error on the server (incident ")
+                  .doesNotContain("secret");
             });
       } finally {
         TestChannels.close(ch);

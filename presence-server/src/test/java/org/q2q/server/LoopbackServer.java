@@ -45,7 +45,8 @@ public final class LoopbackServer implements AutoCloseable {
 
   /**
    * A server for {@code domain}; {@code customize} may change any builder setting (it runs after
-   * the fixture's domain, data folder, 127.0.0.1:0 and a 1 s shutdown grace are set).
+   * the fixture's domain, data folder, 127.0.0.1:0, a 1 s shutdown grace and no per-network
+   * registration rates are set).
    */
   public static LoopbackServer start(String domain, Consumer<PresenceServer.Builder> customize)
       throws IOException {
@@ -66,7 +67,9 @@ public final class LoopbackServer implements AutoCloseable {
             .dataDir(dataDir)
             .port(0)
             .bindHost("127.0.0.1")
-            .shutdownGrace(Duration.ofSeconds(1));
+            .shutdownGrace(Duration.ofSeconds(1))
+            // tests register many accounts from 127.0.0.1; the abuse tests set the real rates
+            .registrationLimits(RegistrationLimits.defaults().withRates(1_000_000, 1e9, 1_000_000, 1e9));
     customize.accept(b);
     return b.build();
   }

@@ -61,6 +61,18 @@ class RegistrationServiceTest {
         .setCertificationRequest(ByteString.copyFrom(csr)).setPassword(password).build()));
   }
 
+  /** Sign from the local address {@code from} (another client network). */
+  private static SignResponse signFrom(LoopbackServer s, String from, Address a, String password) throws Exception {
+    ManagedChannel ch = TestChannels.open(s, null, from);
+    try {
+      return RegistrationGrpc.newBlockingStub(ch).withDeadlineAfter(Duration.ofSeconds(30))
+          .sign(SignRequest.newBuilder().setCertificationRequest(ByteString.copyFrom(
+              CertificationRequest.create(KeyPairs.generate(), a))).setPassword(password).build());
+    } finally {
+      TestChannels.close(ch);
+    }
+  }
+
   private static List<X509Certificate> register(LoopbackServer s, Address a, String password) throws Exception {
     KeyPair kp = KeyPairs.generate();
     SignResponse r = sign(s, CertificationRequest.create(kp, a), password);
@@ -246,6 +258,95 @@ class RegistrationServiceTest {
       } finally {
         TestChannels.close(ch);
       }
+    }
+  }
+
+  /**
+   * M3: concurrent guesses for one address all used to pass the check made before any of them had
+   * failed; now each reserves its failure before hashing, so at most five are checked per window.
+   */
+  @Test
+  void concurrentGuessesAreCountedBeforeTheyAreChecked() throws Exception {
+    try (LoopbackServer s = LoopbackServer.start("localhost",
+        b -> b.registrationLimits(RegistrationLimits.defaults().withExecutor(4, 32)
+            .withRates(1_000, 1e6, 1_000, 1e6)))) {
+      register(s, ALICE, "secret");
+      int n = 16;
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+      List<java.util.concurrent.Future<Status.Code>> results = new ArrayList<>();
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      try {
+        for (int i = 0; i < n; i++) {
+          results.add(pool.submit(() -> {
+            go.await();
+            try {
+              register(s, ALICE, "guess");
+              return Status.Code.OK;
+            } catch (StatusRuntimeException e) {
+              return e.getStatus().getCode();
+            }
+          }));
+        }
+        go.countDown();
+        int wrong = 0;
+        for (java.util.concurrent.Future<Status.Code> f : results) {
+          if (f.get(60, java.util.concurrent.TimeUnit.SECONDS) == Status.Code.PERMISSION_DENIED) {
+            wrong++;
+          }
+        }
+        assertThat(wrong).as("passwords checked").isLessThanOrEqualTo(5);
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+  }
+
+  /** M3: a guesser at one network locks alice out only there; her own network still gets in. */
+  @Test
+  void lockoutIsPerAddressAndClientNetwork() throws Exception {
+    try (LoopbackServer s = LoopbackServer.start()) {
+      register(s, ALICE, "secret");
+      for (int i = 0; i < 5; i++) {
+        assertRefused(() -> signFrom(s, "127.0.0.2", ALICE, "guess"), Status.Code.PERMISSION_DENIED, "wrong password");
+      }
+      assertRefused(() -> signFrom(s, "127.0.0.2", ALICE, "secret"),
+          Status.Code.RESOURCE_EXHAUSTED, "too many failed password attempts");
+      assertThat(signFrom(s, "127.0.0.1", ALICE, "secret").getCertificateChainCount()).isEqualTo(2);
+    }
+  }
+
+  /** H1: account creation is rate limited per client network. */
+  @Test
+  void accountCreationIsRateLimitedPerClientNetwork() throws Exception {
+    MutableClock clock = new MutableClock();
+    try (LoopbackServer s = LoopbackServer.start("localhost",
+        b -> b.clock(clock).registrationLimits(RegistrationLimits.defaults().withRates(100, 1000, 3, 60)))) {
+      for (String user : new String[] {"u1", "u2", "u3"}) {
+        register(s, Address.of(user, "localhost"), "pw");
+      }
+      assertRefused(() -> register(s, Address.of("u4", "localhost"), "pw"),
+          Status.Code.RESOURCE_EXHAUSTED, "too many accounts were created from 127.0.0.1", "try again in 60 s");
+      assertThat(s.server().accounts().find(Address.of("u4", "localhost"))).isEmpty();
+      assertThat(signFrom(s, "127.0.0.2", Address.of("u5", "localhost"), "pw").getCertificateChainCount()).isEqualTo(2);
+      clock.advance(Duration.ofSeconds(60));
+      assertThat(register(s, Address.of("u4", "localhost"), "pw")).hasSize(2);
+    }
+  }
+
+  /** L4: with closed registration an unknown address and a wrong password get the same answer. */
+  @Test
+  void closedRegistrationDoesNotTellWhichAccountsExist() throws Exception {
+    try (LoopbackServer s = LoopbackServer.start("localhost", b -> b.registration(RegistrationMode.CLOSED))) {
+      try (AccountStore admin = AccountStore.open(s.dataDir(), Clock.systemUTC())) {
+        admin.addAccount(ALICE, "secret", PasswordHasher.DEFAULT);
+      }
+      StatusRuntimeException unknown = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+          () -> register(s, BOB, "secret"));
+      StatusRuntimeException wrong = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+          () -> register(s, ALICE, "guess"));
+      assertThat(unknown.getStatus().getCode()).isEqualTo(wrong.getStatus().getCode());
+      assertThat(unknown.getStatus().getDescription().replace("bob", "X"))
+          .isEqualTo(wrong.getStatus().getDescription().replace("alice", "X"));
     }
   }
 }

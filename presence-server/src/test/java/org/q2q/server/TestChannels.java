@@ -17,6 +17,14 @@ final class TestChannels {
 
   /** A channel to {@code s}, presenting {@code client} (or no certificate if null). */
   static ManagedChannel open(LoopbackServer s, Identity client) throws SSLException {
+    return open(s, client, null);
+  }
+
+  /**
+   * The same from the local address {@code from} (e.g. 127.0.0.2, another client network on
+   * Linux's loopback), or any if null.
+   */
+  static ManagedChannel open(LoopbackServer s, Identity client, String from) throws SSLException {
     PresenceServer server = s.server();
     AddressTrustManager trust =
         new AddressTrustManager(
@@ -27,10 +35,18 @@ final class TestChannels {
     if (client != null) {
       b.keyManager(client.privateKey(), client.chainArray());
     }
-    return NettyChannelBuilder.forAddress("127.0.0.1", s.port())
+    NettyChannelBuilder nb = NettyChannelBuilder.forAddress("127.0.0.1", s.port())
         .sslContext(b.build())
-        .overrideAuthority(server.domain().domain())
-        .build();
+        .overrideAuthority(server.domain().domain());
+    if (from != null) {
+      nb.localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
+        @Override
+        public java.net.InetSocketAddress createSocketAddress(java.net.SocketAddress remote, io.grpc.Attributes attrs) {
+          return new java.net.InetSocketAddress(from, 0);
+        }
+      });
+    }
+    return nb.build();
   }
 
   static void close(ManagedChannel ch) throws InterruptedException {

@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
       "Run the presence server of a domain.",
       "It is the domain's certificate authority, keeps its accounts, and serves gRPC over TLS. It runs until Ctrl-C / SIGTERM, then stops gracefully."
     },
-    subcommands = {AddUserCommand.class, RevokeCommand.class, ServerPasswdCommand.class})
+    subcommands = {AddUserCommand.class, RevokeCommand.class, ServerPasswdCommand.class, FederationCommand.class})
 final class ServerCommand implements Callable<Integer> {
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;

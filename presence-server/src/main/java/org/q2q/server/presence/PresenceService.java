@@ -5,11 +5,16 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.CaPinStore;
@@ -24,12 +29,15 @@ import org.q2q.proto.RelayFrame;
 import org.q2q.server.DomainCas;
 import org.q2q.server.internal.federation.CaLearner;
 import org.q2q.server.internal.federation.CallerResolver;
+import org.q2q.server.internal.grpc.StatusMappingInterceptor;
+import org.q2q.server.internal.limits.TokenBuckets;
 import org.q2q.server.internal.presence.BindUdpForwarder;
 import org.q2q.server.internal.presence.Caller;
 import org.q2q.server.internal.presence.InboundBroker;
 import org.q2q.server.internal.presence.ListenSession;
 import org.q2q.server.internal.presence.ListenerRegistry;
 import org.q2q.server.internal.presence.ListenerTickets;
+import org.q2q.server.internal.presence.OutboundBudget;
 import org.q2q.server.internal.relay.RelayLimits;
 import org.q2q.server.internal.relay.RelayRendezvous;
 import org.slf4j.Logger;
@@ -55,8 +63,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class PresenceService extends PresenceGrpc.PresenceImplBase implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PresenceService.class);
-  /** Listen streams one address may hold open at once (one per machine of a user, with room for reconnects). */
-  public static final int MAX_LISTEN_SESSIONS_PER_ADDRESS = 32;
+  /** Listen streams one address may hold open at once by default ({@link ListenLimits#maxSessionsPerAddress}). */
+  public static final int MAX_LISTEN_SESSIONS_PER_ADDRESS = ListenLimits.defaults().maxSessionsPerAddress();
 
   private final Address ownDomain;
   private final DomainCas cas;
@@ -69,8 +77,18 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   private final RelayLimits limits;
   private final RelayRendezvous relay;
   private final AtomicLong sessionIds = new AtomicLong();
+  private final ListenLimits listenLimits;
+  private final Clock clock;
+  private final OutboundBudget outbound;
+  /** One thread for every Listen session's idle and stall check (not a thread per timer). */
+  private final ScheduledExecutorService timers;
   /** Open Listen sessions, to end them on close. */
   private final Set<ListenSession> sessions = ConcurrentHashMap.newKeySet();
+  /** Open Listen sessions per address (counted with compute, so the cap holds under races). */
+  private final Map<Address, Integer> sessionsPerAddress = new ConcurrentHashMap<>();
+  private final AtomicInteger sessionCount = new AtomicInteger();
+  /** At most about one warning a second for refusals remote callers can repeat. */
+  private final TokenBuckets warnings;
   private volatile boolean closed;
 
   /**
@@ -87,13 +105,28 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
    *     domain), or null to keep them in memory only
    */
   public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins) {
+    this(cas, config, clock, federationPins, ListenLimits.defaults());
+  }
+
+  /** @param listenLimits the bounds of Listen streams and listener ids */
+  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins,
+      ListenLimits listenLimits) {
     this.ownDomain = cas.ownDomain();
     this.cas = cas;
+    this.listenLimits = listenLimits;
+    this.clock = clock;
+    this.warnings = new TokenBuckets(5, 1, clock, 1);
+    this.outbound = new OutboundBudget(listenLimits.outboundBudgetBytes(), listenLimits.globalOutboundBytes());
+    this.timers = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "q2q-listen-timers");
+      t.setDaemon(true);
+      return t;
+    });
     this.config = config;
     CaLearner learner = config.federation() == null ? null
         : new CaLearner(cas, federationPins, config.federation(), clock, config.inboundAnswerTimeout());
     this.callers = new CallerResolver(cas, learner);
-    this.tickets = new ListenerTickets(clock, config.listenerIdTtl());
+    this.tickets = new ListenerTickets(clock, config.listenerIdTtl(), listenLimits.maxListenerIds());
     this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout());
     this.bindUdps = new BindUdpForwarder(tickets, config.bindUdpTimeout());
     this.limits = new RelayLimits(config.maxRelayStreamsPerAddress(), config.maxRelayBytesInFlightPerAddress());
@@ -135,19 +168,63 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
       return new NoOpObserver<>();
     }
     Address me = caller.address();
-    if (sessions.stream().filter(s -> s.address().equals(me)).count() >= MAX_LISTEN_SESSIONS_PER_ADDRESS) {
-      log.warn("{} {}: Listen refused: {} sessions open already", id, me, MAX_LISTEN_SESSIONS_PER_ADDRESS);
-      out.onError(Status.RESOURCE_EXHAUSTED
-          .withDescription(me + " already has " + MAX_LISTEN_SESSIONS_PER_ADDRESS + " Listen streams open (the limit)")
-          .asRuntimeException());
+    String full = admit(me);
+    if (full != null) {
+      if (warnings.tryTake("listen")) { // a flood of refused calls must not flood the log (L6)
+        log.warn("{} {}: Listen refused: {}", id, me, full);
+      }
+      out.onError(Status.RESOURCE_EXHAUSTED.withDescription(full).asRuntimeException());
       return new NoOpObserver<>();
     }
     log.info("{} {}: Listen session opened", id, caller.address());
+    AtomicBoolean released = new AtomicBoolean();
     ListenSession s = new ListenSession(id, caller, out, registry, config.maxServicesPerSession(),
-        config.maxPendingQueriesPerSession(), sessions::remove);
+        config.maxPendingQueriesPerSession(), outbound, clock, ended -> {
+          sessions.remove(ended);
+          if (released.compareAndSet(false, true)) {
+            release(me);
+          }
+        });
     sessions.add(s);
-    s.watchIdle(config.listenIdleTimeout());
+    s.watch(timers, config.listenIdleTimeout(), listenLimits.stallTimeout());
     return s;
+  }
+
+  /** Counts a new Listen session of {@code me}; null if admitted, else why not. */
+  private String admit(Address me) {
+    if (sessionCount.incrementAndGet() > listenLimits.maxSessions()) {
+      sessionCount.decrementAndGet();
+      return "the server has " + listenLimits.maxSessions() + " Listen streams open (the limit); try again later";
+    }
+    boolean[] admitted = {false};
+    sessionsPerAddress.compute(me, (a, n) -> {
+      int held = n == null ? 0 : n;
+      if (held >= listenLimits.maxSessionsPerAddress()) {
+        return n;
+      }
+      admitted[0] = true;
+      return held + 1;
+    });
+    if (!admitted[0]) {
+      sessionCount.decrementAndGet();
+      return me + " already has " + listenLimits.maxSessionsPerAddress() + " Listen streams open (the limit)";
+    }
+    return null;
+  }
+
+  private void release(Address me) {
+    sessionsPerAddress.computeIfPresent(me, (a, n) -> n <= 1 ? null : n - 1);
+    sessionCount.decrementAndGet();
+  }
+
+  /** Listen sessions open now. */
+  public int listenSessions() {
+    return sessionCount.get();
+  }
+
+  /** Bytes queued now for Listen clients that do not read (bounded by {@link ListenLimits}). */
+  public long listenBytesWaiting() {
+    return outbound.used();
   }
 
   @Override
@@ -199,6 +276,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
       s.close(bye);
     }
     relay.close(bye);
+    timers.shutdownNow();
   }
 
   /**
@@ -246,8 +324,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     if (c instanceof StatusRuntimeException s) {
       return s;
     }
-    log.warn("unexpected failure", c);
-    return Status.INTERNAL.withDescription("internal error: " + c.getClass().getSimpleName()).asRuntimeException();
+    return StatusMappingInterceptor.toStatus(c, "Presence").asRuntimeException(); // an incident id, no class name (L5)
   }
 
   private String callerName() {

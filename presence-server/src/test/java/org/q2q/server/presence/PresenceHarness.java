@@ -54,7 +54,11 @@ final class PresenceHarness implements AutoCloseable {
   private final List<ManagedChannel> channels = new ArrayList<>();
 
   PresenceHarness(PresenceConfig config) throws IOException {
-    service = new PresenceService(cas, config.withFederation(null), clock);
+    this(config, ListenLimits.defaults());
+  }
+
+  PresenceHarness(PresenceConfig config, ListenLimits limits) throws IOException {
+    service = new PresenceService(cas, config.withFederation(null), clock, null, limits);
     server = InProcessServerBuilder.forName(name)
         .directExecutor()
         .addService(ServerInterceptors.intercept(service, new TestCallerInterceptor()))

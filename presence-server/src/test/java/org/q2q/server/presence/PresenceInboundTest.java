@@ -69,6 +69,10 @@ class PresenceInboundTest {
     e = failure(() -> inbound("alice@example.com", "bob@example.com", "file"));
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
     assertThat(e.getStatus().getDescription()).contains("bob@example.com").contains("'file'");
+    // L4: the same answer whether bob is online with other services or nobody listens at all
+    StatusRuntimeException offline = failure(() -> inbound("alice@example.com", "carol@example.com", "file"));
+    assertThat(offline.getStatus().getDescription().replace("carol", "X"))
+        .isEqualTo(e.getStatus().getDescription().replace("bob", "X"));
   }
 
   @Test

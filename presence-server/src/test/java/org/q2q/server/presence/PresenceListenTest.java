@@ -84,24 +84,66 @@ class PresenceListenTest {
   @Test
   void aSilentListenStreamIsEndedAndItsRegistrationsDropped() throws Exception {
     h.close();
+    // the idle check runs every 100 ms of real time; silence is measured on the harness's clock
     h = new PresenceHarness(PresenceConfig.defaults().withListenIdleTimeout(java.time.Duration.ofMillis(400)));
     TestListener silent = h.listen("bob@example.com");
     silent.offer("file");
     TestListener chatty = h.listen("carol@example.com");
     chatty.offer("file");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    long nonce = 0;
-    while (!silent.closed.isDone() && System.nanoTime() < deadline) {
-      assertThat(chatty.heartbeat(++nonce).getNonce()).isEqualTo(nonce); // carol keeps talking
-    }
+    h.clock.advance(java.time.Duration.ofMillis(300));
+    assertThat(chatty.heartbeat(1).getNonce()).isEqualTo(1);
+    h.clock.advance(java.time.Duration.ofMillis(200)); // bob silent 500 ms, carol 200 ms
     Status s = silent.awaitClosed();
     assertThat(s.getCode()).isEqualTo(Status.Code.UNAVAILABLE);
     assertThat(s.getDescription()).contains("nothing heard");
     assertThat(chatty.closed).isNotDone();
+    assertThat(chatty.heartbeat(2).getNonce()).isEqualTo(2);
     io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
         () -> h.blocking("alice@example.com").inbound(org.q2q.proto.InboundRequest.newBuilder()
             .setTo("bob@example.com").setService("file").build()));
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+  }
+
+  @Test
+  void concurrentListenCallsForOneAddressStayWithinTheCap() throws Exception {
+    int n = PresenceService.MAX_LISTEN_SESSIONS_PER_ADDRESS * 2;
+    java.util.List<TestListener> all = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      java.util.List<java.util.concurrent.Future<?>> fs = new java.util.ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        fs.add(pool.submit(() -> {
+          go.await();
+          all.add(h.listen("bob@example.com"));
+          return null;
+        }));
+      }
+      go.countDown();
+      for (java.util.concurrent.Future<?> f : fs) {
+        f.get(10, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    Await.until(java.time.Duration.ofSeconds(10), "refusals",
+        () -> all.stream().filter(l -> l.closed.isDone()).count() == n - PresenceService.MAX_LISTEN_SESSIONS_PER_ADDRESS);
+    assertThat(h.service.listenSessions()).isEqualTo(PresenceService.MAX_LISTEN_SESSIONS_PER_ADDRESS);
+    all.forEach(TestListener::complete);
+    Await.until(java.time.Duration.ofSeconds(10), "all ended", () -> h.service.listenSessions() == 0);
+    assertThat(h.listen("bob@example.com").offer("file").getServicesList()).containsExactly("file");
+  }
+
+  @Test
+  void theServerWideListenCapRefusesWithResourceExhausted() throws Exception {
+    h.close();
+    h = new PresenceHarness(PresenceConfig.defaults(), ListenLimits.defaults().withSessions(32, 3));
+    for (String a : new String[] {"a@example.com", "b@example.com", "c@example.com"}) {
+      h.listen(a).offer("file");
+    }
+    Status s = h.listen("d@example.com").awaitClosed();
+    assertThat(s.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(s.getDescription()).contains("3 Listen streams");
   }
 
   @Test

@@ -18,6 +18,12 @@ final class TlsChannels implements AutoCloseable {
 
   /** A channel to {@code server} presenting {@code client}. */
   ManagedChannel open(PresenceServer server, Identity client) throws SSLException {
+    return open(server, client, b -> {});
+  }
+
+  /** The same, with builder settings of the test's own (e.g. a small flow-control window). */
+  ManagedChannel open(PresenceServer server, Identity client,
+      java.util.function.Consumer<NettyChannelBuilder> customize) throws SSLException {
     AddressTrustManager trust = new AddressTrustManager(
         d -> d.equals(server.domain().domain()) ? Optional.of(server.ca().certificate()) : Optional.empty(),
         AddressTrustManager.AddressCheck.exactly(server.domain()),
@@ -26,10 +32,11 @@ final class TlsChannels implements AutoCloseable {
     if (client != null) {
       b.keyManager(client.privateKey(), client.chainArray());
     }
-    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
+    NettyChannelBuilder nb = NettyChannelBuilder.forAddress("127.0.0.1", server.port())
         .sslContext(b.build())
-        .overrideAuthority(server.domain().domain())
-        .build();
+        .overrideAuthority(server.domain().domain());
+    customize.accept(nb);
+    ManagedChannel ch = nb.build();
     open.add(ch);
     return ch;
   }

@@ -7,6 +7,7 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
@@ -17,6 +18,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.q2q.certstore.Address;
@@ -28,6 +32,8 @@ import org.q2q.proto.IdentifyRequest;
 import org.q2q.proto.IdentifyResponse;
 import org.q2q.proto.RegistrationGrpc;
 import org.q2q.server.DomainCas;
+import org.q2q.server.internal.limits.LogText;
+import org.q2q.server.internal.limits.TokenBuckets;
 import org.q2q.server.presence.DomainServerLocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +49,12 @@ import org.slf4j.LoggerFactory;
  *       validate against the CA it returned and name the domain, so a server cannot hand out
  *       another domain's CA;
  *   <li>concurrent callers of one domain share one Identify; a failure is remembered for
- *       {@link #FAILURE_BACKOFF} so a dead server is not hammered.
+ *       {@link #FAILURE_BACKOFF} so a dead server is not hammered;
+ *   <li>the server dials only public addresses for a domain's own name ({@link LookupTargets});
+ *       one client network may start {@link #LOOKUP_BURST} lookups, then one per {@link
+ *       #LOOKUP_EVERY}; at most {@link #MAX_LEARNED_DOMAINS} foreign domains are learned;
+ *   <li>why a lookup failed goes to the log (sanitised, at most about one warning a second), never to
+ *       the caller, so the lookup cannot probe networks (M1).
  * </ul>
  * Safe for concurrent use.
  */
@@ -58,6 +69,12 @@ public final class CaLearner {
   static final int MAX_CONCURRENT_LOOKUPS = 16;
   /** Remembered failures kept before old ones are dropped. */
   private static final int MAX_REMEMBERED_FAILURES = 10_000;
+  /** Lookups one client network may start at once. */
+  static final int LOOKUP_BURST = 8;
+  /** ... and then one per this long. */
+  static final Duration LOOKUP_EVERY = Duration.ofSeconds(6);
+  /** Foreign domains learned at most (each costs memory and a pin file). */
+  static final int MAX_LEARNED_DOMAINS = 10_000;
 
   private final DomainCas cas;
   /** Pins kept across restarts (null: in memory only, in {@link #cas}). */
@@ -68,12 +85,36 @@ public final class CaLearner {
   /** Lookups in flight, and recent failures (until their retry time). */
   private final Map<String, CompletableFuture<X509Certificate>> lookups = new ConcurrentHashMap<>();
   private final Map<String, Instant> retryAfter = new ConcurrentHashMap<>();
+  private final LookupTargets targets;
+  private final int maxLearned;
+  private final TokenBuckets perNetwork;
+  private final TokenBuckets warnings;
+  /** Resolves names and starts lookups off the gRPC threads (DNS blocks). */
+  private final ExecutorService lookupThreads;
 
   /**
    * @param pins where learned CAs are pinned across restarts, or null (memory only: after a
    *     restart the first use is trusted again)
    */
   public CaLearner(DomainCas cas, CaPinStore pins, DomainServerLocator locator, Clock clock, Duration timeout) {
+    this(cas, pins, locator, clock, timeout, InetAddress::getAllByName, MAX_LEARNED_DOMAINS);
+  }
+
+  /** With another resolver (tests replace DNS) and learned-domain cap. */
+  CaLearner(DomainCas cas, CaPinStore pins, DomainServerLocator locator, Clock clock, Duration timeout,
+      LookupTargets.Resolver resolver, int maxLearned) {
+    this.targets = new LookupTargets(resolver);
+    this.maxLearned = maxLearned;
+    this.perNetwork = new TokenBuckets(LOOKUP_BURST, 1000.0 / LOOKUP_EVERY.toMillis(), clock, 10_000);
+    this.warnings = new TokenBuckets(5, 1, clock, 1);
+    ThreadPoolExecutor e = new ThreadPoolExecutor(MAX_CONCURRENT_LOOKUPS, MAX_CONCURRENT_LOOKUPS, 30,
+        TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "q2q-federation-lookup");
+          t.setDaemon(true);
+          return t;
+        });
+    e.allowCoreThreadTimeOut(true);
+    this.lookupThreads = e;
     this.cas = cas;
     this.pins = pins;
     this.locator = locator;
@@ -81,12 +122,20 @@ public final class CaLearner {
     this.timeout = timeout;
   }
 
+  /** {@link #caFor(String, String)} with no per-network limit (tests). */
+  CompletableFuture<X509Certificate> caFor(String domain) {
+    return caFor(domain, null);
+  }
+
   /**
    * The CA of {@code domain}: known already, or learned now.
    *
-   * @return a future failing with UNAUTHENTICATED saying why it could not be learned
+   * @param callerNetwork the client network of the caller that named the domain ({@link
+   *     org.q2q.server.internal.limits.ClientNetwork}), for the per-network lookup limit
+   * @return a future failing with UNAUTHENTICATED if it could not be learned (why is logged), or
+   *     RESOURCE_EXHAUSTED if the caller's network started too many lookups
    */
-  public CompletableFuture<X509Certificate> caFor(String domain) {
+  public CompletableFuture<X509Certificate> caFor(String domain, String callerNetwork) {
     Optional<X509Certificate> known = cas.caFor(domain);
     if (known.isPresent()) {
       return CompletableFuture.completedFuture(known.get());
@@ -107,12 +156,25 @@ public final class CaLearner {
       return CompletableFuture.failedFuture(unauthenticated(domain,
           "too many other domains are being looked up right now; try again shortly"));
     }
+    if (cas.domains().size() - 1 >= maxLearned) {
+      warn(domain, "not learned: " + maxLearned + " foreign domains are known already (the limit)");
+      return CompletableFuture.failedFuture(unauthenticated(domain,
+          "this server knows as many other domains as it may; ask its administrator"));
+    }
+    if (callerNetwork != null && !perNetwork.tryTake(callerNetwork)) {
+      return CompletableFuture.failedFuture(Status.RESOURCE_EXHAUSTED
+          .withDescription("too many lookups of other domains from " + callerNetwork + "; try again in "
+              + Math.max(1, perNetwork.secondsUntilToken(callerNetwork)) + " s")
+          .asRuntimeException());
+    }
     CompletableFuture<X509Certificate> mine = new CompletableFuture<>();
     running = lookups.putIfAbsent(domain, mine);
     if (running != null) {
       return running;
     }
-    identify(domain).whenComplete((ca, e) -> {
+    CompletableFuture.supplyAsync(() -> targets.target(domain, locator.locate(domain)), lookupThreads)
+        .thenCompose(server -> identify(domain, server))
+        .whenComplete((ca, e) -> {
       lookups.remove(domain, mine);
       if (e != null) {
         if (retryAfter.size() >= MAX_REMEMBERED_FAILURES) {
@@ -122,8 +184,9 @@ public final class CaLearner {
         retryAfter.put(domain, clock.instant().plus(FAILURE_BACKOFF));
         Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
         String why = c instanceof StatusRuntimeException s ? s.getStatus().getDescription() : c.getMessage();
-        log.warn("{}: cannot learn the CA: {}", domain, why);
-        mine.completeExceptionally(unauthenticated(domain, why));
+        warn(domain, "cannot learn the CA: " + why);
+        // the caller learns only that it failed: the reason (refused, timeout, TLS) would probe networks
+        mine.completeExceptionally(unauthenticated(domain, "the lookup failed; the server's log says why"));
       } else {
         retryAfter.remove(domain);
         mine.complete(ca);
@@ -150,25 +213,20 @@ public final class CaLearner {
     }
   }
 
-  private CompletableFuture<X509Certificate> identify(String domain) {
+  private CompletableFuture<X509Certificate> identify(String domain, InetSocketAddress server) {
     CompletableFuture<X509Certificate> result = new CompletableFuture<>();
-    InetSocketAddress server;
-    try {
-      server = locator.locate(domain);
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(new IllegalStateException("no server known: " + e.getMessage()));
-    }
     ServerChainCapture capture = new ServerChainCapture(Address.ofDomain(domain), true);
     ManagedChannel channel;
     try {
-      channel = NettyChannelBuilder.forAddress(server.getHostString(), server.getPort())
+      channel = (server.isUnresolved() ? NettyChannelBuilder.forAddress(server.getHostString(), server.getPort())
+              : NettyChannelBuilder.forAddress(server))
           .sslContext(GrpcSslContexts.forClient().trustManager(capture).build())
           .overrideAuthority(domain)
           .build();
     } catch (SSLException e) {
       return CompletableFuture.failedFuture(new IllegalStateException("TLS setup: " + e.getMessage()));
     }
-    String where = server.getHostString() + ":" + server.getPort();
+    String where = server.getHostString() + ":" + server.getPort(); // for the log only
     log.info("{}: learning the CA from its server at {}", domain, where);
     RegistrationGrpc.newStub(channel)
         .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
@@ -223,6 +281,15 @@ public final class CaLearner {
       c = c.getCause();
     }
     return c == t || c.getMessage() == null ? "" : " (" + c.getMessage() + ")";
+  }
+
+  /** Logs a lookup problem: remote text sanitised, at most a few warnings a second (L6). */
+  private void warn(String domain, String what) {
+    if (warnings.tryTake("w")) {
+      log.warn("{}: {}", LogText.safe(domain), LogText.safe(what));
+    } else {
+      log.debug("{}: {}", LogText.safe(domain), LogText.safe(what));
+    }
   }
 
   private static StatusRuntimeException unauthenticated(String domain, String why) {

@@ -11,6 +11,7 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.Certificates;
 import org.q2q.server.CallerIdentity;
 import org.q2q.server.DomainCas;
+import org.q2q.server.internal.limits.ClientNetwork;
 import org.q2q.server.internal.presence.Caller;
 
 /**
@@ -47,7 +48,8 @@ public final class CallerResolver {
       return failedRequire(); // the interceptor already said why
     }
     String domain = claimed.get().domain();
-    return learner.caFor(domain).thenApply(ca -> {
+    String network = ClientNetwork.of(CallerIdentity.REMOTE_ADDRESS.get());
+    return learner.caFor(domain, network).thenApply(ca -> {
       try {
         return new Caller(cas.verify(chain), chain);
       } catch (CertificateException e) {

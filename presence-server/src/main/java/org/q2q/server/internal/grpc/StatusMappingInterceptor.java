@@ -10,6 +10,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.q2q.certstore.AddressFormatException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>a thrown {@link StatusRuntimeException} is answered with its own status;
- *   <li>{@link IllegalArgumentException} becomes INVALID_ARGUMENT with its message;
+ *   <li>the project's own validation exception ({@link AddressFormatException}) becomes
+ *       INVALID_ARGUMENT with its message;
  *   <li>anything else becomes INTERNAL naming an incident id that is logged with the stack trace.
  * </ul>
  */
@@ -99,9 +101,11 @@ public final class StatusMappingInterceptor implements ServerInterceptor {
     if (e instanceof StatusRuntimeException s) {
       return s.getStatus();
     }
-    if (e instanceof IllegalArgumentException) {
+    if (e instanceof AddressFormatException) {
       return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
     }
+    // any other exception (an IllegalArgumentException from a library included) may carry internal
+    // details: the caller gets an incident id, the log the rest (L5)
     String incident = UUID.randomUUID().toString().substring(0, 8);
     log.error("{}: internal error, incident {}", method, incident, e);
     return Status.INTERNAL.withDescription(

@@ -20,6 +20,7 @@ import org.q2q.proto.InboundRequest;
 import org.q2q.proto.InboundResponse;
 import org.q2q.proto.Listener;
 import org.q2q.proto.RelayMethod;
+import org.q2q.server.internal.limits.LogText;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,10 +95,10 @@ public final class InboundBroker {
     }
     List<ListenSession> sessions = registry.lookup(to, service);
     if (sessions.isEmpty()) {
-      String why = registry.listensAt(to) ? to + " does not offer service '" + service + "'"
-          : "nobody is listening at " + to;
+      // one answer whether or not the address listens at all: who is online with which services
+      // is not told to any caller (L4)
       return CompletableFuture.failedFuture(Status.NOT_FOUND
-          .withDescription("no listener for service '" + service + "' at " + to + " (" + why + ")")
+          .withDescription("no listener for service '" + service + "' at " + to)
           .asRuntimeException());
     }
     try {
@@ -140,8 +141,8 @@ public final class InboundBroker {
         continue;
       }
       if (!answer.getAccept()) {
-        String reason = answer.getDeclineReason().isEmpty() ? "declined" : answer.getDeclineReason();
-        declines.add(reason.length() > 200 ? reason.substring(0, 200) + "..." : reason);
+        String reason = LogText.safe(answer.getDeclineReason().isEmpty() ? "declined" : answer.getDeclineReason());
+        declines.add(reason);
         log.info("{} {}: {} declined {}/{}: {}", a.id(), caller.address(), a.session(), to, service, reason);
         continue;
       }

@@ -5,7 +5,9 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.SynchronizationContext;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Set;
@@ -14,12 +16,16 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.q2q.certstore.Address;
 import org.q2q.proto.BindUdpAnswer;
 import org.q2q.proto.BindUdpQuery;
+import org.q2q.proto.Heartbeat;
 import org.q2q.proto.InboundAnswer;
 import org.q2q.proto.InboundQuery;
 import org.q2q.proto.ListenDown;
@@ -37,6 +43,12 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>every Offer/Withdraw is answered with Registered (all services now registered);
  *   <li>heartbeats are echoed;
+ *   <li>pushes respect flow control: while the client does not take more ({@code isReady()} false)
+ *       a Registered and a heartbeat echo are coalesced (at most one of each waits, the Registered
+ *       built when it is written), and queries wait within an {@link OutboundBudget}; a client
+ *       that passes the budget, or takes nothing for the stall timeout, loses its stream with
+ *       RESOURCE_EXHAUSTED. A client that stops reading thus costs a bounded amount (C1);
+ *   <li>a client silent for the idle timeout loses its stream with UNAVAILABLE;
  *   <li>when the stream ends (complete, error, cancel) its registrations are removed and every
  *       unanswered query fails.
  * </ul>
@@ -55,6 +67,8 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   private final int maxPending;
   private final SynchronizationContext ctx;
   private final Consumer<ListenSession> onEnd;
+  private final OutboundBudget budget;
+  private final Clock clock;
   /** Offered services and their descriptions; changed on ctx only, read anywhere. */
   private final Map<String, String> services = new ConcurrentSkipListMap<>();
   /** An unanswered query: the answer type it expects, and who waits for it. */
@@ -65,13 +79,34 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   private final AtomicLong nextQuery = new AtomicLong(1);
   /** Set once on ctx; read anywhere. */
   private volatile boolean closed;
-  /** When the client last sent anything (System.nanoTime()). */
-  private volatile long lastHeardNanos = System.nanoTime();
+  /** When the client last sent anything (clock millis). */
+  private volatile long lastHeardMillis;
+  /** Pushes waiting for the client to take more, oldest first; on ctx only. */
+  private final ArrayDeque<ListenDown> waiting = new ArrayDeque<>();
+  /** Serialized bytes in {@link #waiting}, taken from {@link #budget}; on ctx only. */
+  private long waitingBytes;
+  /** A Registered is due (built from the services when written); on ctx only. */
+  private boolean registeredDue;
+  /** The latest heartbeat still to echo, or null; on ctx only. */
+  private Heartbeat echoDue;
+  /** Since when (clock millis) something waits for the client, or -1; on ctx only. */
+  private long stalledSinceMillis = -1;
+  /** Whether the "too many unanswered queries" warning was logged. */
+  private volatile boolean warnedPending;
+  /** The idle and stall check, cancelled at the end. */
+  private volatile ScheduledFuture<?> timer;
 
+  /**
+   * @param budget bounds what waits for a client that does not read
+   * @param clock for the idle and stall timeouts
+   */
   public ListenSession(
       String id, Caller caller, ServerCallStreamObserver<ListenDown> out, ListenerRegistry registry,
-      int maxServices, int maxPending, Consumer<ListenSession> onEnd) {
+      int maxServices, int maxPending, OutboundBudget budget, Clock clock, Consumer<ListenSession> onEnd) {
     this.onEnd = onEnd;
+    this.budget = budget;
+    this.clock = clock;
+    this.lastHeardMillis = clock.millis();
     this.id = id;
     this.caller = caller;
     this.out = out;
@@ -81,6 +116,7 @@ public final class ListenSession implements StreamObserver<ListenUp> {
     this.ctx = new SynchronizationContext(
         (t, e) -> log.error("{} {}: unexpected error in the Listen session", id, caller.address(), e));
     out.setOnCancelHandler(() -> ctx.execute(() -> end("cancelled by the client", null)));
+    out.setOnReadyHandler(() -> ctx.execute(this::drain));
   }
 
   /** The session id used in logs. */
@@ -110,31 +146,49 @@ public final class ListenSession implements StreamObserver<ListenUp> {
 
   @Override
   public void onNext(ListenUp up) {
-    lastHeardNanos = System.nanoTime();
+    lastHeardMillis = clock.millis();
     ctx.execute(() -> handle(up));
   }
 
   /**
-   * Ends the session with UNAVAILABLE once the client has been silent for {@code idle} (checked
-   * every quarter of it); a vanished client would otherwise keep its registrations until TCP
-   * notices, and every Inbound would wait for its answer in vain.
+   * Starts the idle and stall checks on {@code timers} (every quarter of the shorter timeout):
+   * a client silent for {@code idle} loses its stream with UNAVAILABLE (a vanished client would
+   * otherwise keep its registrations until TCP notices, and every Inbound would wait for its answer
+   * in vain); one that has taken nothing of what waits for it for {@code stall}, with
+   * RESOURCE_EXHAUSTED.
    */
-  public void watchIdle(Duration idle) {
-    long quarter = Math.max(1, idle.toMillis() / 4);
-    CompletableFuture.delayedExecutor(quarter, TimeUnit.MILLISECONDS).execute(() -> {
-      if (closed) {
-        return;
-      }
-      long silentMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastHeardNanos);
-      if (silentMillis >= idle.toMillis()) {
-        log.info("{} {}: silent for {} ms; ending the session", id, caller.address(), silentMillis);
-        close(Status.UNAVAILABLE.withDescription(
-            "nothing heard from the client for " + silentMillis + " ms (send heartbeats more often than every "
-                + idle.toMillis() + " ms)"));
-      } else {
-        watchIdle(idle);
-      }
-    });
+  public void watch(ScheduledExecutorService timers, Duration idle, Duration stall) {
+    long period = Math.max(1, Math.min(idle.toMillis(), stall.toMillis()) / 4);
+    try {
+      timer = timers.scheduleAtFixedRate(() -> ctx.execute(() -> check(idle, stall)), period, period,
+          TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) { // the service is closing
+      close(Status.UNAVAILABLE.withDescription("the server is shutting down"));
+      return;
+    }
+    if (closed) {
+      timer.cancel(false);
+    }
+  }
+
+  private void check(Duration idle, Duration stall) {
+    if (closed) {
+      return;
+    }
+    long now = clock.millis();
+    long silentMillis = now - lastHeardMillis;
+    if (silentMillis >= idle.toMillis()) {
+      log.info("{} {}: silent for {} ms; ending the session", id, caller.address(), silentMillis);
+      end("silent", Status.UNAVAILABLE.withDescription(
+          "nothing heard from the client for " + silentMillis + " ms (send heartbeats more often than every "
+              + idle.toMillis() + " ms)"));
+    } else if (stalledSinceMillis >= 0 && now - stalledSinceMillis >= stall.toMillis()) {
+      log.info("{} {}: the client took nothing for {} ms; ending the session", id, caller.address(),
+          now - stalledSinceMillis);
+      end("not reading", Status.RESOURCE_EXHAUSTED.withDescription(
+          "the client did not read its Listen stream for " + (now - stalledSinceMillis) + " ms (the limit is "
+              + stall.toMillis() + " ms)"));
+    }
   }
 
   @Override
@@ -155,7 +209,10 @@ public final class ListenSession implements StreamObserver<ListenUp> {
       switch (up.getKindCase()) {
         case OFFER -> offer(up.getOffer().getServicesList());
         case WITHDRAW -> withdraw(up.getWithdraw().getServicesList());
-        case HEARTBEAT -> send(ListenDown.newBuilder().setHeartbeat(up.getHeartbeat()).build());
+        case HEARTBEAT -> {
+          echoDue = up.getHeartbeat(); // coalesced: only the latest waits
+          drain();
+        }
         case INBOUND_ANSWER -> answer(up.getInboundAnswer().getQueryId(), up.getInboundAnswer());
         case BIND_UDP_ANSWER -> answer(up.getBindUdpAnswer().getQueryId(), up.getBindUdpAnswer());
         case KIND_NOT_SET -> log.debug("{} {}: ignoring a ListenUp of an unknown kind", id, caller.address());
@@ -201,11 +258,8 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   }
 
   private void registered() {
-    send(ListenDown.newBuilder()
-        .setRegistered(Registered.newBuilder()
-            .addAllServices(services.keySet())
-            .setAddress(caller.address().toString()))
-        .build());
+    registeredDue = true; // coalesced: built from the services when it is written
+    drain();
   }
 
   @SuppressWarnings("unchecked")
@@ -260,7 +314,10 @@ public final class ListenSession implements StreamObserver<ListenUp> {
       return 0;
     }
     if (pending.size() >= maxPending) {
-      log.warn("{} {}: {} queries unanswered; not asking more", id, caller.address(), pending.size());
+      if (!warnedPending) { // once per session: callers can repeat this as often as they like (L6)
+        warnedPending = true;
+        log.warn("{} {}: {} queries unanswered; not asking more", id, caller.address(), pending.size());
+      }
       f.completeExceptionally(Status.UNAVAILABLE
           .withDescription(caller.address() + " has too many unanswered queries").asRuntimeException());
       return 0;
@@ -288,10 +345,62 @@ public final class ListenSession implements StreamObserver<ListenUp> {
     ctx.execute(() -> end(status.getDescription(), status));
   }
 
+  /** Runs on ctx: pushes {@code down} now if the client takes it, else queues it within the budget. */
   private void send(ListenDown down) {
     if (closed) {
       return;
     }
+    if (nothingWaiting() && out.isReady()) {
+      write(down);
+      return;
+    }
+    int n = down.getSerializedSize();
+    if (!budget.tryTake(waitingBytes, n)) {
+      log.info("{} {}: the client does not read; {} bytes wait for it, {} more would pass the budget", id,
+          caller.address(), waitingBytes, n);
+      end("not reading", Status.RESOURCE_EXHAUSTED.withDescription("the client does not read its Listen stream ("
+          + waitingBytes + " bytes wait for it; the limit is " + budget.perSession() + ")"));
+      return;
+    }
+    waiting.add(down);
+    waitingBytes += n;
+    drain();
+  }
+
+  /** Runs on ctx: writes what waits while the client takes it, due Registered and echo first. */
+  private void drain() {
+    while (!closed && !nothingWaiting() && out.isReady()) {
+      if (registeredDue) {
+        registeredDue = false;
+        write(ListenDown.newBuilder()
+            .setRegistered(Registered.newBuilder()
+                .addAllServices(services.keySet())
+                .setAddress(caller.address().toString()))
+            .build());
+      } else if (echoDue != null) {
+        Heartbeat h = echoDue;
+        echoDue = null;
+        write(ListenDown.newBuilder().setHeartbeat(h).build());
+      } else {
+        ListenDown d = waiting.poll();
+        int n = d.getSerializedSize();
+        waitingBytes -= n;
+        budget.give(n);
+        write(d);
+      }
+    }
+    if (nothingWaiting() || closed) {
+      stalledSinceMillis = -1;
+    } else if (stalledSinceMillis < 0) {
+      stalledSinceMillis = clock.millis();
+    }
+  }
+
+  private boolean nothingWaiting() {
+    return !registeredDue && echoDue == null && waiting.isEmpty();
+  }
+
+  private void write(ListenDown down) {
     try {
       out.onNext(down);
     } catch (RuntimeException e) { // cancelled underneath us
@@ -306,6 +415,15 @@ public final class ListenSession implements StreamObserver<ListenUp> {
       return;
     }
     closed = true;
+    ScheduledFuture<?> t = timer;
+    if (t != null) {
+      t.cancel(false);
+    }
+    budget.give(waitingBytes);
+    waitingBytes = 0;
+    waiting.clear();
+    registeredDue = false;
+    echoDue = null;
     onEnd.accept(this);
     List<String> names = new ArrayList<>(services.keySet());
     for (String s : names) {

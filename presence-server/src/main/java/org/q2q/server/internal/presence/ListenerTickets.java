@@ -37,10 +37,18 @@ public final class ListenerTickets {
   private final AtomicInteger issues = new AtomicInteger();
   /** Usable tickets per caller. */
   private final Map<Address, AtomicInteger> perCaller = new ConcurrentHashMap<>();
+  /** Usable tickets on the server at once, over all callers. */
+  private final int maxTotal;
 
   public ListenerTickets(Clock clock, Duration ttl) {
+    this(clock, ttl, 100_000);
+  }
+
+  /** @param maxTotal usable tickets on the server at once (a soft limit, as the per-caller one) */
+  public ListenerTickets(Clock clock, Duration ttl, int maxTotal) {
     this.clock = clock;
     this.ttl = ttl;
+    this.maxTotal = maxTotal;
   }
 
   /** A fresh id (not yet usable: {@link #activate} it once the listener accepted). */
@@ -71,9 +79,18 @@ public final class ListenerTickets {
   /**
    * Checks that {@code caller} may be issued {@code n} more ids.
    *
-   * @throws StatusRuntimeException RESOURCE_EXHAUSTED if it holds too many unused ones
+   * @throws StatusRuntimeException RESOURCE_EXHAUSTED if it holds too many unused ones, or the
+   *     server does
    */
   public void requireRoom(Address caller, int n) {
+    if (tickets.size() + n > maxTotal) {
+      sweep();
+      if (tickets.size() + n > maxTotal) {
+        throw Status.RESOURCE_EXHAUSTED
+            .withDescription("the server holds " + maxTotal + " unused listener ids (the limit); try again later")
+            .asRuntimeException();
+      }
+    }
     AtomicInteger held = perCaller.get(caller);
     if (held != null && held.get() + n > MAX_PER_CALLER) {
       sweep();

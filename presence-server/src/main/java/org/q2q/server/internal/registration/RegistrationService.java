@@ -11,8 +11,6 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.AddressFormatException;
 import org.q2q.certstore.CertificateAuthority;
@@ -31,6 +29,8 @@ import org.q2q.proto.WhoAmIResponse;
 import org.q2q.server.AccountStore;
 import org.q2q.server.CallerIdentity;
 import org.q2q.server.RegistrationMode;
+import org.q2q.server.internal.grpc.StatusMappingInterceptor;
+import org.q2q.server.internal.limits.ClientNetwork;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,13 +41,19 @@ import org.slf4j.LoggerFactory;
  * <p>Sign, step by step:
  *
  * <ol>
+ *   <li>the {@link SignGate} admits the call (a token of the caller's network, room on the
+ *       registration executor) or refuses it at once with RESOURCE_EXHAUSTED, before anything in
+ *       the request is parsed; the rest runs on the registration executor, never on the gRPC
+ *       threads;
  *   <li>the request must be a well-formed CSR for exactly one user address of this domain
  *       (INVALID_ARGUMENT / PERMISSION_DENIED otherwise; Vertex signed any CSR, bug #18);
- *   <li>an address or client IP with {@code maxFailures} failed passwords in the window is refused
- *       with RESOURCE_EXHAUSTED "try again in N s" — even with the right password, so that a
- *       guesser learns nothing while blocked (and no Argon2 work is spent on it);
+ *   <li>a failed attempt is counted before the password is hashed ({@link SignGate#reserve}),
+ *       refunded on success; an (address, client network), a network or an address over its limit
+ *       is refused with RESOURCE_EXHAUSTED "try again in N s" — even with the right password, so
+ *       that a guesser learns nothing while blocked (and no Argon2 work is spent on it);
  *   <li>an existing account's password must match; with open registration an unused address gets
- *       an account; with closed registration it is refused;
+ *       an account (within the network's creation rate); with closed registration an unknown
+ *       address gets the same answer as a wrong password, after the same hashing work (L4);
  *   <li>the CA signs the CSR's key for that address; the certificate is recorded.
  * </ol>
  *
@@ -70,10 +76,9 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
   private final PasswordHasher hasher;
   private final RegistrationMode mode;
   private final Duration validity;
-  private final FailureLimiter byAddress;
-  private final FailureLimiter byIp;
-  /** Bounds concurrent Argon2 computations (each takes ~19 MiB and a core for tens of ms). */
-  private final Semaphore hashing;
+  private final SignGate gate;
+  /** A hash no password matches, verified against for unknown accounts (same work as a real check). */
+  private volatile String dummyHash;
 
   public RegistrationService(
       CertificateAuthority ca,
@@ -81,17 +86,13 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
       PasswordHasher hasher,
       RegistrationMode mode,
       Duration validity,
-      FailureLimiter byAddress,
-      FailureLimiter byIp,
-      int concurrentHashes) {
+      SignGate gate) {
     this.ca = ca;
     this.accounts = accounts;
     this.hasher = hasher;
     this.mode = mode;
     this.validity = validity;
-    this.byAddress = byAddress;
-    this.byIp = byIp;
-    this.hashing = new Semaphore(concurrentHashes);
+    this.gate = gate;
   }
 
   @Override
@@ -133,6 +134,24 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
 
   @Override
   public void sign(SignRequest request, StreamObserver<SignResponse> out) {
+    String ip = callerIp(); // read now: the work runs outside this call's Context
+    String network = ClientNetwork.of(CallerIdentity.REMOTE_ADDRESS.get());
+    io.grpc.Context call = io.grpc.Context.current();
+    gate.submit(network, () -> {
+      if (call.isCancelled()) {
+        return; // the caller gave up while it waited
+      }
+      try {
+        signNow(request, out, ip, network);
+      } catch (StatusRuntimeException e) {
+        out.onError(e);
+      } catch (RuntimeException e) {
+        out.onError(StatusMappingInterceptor.toStatus(e, "Sign").asRuntimeException());
+      }
+    });
+  }
+
+  private void signNow(SignRequest request, StreamObserver<SignResponse> out, String ip, String network) {
     String password = request.getPassword();
     if (password.isEmpty()) {
       throw Status.INVALID_ARGUMENT.withDescription("the password is empty").asRuntimeException();
@@ -165,12 +184,9 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
               "this server signs only addresses @" + ca.domain() + ", not " + address)
           .asRuntimeException();
     }
-    String ip = callerIp();
-    String addressKey = address.toString();
-    checkNotBlocked(byAddress.blockedFor(addressKey), "for " + address);
-    checkNotBlocked(byIp.blockedFor(ip), "from " + ip);
-
-    authenticate(address, password, addressKey, ip);
+    SignGate.Attempt attempt = gate.reserve(address, network);
+    authenticate(address, password, ip, network);
+    attempt.succeeded();
     String keySha256 = sha256Hex(csr.publicKey().getEncoded());
     checkDeviceCap(address, keySha256, request.getRevokeOthers());
 
@@ -189,7 +205,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
         revoked += accounts.revokeAll(address, leaf.getSerialNumber(), "revoked by the owner");
       }
       if (!newPassword.isEmpty()) {
-        String hash = withHashing(() -> hasher.hash(newPassword));
+        String hash = hasher.hash(newPassword); // on the gate's bounded executor, like every Sign
         accounts.changePassword(address, hash);
         log.info("{}: changed the password of {}", ip, address);
       }
@@ -204,20 +220,18 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     out.onCompleted();
   }
 
-  private void authenticate(Address address, String password, String addressKey, String ip) {
+  private void authenticate(Address address, String password, String ip, String network) {
     Optional<AccountStore.Account> account;
     try {
       account = accounts.find(address);
       if (account.isEmpty()) {
         if (mode == RegistrationMode.CLOSED) {
-          byIp.recordFailure(ip);
-          throw Status.PERMISSION_DENIED
-              .withDescription(
-                  "there is no account " + address + " on this server, and registration is closed"
-                      + " (the administrator adds accounts with 'q2q server adduser')")
-              .asRuntimeException();
+          hasher.verify(password, dummyHash()); // as long as a real check: existence does not show
+          log.info("{}: no account {} (registration is closed)", ip, address);
+          throw wrongPassword(address);
         }
-        String hash = withHashing(() -> hasher.hash(password));
+        gate.requireCreation(network);
+        String hash = hasher.hash(password);
         if (accounts.create(address, hash)) {
           log.info("{}: created the account {}", ip, address);
           return;
@@ -228,15 +242,10 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
       throw storageFailure(e);
     }
     String stored = account.orElseThrow().passwordHash();
-    if (!withHashing(() -> hasher.verify(password, stored))) {
-      byAddress.recordFailure(addressKey);
-      byIp.recordFailure(ip);
+    if (!hasher.verify(password, stored)) {
       log.info("{}: wrong password for {}", ip, address);
-      throw Status.PERMISSION_DENIED
-          .withDescription("wrong password for " + address)
-          .asRuntimeException();
+      throw wrongPassword(address);
     }
-    byAddress.reset(addressKey);
   }
 
   private void checkDeviceCap(Address address, String keySha256, boolean revokeOthers) {
@@ -257,34 +266,24 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     }
   }
 
-  private <T> T withHashing(java.util.function.Supplier<T> work) {
-    boolean acquired;
-    try {
-      acquired = hashing.tryAcquire(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw Status.CANCELLED.withDescription("interrupted").asRuntimeException();
-    }
-    if (!acquired) {
-      throw Status.RESOURCE_EXHAUSTED
-          .withDescription("the server is busy checking passwords; try again in a few seconds")
+
+  private StatusRuntimeException wrongPassword(Address address) {
+    if (mode == RegistrationMode.CLOSED) { // one answer for both, so accounts cannot be enumerated
+      return Status.PERMISSION_DENIED
+          .withDescription("wrong password, or no account " + address + " (registration is closed on this server:"
+              + " the administrator adds accounts with 'q2q server adduser')")
           .asRuntimeException();
     }
-    try {
-      return work.get();
-    } finally {
-      hashing.release();
-    }
+    return Status.PERMISSION_DENIED.withDescription("wrong password for " + address).asRuntimeException();
   }
 
-  private static void checkNotBlocked(Optional<Duration> blocked, String what) {
-    if (blocked.isPresent()) {
-      long seconds = Math.max(1, (blocked.get().toMillis() + 999) / 1000);
-      throw Status.RESOURCE_EXHAUSTED
-          .withDescription(
-              "too many failed password attempts " + what + "; try again in " + seconds + " s")
-          .asRuntimeException();
+  private String dummyHash() {
+    String h = dummyHash;
+    if (h == null) {
+      h = hasher.hash(java.util.UUID.randomUUID().toString());
+      dummyHash = h;
     }
+    return h;
   }
 
   private static String sha256Hex(byte[] encodedKey) {

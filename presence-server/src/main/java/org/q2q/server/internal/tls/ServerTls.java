@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
 public final class ServerTls {
   private static final Logger log = LoggerFactory.getLogger(ServerTls.class);
 
-  /** Lifetime of the server certificate; a new one is issued on every start. */
-  static final Duration VALIDITY = Duration.ofDays(90);
+  /** Lifetime of the server certificate; renewed at two thirds of it ({@link ServerCertificate}). */
+  public static final Duration VALIDITY = Duration.ofDays(90);
 
   private ServerTls() {}
 
@@ -33,6 +33,11 @@ public final class ServerTls {
    * ordinary TLS clients that check host names also accept it.
    */
   public static Identity issueIdentity(CertificateAuthority ca, String bindHost) {
+    return issueIdentity(ca, bindHost, VALIDITY);
+  }
+
+  /** The same with another lifetime. */
+  public static Identity issueIdentity(CertificateAuthority ca, String bindHost, Duration validity) {
     Set<String> dns = new LinkedHashSet<>();
     Set<InetAddress> ips = new LinkedHashSet<>();
     addName(ca.domain().domain(), dns, ips);
@@ -48,7 +53,7 @@ public final class ServerTls {
       addName(bindHost, dns, ips);
     }
     ips.removeIf(InetAddress::isAnyLocalAddress);
-    return ca.issueServerIdentity(new ArrayList<>(dns), new ArrayList<>(ips), VALIDITY);
+    return ca.issueServerIdentity(new ArrayList<>(dns), new ArrayList<>(ips), validity);
   }
 
   private static void addName(String name, Set<String> dns, Set<InetAddress> ips) {
@@ -70,6 +75,17 @@ public final class ServerTls {
 
   private static boolean isIpLiteral(String s) {
     return s.contains(":") || s.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+  }
+
+  /**
+   * The server context presenting whatever {@code certificate} holds at each handshake, client
+   * certificates optional and shape-checked only.
+   */
+  public static SslContext serverContext(ServerCertificate certificate) throws SSLException {
+    return GrpcSslContexts.configure(SslContextBuilder.forServer(certificate))
+        .trustManager(new WellFormedChainTrustManager())
+        .clientAuth(ClientAuth.OPTIONAL)
+        .build();
   }
 
   /** The server context: {@code identity}, client certificates optional and shape-checked only. */

@@ -66,4 +66,35 @@ class CaLearnerTest {
       throw new AssertionError("no answer", e);
     }
   }
+
+  @Test
+  void oneClientNetworkMayStartOnlyAFewLookups() throws Exception {
+    try (ServerSocket silent = new ServerSocket(0, 64, InetAddress.getLoopbackAddress())) {
+      DomainCas cas = new DomainCas(CertificateAuthority.create(Address.ofDomain("b.test"), Clock.systemUTC()),
+          Clock.systemUTC());
+      CaLearner learner = new CaLearner(cas, null,
+          d -> InetSocketAddress.createUnresolved("127.0.0.1", silent.getLocalPort()),
+          Clock.systemUTC(), Duration.ofMillis(500));
+      for (int i = 0; i < CaLearner.LOOKUP_BURST; i++) {
+        assertThat(learner.caFor("d" + i + ".test", "192.0.2.1")).isNotCompletedExceptionally();
+      }
+      CompletableFuture<X509Certificate> refused = learner.caFor("one-more.test", "192.0.2.1");
+      assertThat(statusOf(refused).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      assertThat(statusOf(refused).getDescription()).contains("192.0.2.1");
+      // another network is not affected
+      assertThat(learner.caFor("one-more.test", "192.0.2.2")).isNotCompletedExceptionally();
+    }
+  }
+
+  @Test
+  void learnedDomainsAreCapped() throws Exception {
+    DomainCas cas = new DomainCas(CertificateAuthority.create(Address.ofDomain("b.test"), Clock.systemUTC()),
+        Clock.systemUTC());
+    cas.learn("known.test", CertificateAuthority.create(Address.ofDomain("known.test"), Clock.systemUTC()).certificate());
+    CaLearner learner = new CaLearner(cas, null, d -> InetSocketAddress.createUnresolved("127.0.0.1", 1),
+        Clock.systemUTC(), Duration.ofMillis(500), h -> new InetAddress[0], 1);
+    Status s = statusOf(learner.caFor("new.test", "192.0.2.1"));
+    assertThat(s.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(s.getDescription()).contains("as many other domains as it may");
+  }
 }

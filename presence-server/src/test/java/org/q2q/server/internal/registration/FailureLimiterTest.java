@@ -46,4 +46,28 @@ class FailureLimiterTest {
     limiter.recordFailure("late"); // expired keys are pruned first
     assertThat(limiter.trackedKeys()).isEqualTo(1);
   }
+
+  @Test
+  void aReservationCountsAtOnceAndASuccessRefundsIt() {
+    for (int i = 0; i < 5; i++) {
+      assertThat(limiter.tryReserve("k")).isEmpty(); // five attempts in flight, none finished
+    }
+    assertThat(limiter.tryReserve("k")).isPresent(); // the sixth is refused before any check ends
+    limiter.refund("k"); // one of them had the right password
+    assertThat(limiter.tryReserve("k")).isEmpty();
+    assertThat(limiter.tryReserve("k")).isPresent();
+  }
+
+  @Test
+  void whenFullTheLeastRecentlyUsedKeyIsForgottenNotALiveOne() {
+    for (int i = 0; i < 5; i++) {
+      limiter.recordFailure("victim");
+    }
+    limiter.recordFailure("a");
+    limiter.recordFailure("victim"); // victim is used again: "a" is now the oldest
+    limiter.recordFailure("b"); // full: forgets "a"
+    assertThat(limiter.trackedKeys()).isEqualTo(3);
+    limiter.recordFailure("c");
+    assertThat(limiter.blockedFor("victim")).isPresent();
+  }
 }

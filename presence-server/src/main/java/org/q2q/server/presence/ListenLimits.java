@@ -1,0 +1,67 @@
+package org.q2q.server.presence;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The bounds of Listen streams and the listener ids Inbound hands out, per address and for the
+ * whole server, so that many accounts (cheap with open registration) still cannot grow the server
+ * without limit.
+ *
+ * @param maxSessionsPerAddress Listen streams one address may hold open (one per machine of a user,
+ *     with room for reconnects)
+ * @param maxSessions Listen streams open on the server at once
+ * @param outboundBudgetBytes bytes of queries a Listen stream may have queued on the server while
+ *     its client does not read (beyond what gRPC buffers itself, 32 KiB); past it the stream is
+ *     ended with RESOURCE_EXHAUSTED. Registered and heartbeat echoes are coalesced (at most one of
+ *     each waits), so they do not count
+ * @param globalOutboundBytes the same, summed over all Listen streams
+ * @param stallTimeout a Listen stream whose client has not taken what the server has to send for
+ *     this long is ended with RESOURCE_EXHAUSTED
+ * @param maxListenerIds unused listener ids on the server at once (per caller: {@link
+ *     org.q2q.server.internal.presence.ListenerTickets#MAX_PER_CALLER})
+ */
+public record ListenLimits(
+    int maxSessionsPerAddress,
+    int maxSessions,
+    long outboundBudgetBytes,
+    long globalOutboundBytes,
+    Duration stallTimeout,
+    int maxListenerIds) {
+
+  public ListenLimits {
+    if (maxSessionsPerAddress < 1 || maxSessions < 1 || outboundBudgetBytes < 1 || globalOutboundBytes < 1
+        || maxListenerIds < 1) {
+      throw new IllegalArgumentException("Listen limits must be at least 1: " + maxSessionsPerAddress + ", "
+          + maxSessions + ", " + outboundBudgetBytes + ", " + globalOutboundBytes + ", " + maxListenerIds);
+    }
+    Objects.requireNonNull(stallTimeout, "stallTimeout");
+    if (stallTimeout.isNegative() || stallTimeout.isZero()) {
+      throw new IllegalArgumentException("stallTimeout must be positive, got " + stallTimeout);
+    }
+  }
+
+  /**
+   * 32 streams per address, 10,000 on the server, 256 KiB queued per stream and 64 MiB in all, a
+   * 30 s stall timeout, 100,000 listener ids.
+   */
+  public static ListenLimits defaults() {
+    return new ListenLimits(32, 10_000, 256 << 10, 64L << 20, Duration.ofSeconds(30), 100_000);
+  }
+
+  /** A copy with other session caps. */
+  public ListenLimits withSessions(int perAddress, int total) {
+    return new ListenLimits(perAddress, total, outboundBudgetBytes, globalOutboundBytes, stallTimeout, maxListenerIds);
+  }
+
+  /** A copy with another outbound budget and stall timeout. */
+  public ListenLimits withOutbound(long perSessionBytes, long globalBytes, Duration stall) {
+    return new ListenLimits(maxSessionsPerAddress, maxSessions, perSessionBytes, globalBytes, stall, maxListenerIds);
+  }
+
+  /** A copy with another global listener id cap. */
+  public ListenLimits withMaxListenerIds(int n) {
+    return new ListenLimits(maxSessionsPerAddress, maxSessions, outboundBudgetBytes, globalOutboundBytes,
+        stallTimeout, n);
+  }
+}
