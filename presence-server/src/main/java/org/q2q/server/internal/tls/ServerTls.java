@@ -72,6 +72,24 @@ public final class ServerTls {
     return s.contains(":") || s.matches("\\d{1,3}(\\.\\d{1,3}){3}");
   }
 
+  /**
+   * The relay socket's context: {@code identity}, ALPN {@code alpn} only, a client certificate
+   * required but shape-checked only (it is verified against the domain CAs after the handshake, so
+   * that a refusal can say why and a foreign CA can be learned first).
+   */
+  public static SslContext relayContext(Identity identity, String alpn) throws SSLException {
+    List<java.security.cert.X509Certificate> chain = identity.chain();
+    return SslContextBuilder.forServer(identity.privateKey(), chain.toArray(java.security.cert.X509Certificate[]::new))
+        .trustManager(new WellFormedChainTrustManager())
+        .clientAuth(ClientAuth.REQUIRE)
+        .applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+            io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+            io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+            alpn))
+        .build();
+  }
+
   /** The server context: {@code identity}, client certificates optional and shape-checked only. */
   public static SslContext serverContext(Identity identity) throws SSLException {
     List<java.security.cert.X509Certificate> chain = identity.chain();
