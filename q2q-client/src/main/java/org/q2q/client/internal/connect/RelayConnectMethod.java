@@ -5,6 +5,8 @@ import io.netty.handler.ssl.SslContext;
 import java.util.function.Supplier;
 import org.q2q.client.Route;
 import org.q2q.client.ServerAddress;
+import org.q2q.client.internal.relay.RelayChannel;
+import org.q2q.proto.RelayRole;
 import org.q2q.proto.ConnectionMethod;
 import org.q2q.proto.Listener;
 import org.q2q.proto.PresenceGrpc;
@@ -56,6 +58,7 @@ final class RelayConnectMethod<S> implements ConnectMethod<S> {
     int port = method.getRelay().getSocketPort();
     if (port > 0 && port <= 65535 && !RPC_ONLY) {
       return new RelaySocketPlan<>(loop, server, port, socketTls.get(), listener.getId(),
+          () -> RelayChannel.open(stub, loop, listener.getId(), RelayRole.RELAY_ROLE_CONNECTOR, server.toString()),
           (ch, route) -> secure.start(ch, route, listener.getId()));
     }
     return new RelayPlan<>(stub, loop, listener.getId(), server.toString(),

@@ -48,7 +48,17 @@ public final class RelaySocket extends ChannelInboundHandlerAdapter {
   /** The byte that tells the server this side left TLS. */
   static final int ACK = 0x51;
   private static final int MAX_ANSWER_BYTES = 64 << 10;
-  private static final int CONNECT_TIMEOUT_MILLIS = 10_000;
+  /** Short: a relay socket port that a firewall drops falls back to the Relay RPC after this. */
+  private static final int CONNECT_TIMEOUT_MILLIS = 3_000;
+
+  /** The relay socket could not be reached at all (nothing was said to the server). */
+  public static final class UnreachableException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    UnreachableException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
 
   private final String listenerId;
   private final RelayRole role;
@@ -68,7 +78,8 @@ public final class RelaySocket extends ChannelInboundHandlerAdapter {
    * Connects to the relay socket at {@code server}'s host, port {@code port}.
    *
    * @return completes on {@code loop} with the spliced channel (empty pipeline, auto-read on), or
-   *     fails with an IOException that says why; cancelling it closes the connection
+   *     fails with an IOException that says why ({@link UnreachableException} if the port could
+   *     not be reached); cancelling it closes the connection
    */
   public static CompletableFuture<Channel> open(EventLoop loop, ServerAddress server, int port, SslContext tls,
       String listenerId, RelayRole role) {
@@ -89,7 +100,7 @@ public final class RelaySocket extends ChannelInboundHandlerAdapter {
     cf.addListener(f -> {
       if (!f.isSuccess()) {
         Throwable c = f.cause();
-        handler.result.completeExceptionally(new IOException("cannot reach the relay socket at " + via + ": "
+        handler.result.completeExceptionally(new UnreachableException("cannot reach the relay socket at " + via + ": "
             + (c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage()), c));
       }
     });
