@@ -23,6 +23,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/q2q-capacity.XXXXXX")
 spid=
 cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
+trap 'exit 143' INT TERM
 mkdir -p "$work/classes"
 javac -nowarn -cp "$jar" -d "$work/classes" bench/capacity/CapacityLoad.java
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -202,6 +202,21 @@ class RelaySocketTest {
   }
 
   @Test
+  void aConnectorThatLeavesWhileWaitingIsNoLongerWaitedFor() throws Exception {
+    start(b -> {});
+    String id = inbound(alice).getListeners(0).getId();
+    try (Socket connector = SocketRelayPeer.helloOnly(server.server(), alice, id, RelayRole.RELAY_ROLE_CONNECTOR)) {
+      bobListening.next(ListenDown.KindCase.RELAY_OPEN);
+    } // it leaves before bob joins
+    Await.until(Duration.ofSeconds(5), "the connector released",
+        () -> server.server().presence().relayStats().activeStreams() == 0);
+    try (SocketRelayPeer late = SocketRelayPeer.open(server.server(), bob, id, RelayRole.RELAY_ROLE_LISTENER)) {
+      assertThat(late.answer.getRefused().getCode()).isEqualTo(Status.Code.NOT_FOUND.value());
+      assertThat(late.answer.getRefused().getDescription()).contains("no connector is waiting");
+    }
+  }
+
+  @Test
   void aClientWithoutACertificateIsRefusedInTheHandshake() throws Exception {
     start(b -> {});
     assertThatThrownBy(() -> SocketRelayPeer.open(server.server(), null, "any", RelayRole.RELAY_ROLE_CONNECTOR))

@@ -53,12 +53,36 @@ final class SocketRelayPeer implements AutoCloseable {
     }
     raw.connect(new InetSocketAddress("127.0.0.1", server.relaySocketPort()), 5000);
     raw.setSoTimeout(20_000);
+    SSLSocket tls = handshake(raw, server, who);
+    sendHello(tls, listenerId, role);
+    RelaySocketFrame answer = readAnswer(tls.getInputStream());
+    if (answer.hasSpliced()) {
+      raw.getOutputStream().write(0x51); // left TLS
+      raw.getOutputStream().flush();
+    }
+    return new SocketRelayPeer(raw, answer);
+  }
+
+  /** TLS and the hello only; the caller owns the raw socket (the answer is not read). */
+  static Socket helloOnly(PresenceServer server, Identity who, String listenerId, RelayRole role) throws Exception {
+    Socket raw = new Socket();
+    raw.connect(new InetSocketAddress("127.0.0.1", server.relaySocketPort()), 5000);
+    SSLSocket tls = handshake(raw, server, who);
+    sendHello(tls, listenerId, role);
+    return raw;
+  }
+
+  private static SSLSocket handshake(Socket raw, PresenceServer server, Identity who) throws Exception {
     SSLSocket tls = (SSLSocket) context(server, who).getSocketFactory()
         .createSocket(raw, "localhost", server.relaySocketPort(), false);
     SSLParameters p = tls.getSSLParameters();
     p.setApplicationProtocols(new String[] {"q2q-relay/1"});
     tls.setSSLParameters(p);
     tls.startHandshake();
+    return tls;
+  }
+
+  private static void sendHello(SSLSocket tls, String listenerId, RelayRole role) throws IOException {
     RelayHello hello = RelayHello.newBuilder().setListenerId(listenerId).setRole(role).build();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     CodedOutputStream o = CodedOutputStream.newInstance(out);
@@ -67,12 +91,6 @@ final class SocketRelayPeer implements AutoCloseable {
     o.flush();
     tls.getOutputStream().write(out.toByteArray());
     tls.getOutputStream().flush();
-    RelaySocketFrame answer = readAnswer(tls.getInputStream());
-    if (answer.hasSpliced()) {
-      raw.getOutputStream().write(0x51); // left TLS
-      raw.getOutputStream().flush();
-    }
-    return new SocketRelayPeer(raw, answer);
   }
 
   static SocketRelayPeer open(PresenceServer server, Identity who, String listenerId, RelayRole role)

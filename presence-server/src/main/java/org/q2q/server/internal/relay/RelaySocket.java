@@ -173,6 +173,9 @@ final class RelaySocket extends ChannelInboundHandlerAdapter {
       hello = null;
     }
     if (splice != null) {
+      if (was == State.WAITING) {
+        rendezvous.abandon(splice); // the id stays used up; a late listener finds no one waiting
+      }
       splice.gone(this, was);
     }
     release();
@@ -312,7 +315,8 @@ final class RelaySocket extends ChannelInboundHandlerAdapter {
       rendezvous.abandon(splice);
     }
     state = State.DONE;
-    if (channel.pipeline().get(SslHandler.class) != null && channel.isActive()) {
+    SslHandler ssl = channel.pipeline().get(SslHandler.class);
+    if (ssl != null && channel.isActive() && ssl.handshakeFuture().isSuccess()) { // a reason needs TLS up
       RelayRefused r = RelayRefused.newBuilder()
           .setCode(status.getCode().value())
           .setDescription(status.getDescription() == null ? "" : status.getDescription())
