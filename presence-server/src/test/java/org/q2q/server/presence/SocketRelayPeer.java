@@ -33,9 +33,16 @@ final class SocketRelayPeer implements AutoCloseable {
   final Socket raw;
   /** The server's answer. */
   final RelaySocketFrame answer;
+  /**
+   * The TLS socket left behind, held so that it is never finalized while the raw socket is in use:
+   * the JDK's SSLSocket closes itself when finalized, writing a close_notify into the raw stream.
+   */
+  @SuppressWarnings("unused")
+  private final SSLSocket tls;
 
-  private SocketRelayPeer(Socket raw, RelaySocketFrame answer) {
+  private SocketRelayPeer(Socket raw, SSLSocket tls, RelaySocketFrame answer) {
     this.raw = raw;
+    this.tls = tls;
     this.answer = answer;
   }
 
@@ -60,7 +67,7 @@ final class SocketRelayPeer implements AutoCloseable {
       raw.getOutputStream().write(0x51); // left TLS
       raw.getOutputStream().flush();
     }
-    return new SocketRelayPeer(raw, answer);
+    return new SocketRelayPeer(raw, tls, answer);
   }
 
   /** TLS and the hello only; the caller owns the raw socket (the answer is not read). */

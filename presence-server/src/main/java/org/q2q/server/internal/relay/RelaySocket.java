@@ -268,6 +268,7 @@ final class RelaySocket extends ChannelInboundHandlerAdapter {
         case RELAY_ROLE_CONNECTOR -> {
           splice = rendezvous.connectSocket(this, caller, h.getListenerId(), port);
           state = State.WAITING;
+          channel.config().setAutoRead(true); // to notice at once if it leaves (data now is refused)
           long ms = rendezvous.joinTimeout().toMillis();
           SocketSplice waiting = splice;
           timer = channel.eventLoop().schedule(() -> {
