@@ -111,7 +111,7 @@ echo "warm-up: ${seconds}s through the tunnel, ${seconds}s direct" >&2
 run_wrk "$tunnel" >/dev/null
 run_wrk "$direct" >/dev/null
 # the exposer prints a line per finished connection, naming where the peer's session comes from
-route=$(grep -m1 '^connection' "$tmp/expose.out" | sed -E 's/^connection [^:]*: [^ ]+ ((via|from) [^,]*),.*/\1/')
+route=$({ grep -m1 '^connection' "$tmp/expose.out" || true; } | sed -E 's/^connection [^:]*: [^ ]+ ((via|from) [^,]*),.*/\1/')
 echo "tunnel route: ${route:-unknown}" >&2
 : >"$tmp/direct.txt"; : >"$tmp/tunnel.txt"; : >"$tmp/rcpu.txt"
 for i in $(seq "$reps"); do

@@ -180,6 +180,9 @@ public final class PresenceServer implements AutoCloseable {
                 def, new StatusMappingInterceptor(), CallerIdentity.interceptor(domainCas)));
       }
       server = sb.build().start();
+      if (presence != null && (config.relaySocketPort == null || config.relaySocketPort >= 0)) {
+        openRelaySocket(bind);
+      }
       if (config.udp) {
         stun = bindUdp(port());
         closeables.add(0, stun);
@@ -196,6 +199,31 @@ public final class PresenceServer implements AutoCloseable {
         closeQuietly();
       }
     }
+  }
+
+  /**
+   * Opens the Presence service's relay socket: on the configured port, else on the gRPC port + 1,
+   * or any free port when that one is taken (or the gRPC port was 0): clients learn it from Inbound.
+   */
+  private void openRelaySocket(InetSocketAddress grpc) throws IOException {
+    Integer asked = config.relaySocketPort;
+    int grpcPort = port();
+    int first = asked != null ? asked : (config.port == 0 || grpcPort >= 65535 ? 0 : grpcPort + 1);
+    try {
+      presence.openRelaySocket(new InetSocketAddress(grpc.getAddress(), first), serverCertificate);
+    } catch (IOException e) {
+      if (asked != null || first == 0) {
+        throw e;
+      }
+      log.info("relay socket port {} is taken; binding another one (announced in Inbound answers)", first);
+      presence.openRelaySocket(new InetSocketAddress(grpc.getAddress(), 0), serverCertificate);
+    }
+  }
+
+  /** The relay socket's TCP port; 0 if there is none. */
+  public int relaySocketPort() {
+    requireStarted(server);
+    return presence == null ? 0 : presence.relaySocketPort();
   }
 
   /**
@@ -455,6 +483,7 @@ public final class PresenceServer implements AutoCloseable {
     private PresenceConfig presence = PresenceConfig.defaults();
     private ListenLimits listenLimits = ListenLimits.defaults();
     private boolean udp = true;
+    private Integer relaySocketPort; // null: the gRPC port + 1, or any free one
     private double stunPerSourcePerSecond = 5;
     private int stunPerSourceBurst = 20;
     private double stunGlobalPerSecond = 5000;
@@ -506,6 +535,19 @@ public final class PresenceServer implements AutoCloseable {
       this.stunPerSourcePerSecond = perSourcePerSecond;
       this.stunPerSourceBurst = perSourceBurst;
       this.stunGlobalPerSecond = globalPerSecond;
+      return this;
+    }
+
+    /**
+     * The relay socket's TCP port (default: the gRPC port + 1, or any free port when that is taken
+     * or the gRPC port is 0); 0: any free port; -1: no relay socket (relays use the Relay RPC).
+     * Clients learn the port from Inbound answers.
+     */
+    public Builder relaySocketPort(int port) {
+      if (port < -1 || port > 65535) {
+        throw new IllegalArgumentException("relay socket port " + port + " is not in -1..65535");
+      }
+      this.relaySocketPort = port;
       return this;
     }
 

@@ -28,13 +28,13 @@ public final class ConnectLatencyBench {
       bob.listen("echo", TestNet::echo).ready().get(30, TimeUnit.SECONDS);
       Q2qClient alice = net.client(server, "alice@localhost");
       Address to = Address.parse("bob@localhost");
-      List<Transport> routes = List.of(Transport.DIRECT, Transport.RELAY);
+      List<Transport> routes = List.of(Transport.DIRECT, Transport.PTCP, Transport.RELAY);
       for (int i = 0; i < warmup; i++) {
         for (Transport t : routes) {
           once(alice, to, t);
         }
       }
-      List<List<Double>> ms = List.of(new ArrayList<>(), new ArrayList<>());
+      List<List<Double>> ms = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
       for (int i = 0; i < rounds; i++) {
         for (int r = 0; r < routes.size(); r++) {
           ms.get(r).add(once(alice, to, routes.get(r)));

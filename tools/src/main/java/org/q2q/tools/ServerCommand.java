@@ -40,6 +40,11 @@ final class ServerCommand implements Callable<Integer> {
       description = "TCP port to listen on (default: ${DEFAULT-VALUE}; 0 picks a free one).")
   int port;
 
+  @Option(names = "--relay-port", paramLabel = "PORT",
+      description = "TCP port of the relay socket (default: the port + 1, or a free one if that is taken; "
+          + "0 picks a free one; -1: none, relays go through gRPC). Clients learn it from the server.")
+  Integer relayPort;
+
   @Option(names = "--bind", paramLabel = "HOST", description = "Interface to listen on (default: all).")
   String bind;
 
@@ -49,7 +54,7 @@ final class ServerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PresenceServer server =
+    PresenceServer.Builder builder =
         PresenceServer.builder()
             .domain(domain)
             .dataDir(data)
@@ -58,9 +63,11 @@ final class ServerCommand implements Callable<Integer> {
             .registration(registration)
             // other domains' servers, for learning their CAs (federation): as clients find them
             .presence(PresenceConfig.defaults().withFederation(
-                DomainServerLocator.fromServersVariable(Main.of(spec).environment().env().get("Q2Q_SERVERS"))))
-            .build()
-            .start();
+                DomainServerLocator.fromServersVariable(Main.of(spec).environment().env().get("Q2Q_SERVERS"))));
+    if (relayPort != null) {
+      builder.relaySocketPort(relayPort);
+    }
+    PresenceServer server = builder.build().start();
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook =
         new Thread(
@@ -78,7 +85,8 @@ final class ServerCommand implements Callable<Integer> {
     String listen = (bind == null ? "all interfaces" : bind) + ", port " + server.port();
     String local = bind == null || InetAddress.getByName(bind).isAnyLocalAddress() ? "127.0.0.1" : bind;
     out.println("q2q presence server for " + server.domain() + " listening on " + listen + " (gRPC over TLS)"
-        + (server.udpPort() == 0 ? "" : ", udp port " + server.udpPort() + " (STUN)"));
+        + (server.udpPort() == 0 ? "" : ", udp port " + server.udpPort() + " (STUN)")
+        + (server.relaySocketPort() == 0 ? "" : ", relay tcp port " + server.relaySocketPort()));
     out.println("  CA fingerprint " + server.ca().fingerprint());
     out.println("  data in " + data.toAbsolutePath().normalize() + ", registration " + registration.name().toLowerCase(java.util.Locale.ROOT));
     out.println("  " + registrationNotice(registration, server.domain().domain(),

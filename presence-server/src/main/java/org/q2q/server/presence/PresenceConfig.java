@@ -30,6 +30,7 @@ import java.util.Objects;
  * @param federation where foreign domains' servers are, to learn their CAs; null disables federation
  *     (foreign callers are then UNAUTHENTICATED unless their CA is already known)
  * @param relayTap observer of every relayed data frame, for tests; null in production
+ * @param relayCaps the relay's global bounds and socket buffering
  */
 public record PresenceConfig(
     Duration inboundAnswerTimeout,
@@ -45,7 +46,8 @@ public record PresenceConfig(
     int maxServicesPerSession,
     int maxPendingQueriesPerSession,
     DomainServerLocator federation,
-    RelayTap relayTap) {
+    RelayTap relayTap,
+    RelayCaps relayCaps) {
 
   public PresenceConfig {
     positive(inboundAnswerTimeout, "inboundAnswerTimeout");
@@ -60,13 +62,15 @@ public record PresenceConfig(
     atLeastOne(relayReadyThresholdBytes, "relayReadyThresholdBytes");
     atLeastOne(maxServicesPerSession, "maxServicesPerSession");
     atLeastOne(maxPendingQueriesPerSession, "maxPendingQueriesPerSession");
+    Objects.requireNonNull(relayCaps, "relayCaps");
   }
 
   /**
    * Production defaults: Inbound waits 5 s, ids live 120 s, a relay waits 10 s for its listener, a
    * Listen stream silent for 120 s is ended, 64 relay streams and 16 MiB in flight per address,
    * frames up to 1 MiB, a relay window of 4 frames and a 128 KiB ready threshold, 256 services and
-   * 256 pending queries per Listen stream; federation through {@code <domain>:8788}; no tap.
+   * 256 pending queries per Listen stream; federation through {@code <domain>:8788}; no tap;
+   * {@link RelayCaps#defaults()}.
    */
   public static PresenceConfig defaults() {
     return new PresenceConfig(
@@ -83,42 +87,43 @@ public record PresenceConfig(
         256,
         256,
         DomainServerLocator.defaultPort(),
-        null);
+        null,
+        RelayCaps.defaults());
   }
 
   /** A copy with another Inbound answer timeout. */
   public PresenceConfig withInboundAnswerTimeout(Duration d) {
     return new PresenceConfig(d, listenerIdTtl, relayJoinTimeout, bindUdpTimeout, listenIdleTimeout,
         maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
-        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap, relayCaps);
   }
 
   /** A copy with another listener id lifetime. */
   public PresenceConfig withListenerIdTtl(Duration d) {
     return new PresenceConfig(inboundAnswerTimeout, d, relayJoinTimeout, bindUdpTimeout, listenIdleTimeout,
         maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
-        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap, relayCaps);
   }
 
   /** A copy with another relay join timeout. */
   public PresenceConfig withRelayJoinTimeout(Duration d) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, d, bindUdpTimeout, listenIdleTimeout,
         maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
-        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap, relayCaps);
   }
 
   /** A copy with another Listen idle timeout. */
   public PresenceConfig withListenIdleTimeout(Duration d) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout, d,
         maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes, relayWindowFrames,
-        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap, relayCaps);
   }
 
   /** A copy with other relay limits. */
   public PresenceConfig withRelayLimits(int streamsPerAddress, long bytesInFlightPerAddress, int frameBytes) {
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
         listenIdleTimeout, streamsPerAddress, bytesInFlightPerAddress, frameBytes, relayWindowFrames,
-        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap);
+        relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation, relayTap, relayCaps);
   }
 
   /** A copy with another relay window and ready threshold (throughput vs. memory per relay). */
@@ -126,7 +131,7 @@ public record PresenceConfig(
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
         listenIdleTimeout, maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes,
         windowFrames, readyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession, federation,
-        relayTap);
+        relayTap, relayCaps);
   }
 
   /** A copy with other Listen session limits. */
@@ -134,7 +139,7 @@ public record PresenceConfig(
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
         listenIdleTimeout, maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes,
         relayWindowFrames, relayReadyThresholdBytes, servicesPerSession, pendingQueriesPerSession,
-        federation, relayTap);
+        federation, relayTap, relayCaps);
   }
 
   /** A copy with another federation locator (null: no federation). */
@@ -142,7 +147,7 @@ public record PresenceConfig(
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
         listenIdleTimeout, maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes,
         relayWindowFrames, relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession,
-        locator, relayTap);
+        locator, relayTap, relayCaps);
   }
 
   /** A copy with a relay tap (null: none). */
@@ -150,7 +155,15 @@ public record PresenceConfig(
     return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
         listenIdleTimeout, maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes,
         relayWindowFrames, relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession,
-        federation, tap);
+        federation, tap, relayCaps);
+  }
+
+  /** A copy with other global relay bounds. */
+  public PresenceConfig withRelayCaps(RelayCaps caps) {
+    return new PresenceConfig(inboundAnswerTimeout, listenerIdTtl, relayJoinTimeout, bindUdpTimeout,
+        listenIdleTimeout, maxRelayStreamsPerAddress, maxRelayBytesInFlightPerAddress, maxRelayFrameBytes,
+        relayWindowFrames, relayReadyThresholdBytes, maxServicesPerSession, maxPendingQueriesPerSession,
+        federation, relayTap, caps);
   }
 
   private static void positive(Duration d, String name) {

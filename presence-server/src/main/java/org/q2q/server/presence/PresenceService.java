@@ -4,6 +4,8 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.Map;
 import java.util.Optional;
@@ -18,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.CaPinStore;
+import org.q2q.certstore.Identity;
 import org.q2q.proto.BindUdpRequest;
 import org.q2q.proto.BindUdpResponse;
 import org.q2q.proto.InboundRequest;
@@ -40,6 +43,8 @@ import org.q2q.server.internal.presence.ListenerTickets;
 import org.q2q.server.internal.presence.OutboundBudget;
 import org.q2q.server.internal.relay.RelayLimits;
 import org.q2q.server.internal.relay.RelayRendezvous;
+import org.q2q.server.internal.relay.RelaySocketPort;
+import org.q2q.server.internal.tls.ServerTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,6 +95,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   /** At most about one warning a second for refusals remote callers can repeat. */
   private final TokenBuckets warnings;
   private volatile boolean closed;
+  private volatile RelaySocketPort relaySocket;
 
   /**
    * @param cas the CAs this server trusts (its own, and foreign ones learned by federation)
@@ -129,7 +135,9 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     this.tickets = new ListenerTickets(clock, config.listenerIdTtl(), listenLimits.maxListenerIds());
     this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout());
     this.bindUdps = new BindUdpForwarder(tickets, config.bindUdpTimeout());
-    this.limits = new RelayLimits(config.maxRelayStreamsPerAddress(), config.maxRelayBytesInFlightPerAddress());
+    this.limits = new RelayLimits(config.maxRelayStreamsPerAddress(), config.maxRelayBytesInFlightPerAddress(),
+        config.relayCaps().maxStreams(), config.relayCaps().maxAnonymousStreams(),
+        config.relayCaps().maxBytesInFlight());
     this.relay = new RelayRendezvous(tickets, limits, config.relayTap(), config.maxRelayFrameBytes(),
         config.relayWindowFrames(), config.relayReadyThresholdBytes(), config.relayJoinTimeout());
   }
@@ -265,6 +273,40 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   }
 
   /**
+   * Opens the relay socket on {@code at} ({@link RelaySocketPort}) with the server's identity, and
+   * announces its port in the relay methods of Inbound answers from now on. Closed with this service.
+   *
+   * @return the port listened on
+   * @throws IOException if the port cannot be bound
+   */
+  public synchronized int openRelaySocket(InetSocketAddress at, javax.net.ssl.KeyManager serverKeys) throws IOException {
+    if (relaySocket != null) {
+      throw new IllegalStateException("the relay socket is open already, on port " + relaySocket.port());
+    }
+    RelaySocketPort p = RelaySocketPort.bind(at, ServerTls.relayContext(serverKeys, RelaySocketPort.ALPN), relay,
+        callers::resolve, config.relayCaps());
+    relaySocket = p;
+    inbound.relaySocketPort(p.port());
+    return p.port();
+  }
+
+  /** The relay socket's port, or 0 if it is not open. */
+  public int relaySocketPort() {
+    RelaySocketPort p = relaySocket;
+    return p == null ? 0 : p.port();
+  }
+
+  /** Timers of relay streams pending now (tests: streams that ended leave none). */
+  public int pendingRelayTimers() {
+    return relay.pendingTimers();
+  }
+
+  /** Relay streams and sockets whose caller or hello is not known yet (tests). */
+  public int anonymousRelayStreams() {
+    return limits.anonymousStreams();
+  }
+
+  /**
    * Ends every Listen session and relay stream with UNAVAILABLE "the server is shutting down", so
    * that clients reconnect elsewhere (or later) at once instead of waiting for the shutdown grace.
    */
@@ -277,6 +319,11 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     }
     relay.close(bye);
     timers.shutdownNow();
+    RelaySocketPort p = relaySocket;
+    if (p != null) {
+      inbound.relaySocketPort(0);
+      p.close();
+    }
   }
 
   /**

@@ -61,6 +61,38 @@ public final class CallerResolver {
   }
 
   /**
+   * The caller behind {@code chain}, a chain presented outside gRPC (the relay socket's TLS
+   * handshake, which proved the holder of the leaf's key): verified against the known CAs, or
+   * against a foreign domain's CA learned first as for a call.
+   *
+   * @return the caller, or a failure with UNAUTHENTICATED saying why
+   */
+  public CompletableFuture<Caller> resolve(List<X509Certificate> chain) {
+    if (chain.isEmpty()) {
+      return CompletableFuture.failedFuture(Status.UNAUTHENTICATED
+          .withDescription("a client certificate is needed (register first)").asRuntimeException());
+    }
+    try {
+      return CompletableFuture.completedFuture(new Caller(cas.verify(chain), chain));
+    } catch (CertificateException e) {
+      Optional<Address> claimed = Certificates.addressOf(chain.get(0));
+      if (claimed.isEmpty() || learner == null || cas.caFor(claimed.get().domain()).isPresent()) {
+        return CompletableFuture.failedFuture(Status.UNAUTHENTICATED
+            .withDescription("client certificate not accepted: " + e.getMessage()).asRuntimeException());
+      }
+    }
+    return learner.caFor(Certificates.addressOf(chain.get(0)).orElseThrow().domain()).thenApply(ca -> {
+      try {
+        return new Caller(cas.verify(chain), chain);
+      } catch (CertificateException e) {
+        throw Status.UNAUTHENTICATED
+            .withDescription("client certificate not accepted: " + e.getMessage())
+            .asRuntimeException();
+      }
+    });
+  }
+
+  /**
    * The caller of the current call if it is verified already (no federation lookup).
    *
    * @throws StatusRuntimeException UNAUTHENTICATED

@@ -54,6 +54,14 @@ public final class InboundBroker {
   private final ListenerTickets tickets;
   private final Duration answerTimeout;
 
+  /** The relay socket's port announced in relay methods; 0: none (the Relay RPC only). */
+  private volatile int relaySocketPort;
+
+  /** Announces the relay socket's port in every relay method from now on (0: none). */
+  public void relaySocketPort(int port) {
+    this.relaySocketPort = port;
+  }
+
   public InboundBroker(Address ownDomain, ListenerRegistry registry, ListenerTickets tickets, Duration answerTimeout) {
     this.ownDomain = ownDomain;
     this.registry = registry;
@@ -152,9 +160,10 @@ public final class InboundBroker {
       // A listener's methods reach the connector as they are; a bound keeps one answer small.
       List<ConnectionMethod> methods = new ArrayList<>(
           answer.getMethodsList().subList(0, Math.min(answer.getMethodsCount(), MAX_METHODS)));
-      if (methods.stream().noneMatch(ConnectionMethod::hasRelay)) {
-        methods.add(ConnectionMethod.newBuilder().setRelay(RelayMethod.getDefaultInstance()).build());
-      }
+      // the relay is this server's to offer, with its socket port if it has one
+      methods.removeIf(ConnectionMethod::hasRelay);
+      methods.add(ConnectionMethod.newBuilder()
+          .setRelay(RelayMethod.newBuilder().setSocketPort(relaySocketPort)).build());
       resp.addListeners(Listener.newBuilder()
           .setId(t.id())
           .addAllCertificateChain(a.session().caller().chain().stream()

@@ -45,6 +45,10 @@ final class RelayEndpoint implements StreamObserver<RelayFrame> {
   boolean counted;
   /** This stream counts against its address's stream limit. */
   boolean limited;
+  /** This stream counts as one whose caller or hello is not known yet. */
+  boolean anonymous;
+  /** The pending hello or join timeout, cancelled when the stream ends. */
+  java.util.concurrent.ScheduledFuture<?> timer;
 
   RelayEndpoint(String streamId, ServerCallStreamObserver<RelayFrame> out, CompletableFuture<Caller> caller,
       RelayRendezvous rendezvous) {

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Thread-safety: everything runs on {@link #ctx}, shared by both endpoints.
  */
-final class RelaySplice {
+final class RelaySplice implements WaitingConnector {
   private static final Logger log = LoggerFactory.getLogger(RelaySplice.class);
 
   /** One direction: frames from {@code src} to {@code dst}. Fields on ctx only. */
@@ -124,6 +124,11 @@ final class RelaySplice {
 
   String id() {
     return ticket.id();
+  }
+
+  @Override
+  public ListenerTicket ticket() {
+    return ticket;
   }
 
   boolean isJoined() {

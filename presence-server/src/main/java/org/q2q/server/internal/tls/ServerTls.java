@@ -88,6 +88,24 @@ public final class ServerTls {
         .build();
   }
 
+  /**
+   * The relay socket's context: the server's certificate as {@code keys} presents it (renewed
+   * like the gRPC port's), ALPN {@code alpn} only, a client certificate
+   * required but shape-checked only (it is verified against the domain CAs after the handshake, so
+   * that a refusal can say why and a foreign CA can be learned first).
+   */
+  public static SslContext relayContext(javax.net.ssl.KeyManager keys, String alpn) throws SSLException {
+    return SslContextBuilder.forServer(keys)
+        .trustManager(new WellFormedChainTrustManager())
+        .clientAuth(ClientAuth.REQUIRE)
+        .applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+            io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+            io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+            io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+            alpn))
+        .build();
+  }
+
   /** The server context: {@code identity}, client certificates optional and shape-checked only. */
   public static SslContext serverContext(Identity identity) throws SSLException {
     List<java.security.cert.X509Certificate> chain = identity.chain();

@@ -221,7 +221,7 @@ public final class Connector {
           (route, step) -> events.attemptProgress(to, route, step), secure));
     }
     methods.add(new RelayConnectMethod<>(PresenceGrpc.newStub(server.channel()), server.loopOr(group),
-        server.address().toString(), secure));
+        server.address(), () -> servers.relaySocketTls(server), secure));
     MethodPlanner.Planned<PeerSession> planned = MethodPlanner.plan(resp.getListenersList(),
         timing.softTimeoutMillis(), timing.staggerMillis(), methods, choice);
     Racer<PeerSession> racer = new Racer<>(planned.entries(), planned.skipped(), deadline.remainingMillis(), scheduler,

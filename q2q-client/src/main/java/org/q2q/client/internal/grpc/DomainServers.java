@@ -52,6 +52,7 @@ public final class DomainServers implements AutoCloseable {
   private final Map<String, X509Certificate> cas = new ConcurrentHashMap<>();
   private final Map<String, CompletableFuture<X509Certificate>> learning = new ConcurrentHashMap<>();
   private final Map<String, Server> channels = new ConcurrentHashMap<>();
+  private final Map<String, io.netty.handler.ssl.SslContext> relayContexts = new ConcurrentHashMap<>();
 
   /** A domain's server: where it is and the channel to it. */
   public record Server(Address domain, ServerAddress address, ManagedChannel channel, EventLoop loop) {
@@ -199,6 +200,15 @@ public final class DomainServers implements AutoCloseable {
         PresenceChannels.open(where, domain, PresenceChannels.trustingCa(domain, ca, clock), identity, loop);
     log.debug("{} channel to the server of {} at {}", identity.address(), domain, where);
     return new Server(domain, where, ch, loop);
+  }
+
+  /**
+   * The TLS context for the relay socket of {@code server}: this client's identity, the server
+   * verified as for its gRPC channel (its domain's CA, its domain's address).
+   */
+  public io.netty.handler.ssl.SslContext relaySocketTls(Server server) {
+    return relayContexts.computeIfAbsent(server.domain().domain(), d -> PresenceChannels.relaySocketContext(
+        PresenceChannels.trustingCa(server.domain(), cas.get(d), clock), identity));
   }
 
   @Override

@@ -79,6 +79,29 @@ public final class PresenceChannels {
     }
   }
 
+  /**
+   * The TLS context for a server's relay socket: {@code client}'s identity, the server checked by
+   * {@code trust}, ALPN {@value #RELAY_ALPN} only.
+   */
+  public static SslContext relaySocketContext(X509TrustManager trust, Identity client) {
+    try {
+      return SslContextBuilder.forClient()
+          .trustManager(trust)
+          .keyManager(client.privateKey(), client.chainArray())
+          .applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+              io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+              io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+              io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+              RELAY_ALPN))
+          .build();
+    } catch (SSLException e) {
+      throw new IllegalStateException("cannot set up TLS for the relay socket: " + e.getMessage(), e);
+    }
+  }
+
+  /** The ALPN protocol of a presence server's relay socket. */
+  public static final String RELAY_ALPN = "q2q-relay/1";
+
   private static String authority(Address domain) {
     String d = domain.domain();
     // gRPC authorities must be host names; an IP-literal domain is fine as is.

@@ -19,6 +19,7 @@ import org.q2q.client.internal.grpc.DomainServers;
 import org.q2q.client.internal.peer.PeerSession;
 import org.q2q.client.internal.peer.PeerSessions;
 import org.q2q.client.internal.relay.RelayChannel;
+import org.q2q.client.internal.relay.RelaySocket;
 import org.q2q.proto.ConnectionMethod;
 import org.q2q.proto.InboundAnswer;
 import org.q2q.proto.InboundQuery;
@@ -173,8 +174,15 @@ public final class InboundResponder implements PresenceSession.Handler {
     }
     DomainServers.Server own = servers.own();
     Route route = Route.relay(own.address().toString());
-    PresenceGrpc.PresenceStub stub = PresenceGrpc.newStub(own.channel());
-    RelayChannel.open(stub, own.loopOr(group), r.getListenerId(), RelayRole.RELAY_ROLE_LISTENER, route.via())
+    CompletableFuture<? extends io.netty.channel.Channel> relay;
+    if (r.getSocketPort() > 0 && r.getSocketPort() <= 65535) { // the connector came by the relay socket
+      relay = RelaySocket.open(own.loopOr(group), own.address(), r.getSocketPort(), servers.relaySocketTls(own),
+          r.getListenerId(), RelayRole.RELAY_ROLE_LISTENER);
+    } else {
+      relay = RelayChannel.open(PresenceGrpc.newStub(own.channel()), own.loopOr(group), r.getListenerId(),
+          RelayRole.RELAY_ROLE_LISTENER, route.via());
+    }
+    relay
         .thenCompose(ch -> sessions.accept(ch, from, route, ids).whenComplete((s, e) -> {
           if (e != null) {
             ch.close();

@@ -1,0 +1,307 @@
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.q2q.certstore.Address;
+import org.q2q.certstore.AddressTrustManager;
+import org.q2q.certstore.CertificateAuthority;
+import org.q2q.certstore.Identity;
+import org.q2q.proto.Heartbeat;
+import org.q2q.proto.InboundAnswer;
+import org.q2q.proto.InboundRequest;
+import org.q2q.proto.ListenDown;
+import org.q2q.proto.ListenUp;
+import org.q2q.proto.Offer;
+import org.q2q.proto.PresenceGrpc;
+import org.q2q.proto.ServiceOffer;
+
+/**
+ * Capacity load for a running presence server (its own JVM; this is another): N Listen sessions
+ * over M mutual-TLS connections, each with its heartbeat, then Inbound brokering from C callers
+ * for S seconds. Identities are issued from the server's CA in its data folder (same machine), so
+ * no account or Argon2 work is needed. Prints the server's memory per connection and per idle
+ * session (heap after a full GC and RSS, via jcmd and /proc) and the Inbound rate with its p50/p99,
+ * then {@code RESULT key=value} lines for bench/run.
+ *
+ * <p>Usage: java -cp q2q.jar:. CapacityLoad --server HOST:PORT --domain D --data DIR --server-pid P
+ * [--sessions 500] [--connections 100] [--heartbeat-seconds 15] [--callers 64] [--inbound-seconds 10]
+ * [--loops 2]
+ */
+public final class CapacityLoad {
+  private static final String SERVICE = "cap";
+
+  /** One Listen stream: answers every Inbound query with accept (the server adds the relay). */
+  private static final class Session implements StreamObserver<ListenDown> {
+    private final CountDownLatch registered;
+    private final AtomicInteger ended;
+    private StreamObserver<ListenUp> up;
+
+    Session(CountDownLatch registered, AtomicInteger ended) {
+      this.registered = registered;
+      this.ended = ended;
+    }
+
+    synchronized void send(ListenUp u) {
+      up.onNext(u);
+    }
+
+    @Override
+    public void onNext(ListenDown d) {
+      switch (d.getKindCase()) {
+        case REGISTERED -> registered.countDown();
+        case INBOUND_QUERY -> send(ListenUp.newBuilder().setInboundAnswer(InboundAnswer.newBuilder()
+            .setQueryId(d.getInboundQuery().getQueryId()).setAccept(true)).build());
+        default -> { }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      ended.incrementAndGet();
+    }
+
+    @Override
+    public void onCompleted() {
+      ended.incrementAndGet();
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> o = new ConcurrentHashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    }
+    String[] hp = o.get("server").split(":");
+    String host = hp[0];
+    int port = Integer.parseInt(hp[1]);
+    Address domain = Address.ofDomain(o.getOrDefault("domain", "localhost"));
+    Path data = Path.of(o.get("data"));
+    long pid = Long.parseLong(o.get("server-pid"));
+    int sessions = Integer.parseInt(o.getOrDefault("sessions", "500"));
+    int connections = Integer.parseInt(o.getOrDefault("connections", "100"));
+    int heartbeat = Integer.parseInt(o.getOrDefault("heartbeat-seconds", "15"));
+    int callers = Integer.parseInt(o.getOrDefault("callers", "64"));
+    int inboundSeconds = Integer.parseInt(o.getOrDefault("inbound-seconds", "10"));
+    int loops = Integer.parseInt(o.getOrDefault("loops", "2"));
+    if (sessions < connections || (sessions + connections - 1) / connections > 32) {
+      throw new IllegalArgumentException("need connections <= sessions <= 32 x connections (32 Listen streams per "
+          + "address, one address per connection): " + sessions + " / " + connections);
+    }
+
+    Clock clock = Clock.systemUTC();
+    CertificateAuthority ca = CertificateAuthority.loadOrCreate(data, domain, clock);
+    AddressTrustManager trust = new AddressTrustManager(
+        d -> d.equals(domain.domain()) ? Optional.of(ca.certificate()) : Optional.empty(),
+        AddressTrustManager.AddressCheck.exactly(domain.domainAddress()), clock);
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(loops, NioIoHandler.newFactory());
+    List<ManagedChannel> channels = new ArrayList<>();
+
+    System.out.printf("capacity: %d Listen sessions over %d TLS connections to %s, heartbeat every %d s%n",
+        sessions, connections, o.get("server"), heartbeat);
+    long[] base = memory(pid);
+    System.out.printf("server before: heap %.1f MiB after GC, RSS %.1f MiB%n", base[0] / 1048576.0, base[1] / 1048576.0);
+
+    CountDownLatch registered = new CountDownLatch(sessions);
+    AtomicInteger ended = new AtomicInteger();
+    List<Session> all = new ArrayList<>();
+    List<PresenceGrpc.PresenceStub> stubs = new ArrayList<>();
+    long t0 = System.nanoTime();
+    for (int c = 0; c < connections; c++) {
+      Identity id = ca.issueIdentity(Address.parse("load-" + c + "@" + domain.domain()), Duration.ofDays(1));
+      ManagedChannel ch = channel(host, port, domain, trust, id, group);
+      channels.add(ch);
+      stubs.add(PresenceGrpc.newStub(ch));
+    }
+    // first one session per connection (memory per connection), then the rest (per extra session)
+    CountDownLatch first = new CountDownLatch(connections);
+    for (int c = 0; c < connections; c++) {
+      all.add(open(stubs.get(c), first, ended));
+    }
+    await(first, "the first session of every connection");
+    for (int i = 0; i < connections; i++) {
+      registered.countDown();
+    }
+    double openFirst = (System.nanoTime() - t0) / 1e9;
+    long[] afterConnections = memory(pid);
+    for (int s = connections; s < sessions; s++) {
+      all.add(open(stubs.get(s % connections), registered, ended));
+    }
+    await(registered, "every session registered");
+    double openAll = (System.nanoTime() - t0) / 1e9;
+    ScheduledExecutorService beats = Executors.newSingleThreadScheduledExecutor();
+    AtomicLong nonce = new AtomicLong();
+    long spread = Math.max(1, heartbeat * 1000L / Math.max(1, all.size()));
+    for (int i = 0; i < all.size(); i++) {
+      Session s = all.get(i);
+      beats.scheduleAtFixedRate(() -> {
+        try {
+          s.send(ListenUp.newBuilder().setHeartbeat(Heartbeat.newBuilder().setNonce(nonce.incrementAndGet())).build());
+        } catch (RuntimeException e) {
+          // the stream ended; counted by its observer
+        }
+      }, (i * spread) % (heartbeat * 1000L), heartbeat * 1000L, TimeUnit.MILLISECONDS);
+    }
+    Thread.sleep(2000);
+    long[] idle = memory(pid);
+    double perConnection = (afterConnections[0] - base[0]) / (double) connections;
+    double perSession = sessions > connections ? (idle[0] - afterConnections[0]) / (double) (sessions - connections) : 0;
+    System.out.printf("opened: %d connections with one session each in %.1f s, all %d sessions in %.1f s; %d ended%n",
+        connections, openFirst, sessions, openAll, ended.get());
+    System.out.printf("server heap: +%.1f MiB for %d connections (%.1f KiB each, with their first session), "
+            + "+%.1f MiB for %d more sessions (%.1f KiB each); RSS %.1f -> %.1f MiB%n",
+        (afterConnections[0] - base[0]) / 1048576.0, connections, perConnection / 1024,
+        (idle[0] - afterConnections[0]) / 1048576.0, sessions - connections, perSession / 1024,
+        base[1] / 1048576.0, idle[1] / 1048576.0);
+
+    // Inbound: each caller its own identity and connection, one call in flight each
+    List<ManagedChannel> callerChannels = new ArrayList<>();
+    List<long[]> latencies = new ArrayList<>();
+    Map<Status.Code, AtomicInteger> errors = new ConcurrentHashMap<>();
+    List<Thread> threads = new ArrayList<>();
+    AtomicLong endAt = new AtomicLong(Long.MAX_VALUE); // set when the clock starts
+    CountDownLatch go = new CountDownLatch(1);
+    for (int k = 0; k < callers; k++) {
+      Identity id = ca.issueIdentity(Address.parse("caller-" + k + "@" + domain.domain()), Duration.ofDays(1));
+      ManagedChannel ch = channel(host, port, domain, trust, id, group);
+      callerChannels.add(ch);
+      PresenceGrpc.PresenceBlockingStub stub = PresenceGrpc.newBlockingStub(ch);
+      long[] lat = new long[1 << 16];
+      latencies.add(lat);
+      int[] n = new int[1];
+      Thread t = new Thread(() -> {
+        try {
+          go.await();
+        } catch (InterruptedException e) {
+          return;
+        }
+        int count = 0;
+        while (System.nanoTime() < endAt.get() && count < lat.length - 1) {
+          String to = "load-" + ThreadLocalRandom.current().nextInt(connections) + "@" + domain.domain();
+          long s = System.nanoTime();
+          try {
+            stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                .inbound(InboundRequest.newBuilder().setTo(to).setService(SERVICE).build());
+            lat[count++] = System.nanoTime() - s;
+          } catch (StatusRuntimeException e) {
+            errors.computeIfAbsent(e.getStatus().getCode(), x -> new AtomicInteger()).incrementAndGet();
+          }
+        }
+        lat[lat.length - 1] = count; // the count, in the last slot
+      }, "caller-" + k);
+      threads.add(t);
+      t.start();
+    }
+    // warm the callers' connections (TLS) before the clock starts
+    for (ManagedChannel ch : callerChannels) {
+      ch.getState(true);
+    }
+    Thread.sleep(1000);
+    long s0 = System.nanoTime();
+    endAt.set(s0 + TimeUnit.SECONDS.toNanos(inboundSeconds));
+    go.countDown();
+    for (Thread t : threads) {
+      t.join();
+    }
+    double secs = (System.nanoTime() - s0) / 1e9;
+    long[] merged = latencies.stream().flatMapToLong(l -> Arrays.stream(l, 0, (int) l[l.length - 1])).sorted()
+        .toArray();
+    double rate = merged.length / secs;
+    double p50 = merged.length == 0 ? Double.NaN : merged[merged.length / 2] / 1e6;
+    double p99 = merged.length == 0 ? Double.NaN : merged[(int) Math.min(merged.length - 1, merged.length * 0.99)] / 1e6;
+    System.out.printf("inbound: %d answered in %.1f s from %d callers = %.0f/s, p50 %.1f ms, p99 %.1f ms; errors %s%n",
+        merged.length, secs, callers, rate, p50, p99, errors);
+    System.out.printf("sessions ended during the run: %d%n", ended.get());
+    System.out.printf("RESULT sessions=%d%nRESULT connections=%d%nRESULT sessions_open=%d%n", sessions, connections,
+        sessions - ended.get());
+    System.out.printf("RESULT heap_per_connection_kib=%.1f%nRESULT heap_per_session_kib=%.1f%n", perConnection / 1024,
+        perSession / 1024);
+    System.out.printf("RESULT inbound_per_s=%.0f%nRESULT inbound_p50_ms=%.1f%nRESULT inbound_p99_ms=%.1f%n", rate, p50,
+        p99);
+    System.out.printf("RESULT inbound_errors=%d%n", errors.values().stream().mapToInt(AtomicInteger::get).sum());
+
+    beats.shutdownNow();
+    for (ManagedChannel ch : channels) {
+      ch.shutdownNow();
+    }
+    for (ManagedChannel ch : callerChannels) {
+      ch.shutdownNow();
+    }
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    System.exit(0);
+  }
+
+  private static Session open(PresenceGrpc.PresenceStub stub, CountDownLatch registered, AtomicInteger ended) {
+    Session s = new Session(registered, ended);
+    s.up = stub.listen(s);
+    s.send(ListenUp.newBuilder().setOffer(Offer.newBuilder()
+        .addServices(ServiceOffer.newBuilder().setService(SERVICE).setDescription("capacity load"))).build());
+    return s;
+  }
+
+  private static void await(CountDownLatch l, String what) throws InterruptedException {
+    if (!l.await(600, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("timed out waiting for " + what + " (" + l.getCount() + " left)");
+    }
+  }
+
+  private static ManagedChannel channel(String host, int port, Address domain, AddressTrustManager trust, Identity id,
+      EventLoopGroup group) throws Exception {
+    SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()).trustManager(trust)
+        .keyManager(id.privateKey(), id.chainArray()).build();
+    return NettyChannelBuilder.forAddress(host, port)
+        .sslContext(ssl)
+        .overrideAuthority(domain.domain())
+        .eventLoopGroup(group)
+        .channelType(NioSocketChannel.class)
+        .build();
+  }
+
+  /** The server's heap used after a full GC and its RSS, in bytes. */
+  private static long[] memory(long pid) throws Exception {
+    run("jcmd", Long.toString(pid), "GC.run");
+    String info = run("jcmd", Long.toString(pid), "GC.heap_info");
+    Matcher m = Pattern.compile("used (\\d+)K").matcher(info);
+    long heap = m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+    long rss = -1;
+    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        rss = Long.parseLong(line.replaceAll("\\D", "")) * 1024;
+      }
+    }
+    return new long[] {heap, rss};
+  }
+
+  private static String run(String... cmd) throws Exception {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    p.waitFor(60, TimeUnit.SECONDS);
+    return out;
+  }
+}
