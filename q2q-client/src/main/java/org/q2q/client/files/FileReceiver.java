@@ -237,6 +237,9 @@ public final class FileReceiver {
         link.abort("failed: " + reason); // the sender will see the reset instead of our reason
       }
       boolean kept = partials != null && current >= 0 && partials[current] != null && partials[current].verifiedChunks() > 0;
+      if (!accepted) {
+        return new FileTransferException("refused an offer from " + from + ": " + reason, e);
+      }
       return new FileTransferException("receiving" + where + " from " + from + " failed: " + reason
           + (kept ? " (the verified part is kept to resume)" : ""), e);
     }
