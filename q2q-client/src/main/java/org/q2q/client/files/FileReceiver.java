@@ -49,6 +49,16 @@ public final class FileReceiver {
   private static final Logger log = LoggerFactory.getLogger(FileReceiver.class);
   private static final Duration LINGER = Duration.ofSeconds(10);
   private static final int IO_BUFFER = 64 * 1024;
+  /** Syncs files to disk for all receivers; a few at once let the file system share journal commits. */
+  private static final java.util.concurrent.ExecutorService FSYNC = java.util.concurrent.Executors.newFixedThreadPool(8, r -> {
+    Thread t = new Thread(r, "q2q-file-sync");
+    t.setDaemon(true);
+    return t;
+  });
+  /** Files placed and acknowledged together (each holds a descriptor until then). */
+  static final int MAX_BATCH_FILES = 64;
+  /** Bytes placed and acknowledged together. */
+  static final long MAX_BATCH_BYTES = 16L << 20;
 
   /**
    * How a receiver behaves.
@@ -139,6 +149,9 @@ public final class FileReceiver {
     private final Set<String> names = new LinkedHashSet<>();
     private Offer offer;
     private ResumeStore.Partial[] partials;
+    private ResumeStore.Journal journal;
+    /** The chunk buffer, allocated once the offer is accepted. */
+    private byte[] buf;
     private final Set<String> keys = new HashSet<>();
     private long claim;
     private boolean admitted;
@@ -170,17 +183,14 @@ public final class FileReceiver {
         readSkips();
         for (int i = 0; i < offer.entries().size(); i++) {
           current = i;
-          String note = receiveEntry(i, offer.entries().get(i));
-          FileTransfer.writeAck(out, FileTransfer.OK, i, note == null ? "" : note);
-          if (note != null) {
-            notes.add(note);
-          }
-          if (offer.entries().get(i).kind() == Offer.Kind.FILE) {
-            out.flush();
+          Offer.Entry e = offer.entries().get(i);
+          receiveEntry(i, e);
+          if (batch.size() >= MAX_BATCH_FILES || batchBytes >= MAX_BATCH_BYTES || e.chunks() > 1) {
+            flushBatch();
           }
         }
+        flushBatch();
         current = -1;
-        out.flush();
         if (in.read() >= 0) {
           throw new FileTransfer.ProtocolError("data after the last file");
         }
@@ -189,6 +199,7 @@ public final class FileReceiver {
             p.discard(); // complete: nothing to resume any more
           }
         }
+        journal.discard();
         finish();
         int files = offer.count(Offer.Kind.FILE);
         log.info("{}: stored {} files, {} bytes from {} ({} resumed)", link.id(), files, offer.totalBytes(), from, resumed);
@@ -200,6 +211,9 @@ public final class FileReceiver {
         throw fail(from, e);
       } finally {
         watchdog.close();
+        if (journal != null) {
+          journal.close();
+        }
         if (partials != null) {
           for (ResumeStore.Partial p : partials) {
             if (p != null) {
@@ -272,6 +286,7 @@ public final class FileReceiver {
         }
         need += e.size();
       }
+      journal = store.journal(link.remote());
       synchronized (FileReceiver.this) {
         if (running >= options.maxConcurrent()) {
           return "the receiver is busy with " + running + " transfers; try again later";
@@ -288,7 +303,7 @@ public final class FileReceiver {
       for (int i = 0; i < partials.length; i++) {
         Offer.Entry e = offer.entries().get(i);
         if (e.kind() == Offer.Kind.FILE) {
-          partials[i] = store.load(link.remote(), e);
+          partials[i] = store.load(link.remote(), e, journal);
           need -= partials[i].storedAs() != null ? e.size() : partials[i].verifiedBytes();
         }
       }
@@ -317,6 +332,7 @@ public final class FileReceiver {
 
     /** Says yes, with what we hold of each file. */
     private void accept() throws IOException {
+      buf = new byte[FileTransfer.CHUNK_BYTES];
       FileTransfer.writeStatus(out, FileTransfer.OK, "accepted");
       List<Integer> held = new ArrayList<>();
       for (int i = 0; i < partials.length; i++) {
@@ -366,25 +382,60 @@ public final class FileReceiver {
       progress.started(offer.totalBytes(), skipped);
     }
 
-    /** Stores one entry; returns a note for people, or null. */
-    private String receiveEntry(int i, Offer.Entry e) throws IOException {
+    /** An entry received and checked but not yet acknowledged (files not yet placed). */
+    private record Pending(int index, Offer.Entry entry, ResumeStore.Partial partial, int resumedChunks, String note) {}
+
+    private final List<Pending> batch = new ArrayList<>();
+    private long batchBytes;
+    private final Set<Path> touched = new HashSet<>();
+
+    /** Receives one entry into the batch. */
+    private void receiveEntry(int i, Offer.Entry e) throws IOException {
       names.add(e.path().split("/", 2)[0]);
       switch (e.kind()) {
         case FOLDER -> {
-          SafeFileNames.resolve(dir, e.path());
+          Path f = SafeFileNames.resolve(dir, e.path());
           SafeFileNames.createFolders(dir, e.path());
-          return null;
+          touched.add(f.getParent());
+          batch.add(new Pending(i, e, null, 0, null));
         }
-        case SKIPPED -> {
-          return "'" + RemoteText.printable(e.path()) + "' was not sent (a symbolic link or special file)";
-        }
-        default -> {
-          return receiveFile(partials[i], e, skips[i]);
-        }
+        case SKIPPED -> batch.add(new Pending(i, e, null, 0,
+            "'" + RemoteText.printable(e.path()) + "' was not sent (a symbolic link or special file)"));
+        default -> receiveFile(i, partials[i], e, skips[i]);
       }
     }
 
-    private String receiveFile(ResumeStore.Partial p, Offer.Entry e, int m) throws IOException {
+    /**
+     * Places the batch's files (forced to disk, then linked to their names), syncs the folders
+     * they are in, and only then acknowledges them: one folder sync serves many small files.
+     */
+    private void flushBatch() throws IOException {
+      forceAll();
+      for (int j = 0; j < batch.size(); j++) {
+        Pending p = batch.get(j);
+        if (p.partial() != null && p.note() == null) {
+          current = p.index();
+          String note = place(p);
+          batch.set(j, new Pending(p.index(), p.entry(), null, 0, note == null ? "" : note));
+        }
+      }
+      for (Path f : touched) {
+        syncFolder(f);
+      }
+      for (Pending p : batch) {
+        String note = p.note() == null ? "" : p.note();
+        FileTransfer.writeAck(out, FileTransfer.OK, p.index(), note);
+        if (!note.isEmpty()) {
+          notes.add(note);
+        }
+      }
+      out.flush();
+      batch.clear();
+      touched.clear();
+      batchBytes = 0;
+    }
+
+    private void receiveFile(int i, ResumeStore.Partial p, Offer.Entry e, int m) throws IOException {
       String shown = "'" + RemoteText.printable(e.path()) + "'";
       int chunks = e.chunks();
       MessageDigest chunkSha = FileTransfer.sha256();
@@ -397,11 +448,11 @@ public final class FileReceiver {
         if (!MessageDigest.isEqual(expected, fileSha.digest())) {
           throw new FileTransfer.Refusal("the SHA-256 of " + shown + " does not match the copy stored before");
         }
-        return shown + " was already here as '" + RemoteText.printable(rel(p.storedAs())) + "' (resumed)";
+        batch.add(new Pending(i, e, null, m, shown + " was already here as '" + RemoteText.printable(rel(p.storedAs())) + "' (resumed)"));
+        return;
       }
-      Path target = SafeFileNames.resolve(dir, e.path());
+      SafeFileNames.resolve(dir, e.path());
       p.beginAt(m);
-      byte[] buf = new byte[FileTransfer.CHUNK_BYTES];
       byte[] hash = new byte[FileTransfer.DIGEST_BYTES];
       for (int c = m; c < chunks; c++) {
         int len = FileTransfer.chunkLength(e.size(), c);
@@ -423,6 +474,45 @@ public final class FileReceiver {
         p.discard();
         throw new FileTransfer.Refusal("the SHA-256 of " + shown + " does not match; it was not stored");
       }
+      p.finishData();
+      batch.add(new Pending(i, e, p, m, null));
+      batchBytes += e.size();
+    }
+
+    /**
+     * Forces the batch's files to disk, several at once: the file system commits its journal once
+     * for all the syncs that wait on it together, instead of once per file.
+     */
+    private void forceAll() throws IOException {
+      List<java.util.concurrent.Future<?>> syncs = new ArrayList<>();
+      for (Pending p : batch) {
+        if (p.partial() != null && p.note() == null) {
+          ResumeStore.Partial partial = p.partial();
+          syncs.add(FSYNC.submit(() -> {
+            partial.forceAndClose();
+            return null;
+          }));
+        }
+      }
+      for (java.util.concurrent.Future<?> f : syncs) {
+        try {
+          f.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while syncing files");
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+      }
+    }
+
+    /** Links a verified file, already on disk, to its final name; returns a note for people, or null. */
+    private String place(Pending pending) throws IOException {
+      ResumeStore.Partial p = pending.partial();
+      Offer.Entry e = pending.entry();
+      int m = pending.resumedChunks();
+      String shown = "'" + RemoteText.printable(e.path()) + "'";
+      Path target = SafeFileNames.resolve(dir, e.path());
       Path tmp = p.finishData();
       if (e.executable()) {
         try {
@@ -441,7 +531,7 @@ public final class FileReceiver {
       Path stored = options.overwrite()
           ? SafeFileNames.placeReplacing(tmp, folder, name)
           : SafeFileNames.placeWithoutReplacing(tmp, folder, name);
-      syncFolder(folder);
+      touched.add(folder);
       p.markStored(stored);
       String resumedNote = m > 0 ? " (" + Math.min(e.size(), (long) m * FileTransfer.CHUNK_BYTES) + " bytes resumed)" : "";
       if (!stored.equals(target)) {

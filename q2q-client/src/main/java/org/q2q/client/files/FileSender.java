@@ -293,15 +293,16 @@ public final class FileSender {
       try {
         for (int expected = 0; expected < offer.entries().size(); expected++) {
           FileTransfer.Status ack = FileTransfer.readAck(in);
-          if (ack.index() != expected) {
-            throw new FileTransfer.ProtocolError("acknowledgement for entry " + ack.index() + ", expected " + expected);
-          }
           String message = RemoteText.printable(ack.message());
-          if (!ack.ok()) {
+          if (!ack.ok() && ack.index() >= expected && ack.index() < offer.entries().size()) {
+            // a failure may name a later entry: the receiver acknowledges in batches
             failure = new FileTransferException(peer + " did not store '"
-                + RemoteText.printable(offer.entries().get(expected).path()) + "': " + message, true);
+                + RemoteText.printable(offer.entries().get(ack.index()).path()) + "': " + message, true);
             link.abort("the receiver failed");
             return;
+          }
+          if (ack.index() != expected || !ack.ok()) {
+            throw new FileTransfer.ProtocolError("acknowledgement for entry " + ack.index() + ", expected " + expected);
           }
           if (!message.isEmpty()) {
             notes.add(message);

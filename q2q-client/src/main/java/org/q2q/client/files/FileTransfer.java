@@ -30,8 +30,10 @@ import java.util.List;
  *                file and are not sent again (for a file stored whole: m = k or 0)
  * data     S-&gt;R  for each file entry, in order: its chunks from m on, each min(1 MiB, rest) bytes
  *                followed by their SHA-256; then the SHA-256 of the whole file; end of stream
- * acks     R-&gt;S  for every entry, in order: u8 code (0 stored, else failed), u32 index, u16 length,
- *                message; then end of stream (a failure ends the transfer)
+ * acks     R-&gt;S  for every entry, in order (in batches: the receiver syncs a folder once for many
+ *                small files): u8 code (0 stored, else failed), u32 index, u16 length, message; then
+ *                end of stream. A failure ends the transfer and may name an entry after the last one
+ *                acknowledged.
  * status         u8 code, u16 length, message
  * </pre>
  *

@@ -17,6 +17,9 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.regex.Pattern;
@@ -31,10 +34,12 @@ import org.slf4j.LoggerFactory;
  * file is called, so no locale or length limit can break them. A prefix is never a file that looks
  * complete: it lives only here, under a {@code .part} name, until it is whole and verified.
  *
- * <p>A file stored whole by a transfer that was then interrupted keeps its meta (with the final
- * name, size, modification time and file key) and sums, so that sending the same files again skips
- * it; the receiver drops that record once the whole transfer has completed. Anything older than
- * {@link #MAX_AGE} is swept at start.
+ * <p>Files of one chunk or less keep no meta or sums while they arrive (they cannot be resumed
+ * part way, and a folder of 10,000 small files must not cost 30,000 extra files). A file stored
+ * whole is recorded in the sender's journal ({@code SENDERKEY.stored}: one line per file with its
+ * final name, size, modification time, file key and chunk hashes), so that sending the same files
+ * again after an interruption skips it; the receiver drops the journal once a transfer from that
+ * sender has completed. Anything older than {@link #MAX_AGE} is swept at start.
  */
 final class ResumeStore {
   private static final Logger log = LoggerFactory.getLogger(ResumeStore.class);
@@ -44,6 +49,20 @@ final class ResumeStore {
 
   private final Path dir;
   private final Path state;
+
+  private volatile boolean stateCreated;
+
+  private void createStateFolder() throws IOException {
+    if (!stateCreated) {
+      Files.createDirectories(state);
+      stateCreated = true;
+    }
+  }
+
+  /** The journal of files stored for {@code from}. */
+  Journal journal(Address from) {
+    return new Journal(from);
+  }
 
   ResumeStore(Path dir) {
     this.dir = dir;
@@ -86,11 +105,86 @@ final class ResumeStore {
     return FileTransfer.hex(d.digest()).substring(0, 32);
   }
 
+  /** A stored file as the journal recorded it. */
+  record Stored(String path, long size, String mtime, String fileKey, byte[] sums) {}
+
+  /**
+   * The files stored whole for one sender by transfers that did not complete: appended to as files
+   * are stored (not forced: losing it costs a resend, not data), read when the sender offers again.
+   */
+  final class Journal implements AutoCloseable {
+    private final Path file;
+    private final Map<String, Stored> stored = new HashMap<>();
+    private OutputStream out;
+
+    Journal(Address from) {
+      this.file = state.resolve(key(from, "", -1) + ".stored");
+      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+        return;
+      }
+      try {
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+          String[] f = line.split(" ", 6); // size mtime fileKey sums-hex|- path... (path last: it may hold spaces)
+          if (f.length == 6 && f[0].equals("stored")) {
+            byte[] sums = f[4].equals("-") ? new byte[0] : HexFormat.of().parseHex(f[4]);
+            stored.put(f[5], new Stored(f[5], Long.parseLong(f[1]), f[2], f[3], sums));
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        log.warn("resume journal {} unreadable, ignored: {}", file, e.toString());
+        stored.clear();
+      }
+    }
+
+    Stored get(String path) {
+      return stored.get(path);
+    }
+
+    /** Records that {@code path} is stored whole as {@code target} (relative to DIR). */
+    void append(Offer.Entry e, String target, BasicFileAttributes a, byte[] sums) throws IOException {
+      if (out == null) {
+        Files.createDirectories(state);
+        out = new java.io.BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND));
+      }
+      // the sums are inline for one-chunk files; larger files keep them in their .sums file
+      String inline = e.chunks() == 1 ? FileTransfer.hex(sums) : "-";
+      out.write(("stored " + e.size() + " " + a.lastModifiedTime().toMillis() + " " + String.valueOf(a.fileKey()).replace(' ', '_')
+          + " " + inline + " " + target + "\n").getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      stored.put(e.path(), null); // not offered again within this transfer
+      records.put(e.path(), target);
+    }
+
+    private final Map<String, String> records = new HashMap<>();
+
+    /** The transfer completed: nothing to resume from this sender any more. */
+    void discard() {
+      close();
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException e) {
+        log.warn("cannot delete resume journal {}: {}", file, e.toString());
+      }
+    }
+
+    @Override
+    public void close() {
+      if (out != null) {
+        try {
+          out.close();
+        } catch (IOException e) {
+          log.debug("closing {}: {}", file, e.toString());
+        }
+        out = null;
+      }
+    }
+  }
+
   /** Loads (and checks) what is held for {@code entry} from {@code from}; a fresh state if nothing usable. */
-  Partial load(Address from, Offer.Entry entry) {
-    Partial p = new Partial(key(from, entry.path(), entry.size()), from, entry);
+  Partial load(Address from, Offer.Entry entry, Journal journal) {
+    Partial p = new Partial(key(from, entry.path(), entry.size()), from, entry, journal);
     try {
-      p.load();
+      p.load(journal.get(entry.path()));
     } catch (IOException | RuntimeException e) {
       log.warn("resume state {} for {} unusable, starting over: {}", p.key, RemoteText.printable(entry.path()), e.toString());
       p.discard();
@@ -113,11 +207,13 @@ final class ResumeStore {
     private Path storedAs;
     private FileChannel partChannel;
     private OutputStream sumsOut;
+    private final Journal journal;
 
-    Partial(String key, Address from, Offer.Entry entry) {
+    Partial(String key, Address from, Offer.Entry entry, Journal journal) {
       this.key = key;
       this.from = from;
       this.entry = entry;
+      this.journal = journal;
       this.part = state.resolve(key + ".part");
       this.sums = state.resolve(key + ".sums");
       this.meta = state.resolve(key + ".meta");
@@ -153,7 +249,23 @@ final class ResumeStore {
       return storedAs != null || verifiedChunks() > 0;
     }
 
-    private void load() throws IOException {
+    private void load(Stored record) throws IOException {
+      int chunks = entry.chunks();
+      if (record != null) {
+        byte[] all = chunks > 1 && Files.isRegularFile(sums, LinkOption.NOFOLLOW_LINKS) ? Files.readAllBytes(sums) : record.sums();
+        Path f = SafeFileNames.resolve(dir, record.path());
+        BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (!a.isRegularFile() || a.size() != entry.size() || record.size() != entry.size()
+            || !String.valueOf(a.lastModifiedTime().toMillis()).equals(record.mtime())
+            || !String.valueOf(a.fileKey()).replace(' ', '_').equals(record.fileKey())
+            || all.length != chunks * FileTransfer.DIGEST_BYTES) {
+          throw new IOException("the stored file " + record.path() + " changed since");
+        }
+        storedAs = f;
+        verifiedSums = all;
+        appended = all.length;
+        return;
+      }
       if (!Files.isRegularFile(meta, LinkOption.NOFOLLOW_LINKS)) {
         return;
       }
@@ -166,22 +278,6 @@ final class ResumeStore {
         throw new IOException("meta does not match the offer");
       }
       byte[] all = Files.isRegularFile(sums, LinkOption.NOFOLLOW_LINKS) ? Files.readAllBytes(sums) : new byte[0];
-      int chunks = entry.chunks();
-      String stored = m.getProperty("stored");
-      if (stored != null) {
-        Path f = SafeFileNames.resolve(dir, stored);
-        BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        if (!a.isRegularFile() || a.size() != entry.size()
-            || !String.valueOf(a.lastModifiedTime().toMillis()).equals(m.getProperty("mtime"))
-            || !String.valueOf(a.fileKey()).equals(m.getProperty("fileKey"))
-            || all.length != chunks * FileTransfer.DIGEST_BYTES) {
-          throw new IOException("the stored file " + stored + " changed since");
-        }
-        storedAs = f;
-        verifiedSums = all;
-        appended = all.length;
-        return;
-      }
       verifiedSums = verifyPrefix(all, chunks);
       appended = verifiedSums.length;
     }
@@ -227,22 +323,29 @@ final class ResumeStore {
         discard(); // the sender's file differs from what we stored: start over, under a new name
         storedAs = null;
       }
-      Files.createDirectories(state);
+      createStateFolder();
       verifiedSums = Arrays.copyOf(verifiedSums, fromChunk * FileTransfer.DIGEST_BYTES);
       appended = verifiedSums.length;
-      if (fromChunk == 0 || !Files.exists(meta)) {
-        Properties m = new Properties();
-        m.setProperty("from", from.toString());
-        m.setProperty("path", entry.path());
-        m.setProperty("size", String.valueOf(entry.size()));
-        writeMeta(m);
+      if (resumableInPart()) {
+        if (fromChunk == 0 || !Files.exists(meta)) {
+          Properties m = new Properties();
+          m.setProperty("from", from.toString());
+          m.setProperty("path", entry.path());
+          m.setProperty("size", String.valueOf(entry.size()));
+          writeMeta(m);
+        }
+        Files.write(sums, verifiedSums);
+        sumsOut = Files.newOutputStream(sums, StandardOpenOption.APPEND);
       }
       partChannel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
       long keep = Math.min(entry.size(), (long) fromChunk * FileTransfer.CHUNK_BYTES);
       partChannel.truncate(keep);
       partChannel.position(keep);
-      Files.write(sums, verifiedSums);
-      sumsOut = Files.newOutputStream(sums, StandardOpenOption.APPEND);
+    }
+
+    /** Only files of more than one chunk can be resumed part way; smaller ones keep no meta or sums. */
+    private boolean resumableInPart() {
+      return entry.chunks() > 1;
     }
 
     /** Appends a verified chunk (its bytes, then its hash: a crash leaves the sums no longer than the data). */
@@ -250,7 +353,9 @@ final class ResumeStore {
       while (chunk.hasRemaining()) {
         partChannel.write(chunk);
       }
-      sumsOut.write(hash);
+      if (sumsOut != null) {
+        sumsOut.write(hash);
+      }
       int n = verifiedSums.length;
       if (appended == n) {
         verifiedSums = Arrays.copyOf(verifiedSums, Math.max(4 * FileTransfer.DIGEST_BYTES, n * 2)); // amortized growth
@@ -259,27 +364,30 @@ final class ResumeStore {
       appended += hash.length;
     }
 
-    /** Forces the data to disk and closes; the part file is ready to be placed. */
+    /** All data is in: closes the sums; the part file stays open until {@link #forceAndClose}. */
     Path finishData() throws IOException {
+      if (sumsOut != null) {
+        sumsOut.close();
+        sumsOut = null;
+      }
+      return part;
+    }
+
+    /** Forces the data to disk and closes it: the part file is ready to be placed. */
+    void forceAndClose() throws IOException {
       partChannel.force(true);
       partChannel.close();
       partChannel = null;
-      sumsOut.close();
-      sumsOut = null;
-      return part;
     }
 
     /** Records that the file is stored whole as {@code target} (for a resend after an interruption). */
     void markStored(Path target) throws IOException {
       BasicFileAttributes a = Files.readAttributes(target, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      Properties m = new Properties();
-      m.setProperty("from", from.toString());
-      m.setProperty("path", entry.path());
-      m.setProperty("size", String.valueOf(entry.size()));
-      m.setProperty("stored", dir.relativize(target).toString().replace(target.getFileSystem().getSeparator(), "/"));
-      m.setProperty("mtime", String.valueOf(a.lastModifiedTime().toMillis()));
-      m.setProperty("fileKey", String.valueOf(a.fileKey()));
-      writeMeta(m);
+      journal.append(entry, dir.relativize(target).toString().replace(target.getFileSystem().getSeparator(), "/"), a,
+          verifiedSums());
+      if (resumableInPart()) {
+        Files.deleteIfExists(meta); // the sums stay: the journal's record points at them
+      }
       Files.deleteIfExists(part);
       storedAs = target;
     }
@@ -311,7 +419,7 @@ final class ResumeStore {
     /** Deletes this file's state. */
     void discard() {
       closeQuietly();
-      for (Path p : new Path[] {part, sums, meta}) {
+      for (Path p : resumableInPart() ? new Path[] {part, sums, meta} : new Path[] {part}) {
         try {
           Files.deleteIfExists(p);
         } catch (IOException e) {
