@@ -50,13 +50,8 @@ final class ResumeStore {
   private final Path dir;
   private final Path state;
 
-  private volatile boolean stateCreated;
-
   private void createStateFolder() throws IOException {
-    if (!stateCreated) {
-      Files.createDirectories(state);
-      stateCreated = true;
-    }
+    Files.createDirectories(state); // every time: someone may have removed it since
   }
 
   /** The journal of files stored for {@code from}. */

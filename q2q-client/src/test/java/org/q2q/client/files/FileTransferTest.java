@@ -157,6 +157,21 @@ class FileTransferTest {
   }
 
   @Test
+  void aRemovedStateFolderIsCreatedAgain() throws Exception {
+    Path inbox = tmp.resolve("in");
+    FileReceiver r = receiver(inbox, FileReceiver.Options.defaults());
+    for (int round = 0; round < 2; round++) {
+      Path f = Files.write(tmp.resolve("two-chunks-" + round + ".bin"), random(MIB + 1, round));
+      MemoryLink[] link = MemoryLink.pair(ALICE, BOB);
+      CompletableFuture<FileReceiver.Received> got = receiveOn(r, link[1]);
+      sender().send(link[0], FileSet.of(List.of(f)), TransferProgress.NONE);
+      got.get(30, TimeUnit.SECONDS);
+      Files.delete(inbox.resolve(SafeFileNames.STATE_FOLDER)); // e.g. a user tidying up between transfers
+    }
+    assertThat(tree(inbox)).containsOnlyKeys("two-chunks-0.bin", "two-chunks-1.bin");
+  }
+
+  @Test
   void placementProbesAreBoundedAndFallBackToRandomNames() throws Exception {
     Path folder = Files.createDirectories(tmp.resolve("f"));
     Files.writeString(folder.resolve("x.txt"), "0");
