@@ -18,7 +18,7 @@ import org.q2q.server.LoopbackServer;
  * The file layer end to end in one warm JVM (no process start-up): FileSender -> peer session
  * (direct TCP or relay, TLS) -> FileReceiver writing to disk, with the CLI's flow-control
  * settings; prints MB/s and the process CPU per MiB (both ends run here). Not a test; run with
- * bench/file-bench.sh [MiB] [rounds] [direct|relay].
+ * bench/file-bench.sh --jvm [MiB] [rounds] [direct|relay].
  */
 public final class FileTransferBench {
   private FileTransferBench() {}
