@@ -321,6 +321,28 @@ class SendReceiveProcessTest {
   }
 
   @Test
+  void aNameThePlatformCannotStoreIsRefusedAtTheOfferAndOnceStillEnds() throws Exception {
+    // M9: under a C locale the JVM cannot encode non-ASCII file names; that must be a refusal, not a crash
+    Path inbox = dir.resolve("inbox");
+    Map<String, String> env = new java.util.HashMap<>(home("bob"));
+    env.put("LC_ALL", "C");
+    env.put("LANG", "C");
+    Q2qProcess recv = Q2qProcess.start(dir, "bob-receive-c-locale", env, "receive", "--dir", inbox.toString(), "--once");
+    processes.add(recv);
+    recv.awaitLine("ready:", 60);
+    VirtualChannel ch = hostile();
+    DataOutputStream out = new DataOutputStream(ch.outputStream());
+    FileTransfer.writeOffer(out, new Offer(List.of(Offer.Entry.file("caf\u00e9.txt", 5, false))));
+    FileTransfer.Status verdict = FileTransfer.readStatus(new DataInputStream(ch.inputStream()));
+    ch.close();
+    org.junit.jupiter.api.Assumptions.assumeFalse(verdict.ok(),
+        "this JVM encodes file names as UTF-8 even under LC_ALL=C: nothing to test here");
+    assertThat(verdict.message()).contains("cannot be stored on this system");
+    assertThat(recv.awaitExit(30)).isEqualTo(ExitCodes.FAILURE);
+    assertThat(recv.stderr()).contains("refused an offer from alice@localhost").doesNotContain("Exception");
+  }
+
+  @Test
   void sendAndReceiveHelpWorkAsProcesses() throws Exception {
     for (String cmd : List.of("send", "receive")) {
       Q2qProcess p = q2q("alice", cmd, "--help");

@@ -273,6 +273,15 @@ public final class FileReceiver {
       if (why != null) {
         return why;
       }
+      for (Offer.Entry e : offer.entries()) {
+        if (e.kind() != Offer.Kind.SKIPPED) {
+          try {
+            SafeFileNames.resolve(dir, e.path()); // e.g. non-ASCII under a C locale: refuse now, not half way
+          } catch (IOException unstorable) {
+            return unstorable.getMessage();
+          }
+        }
+      }
       partials = new ResumeStore.Partial[offer.entries().size()];
       long need = 0;
       for (int i = 0; i < partials.length; i++) {
