@@ -396,6 +396,26 @@ class FileTransferTest {
   }
 
   @Test
+  void moreTransfersThanTheCapAreRefusedAsBusy() throws Exception {
+    Path inbox = Files.createDirectories(tmp.resolve("in"));
+    FileReceiver r = new FileReceiver(inbox, new FileReceiver.Options(false, false, Duration.ofSeconds(30), 1, 0), Clock.systemUTC());
+    MemoryLink[] first = MemoryLink.pair(ALICE, BOB);
+    CompletableFuture<FileReceiver.Received> got = receiveOn(r, first[1]);
+    Script running = new Script(first[0], new Offer(List.of(Offer.Entry.file("a.bin", 10, false))));
+    assertThat(running.verdict.ok()).isTrue(); // admitted, then it stalls
+
+    MemoryLink[] second = MemoryLink.pair(ALICE, BOB);
+    CompletableFuture<FileReceiver.Received> got2 = receiveOn(r, second[1]);
+    Script refused = new Script(second[0], new Offer(List.of(Offer.Entry.file("b.bin", 10, false))));
+    assertThat(refused.verdict.ok()).isFalse();
+    assertThat(refused.verdict.message()).contains("busy with 1 transfers");
+    second[0].abort("done");
+    first[0].abort("done");
+    assertThatThrownBy(() -> got2.get(30, TimeUnit.SECONDS)).hasMessageContaining("busy");
+    assertThatThrownBy(() -> got.get(30, TimeUnit.SECONDS)).isNotNull();
+  }
+
+  @Test
   void aStalledSenderIsCutOffAfterTheIdleTimeout() throws Exception {
     Path inbox = tmp.resolve("in");
     FileReceiver r = receiver(inbox, FileReceiver.Options.defaults().withIdleTimeout(Duration.ofMillis(300)));
