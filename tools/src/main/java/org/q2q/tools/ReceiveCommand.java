@@ -136,9 +136,24 @@ final class ReceiveCommand implements Callable<Integer> {
           print(err, "q2q: lost the presence server (" + detail + "); reconnecting...");
         }
       });
-      AcceptPolicy policy = (sender, service) -> senders.contains(sender) || domains.contains(sender.domain())
-          ? AcceptPolicy.Decision.accept()
-          : AcceptPolicy.Decision.decline(sender + " is not allowed to use " + service + " here (it accepts " + whom + ")");
+      java.util.Map<Address, Long> declined = new java.util.concurrent.ConcurrentHashMap<>();
+      AcceptPolicy policy = (sender, service) -> {
+        if (senders.contains(sender) || domains.contains(sender.domain())) {
+          return AcceptPolicy.Decision.accept();
+        }
+        // said here too, once a minute per sender at most: a refused sender may try again and again
+        long now = System.nanoTime();
+        Long last = declined.get(sender);
+        if (last == null || now - last > java.util.concurrent.TimeUnit.MINUTES.toNanos(1)) {
+          if (declined.size() > 1000) {
+            declined.clear();
+          }
+          declined.put(sender, now);
+          print(err, "q2q: declined files from " + sender + " (accept them with --from " + sender
+              + " or --from @" + sender.domain() + ")");
+        }
+        return AcceptPolicy.Decision.decline(sender + " is not allowed to use " + service + " here (it accepts " + whom + ")");
+      };
       org.q2q.client.ChannelHandler handler = ch -> {
         try {
           FileReceiver.Received r = receiver.receive(ch, new TransferProgress() {

@@ -195,6 +195,7 @@ class SendReceiveCommandTest {
     Run alice = q2qSync("alice", "", "send", "bob@localhost", file.toString());
     assertThat(alice.exit.get()).isEqualTo(ExitCodes.REFUSED);
     assertThat(alice.err()).contains("alice@localhost is not allowed to use file here");
+    assertThat(recv.err()).contains("q2q: declined files from alice@localhost (accept them with --from alice@localhost or --from @localhost)");
     assertThat(list(inbox)).isEmpty();
 
     Run carol = q2qSync("carol", "", "send", "bob@localhost", file.toString());
