@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import org.q2q.certstore.Address;
 import org.q2q.client.files.FileReceiver;
 import org.q2q.client.files.FileSender;
+import org.q2q.client.files.FileSet;
 import org.q2q.client.files.FileTransfer;
 import org.q2q.client.files.TransferProgress;
 import org.q2q.server.LoopbackServer;
@@ -17,7 +18,7 @@ import org.q2q.server.LoopbackServer;
  * The file layer end to end in one warm JVM (no process start-up): FileSender -> peer session
  * (direct TCP or relay, TLS) -> FileReceiver writing to disk, with the CLI's flow-control
  * settings; prints MB/s and the process CPU per MiB (both ends run here). Not a test; run with
- * bench/file-bench.sh [MiB] [rounds] [direct|relay].
+ * bench/file-bench.sh --jvm [MiB] [rounds] [direct|relay].
  */
 public final class FileTransferBench {
   private FileTransferBench() {}
@@ -35,7 +36,7 @@ public final class FileTransferBench {
       LoopbackServer server = net.server("localhost");
       Q2qClient bob = net.track(net.builder(server, "bob@localhost")
           .peerFlowControl(FileTransfer.CHANNEL_BUFFER, FileTransfer.SESSION_WINDOW).build());
-      FileReceiver receiver = new FileReceiver(inbox, Clock.systemUTC());
+      FileReceiver receiver = new FileReceiver(inbox, FileReceiver.Options.defaults(), Clock.systemUTC());
       bob.listen(FileTransfer.SERVICE, ch -> receiver.receive(ch, TransferProgress.NONE)).ready().get(30, TimeUnit.SECONDS);
       Q2qClient alice = net.track(net.builder(server, "alice@localhost")
           .peerFlowControl(FileTransfer.CHANNEL_BUFFER, FileTransfer.SESSION_WINDOW).build());
@@ -43,12 +44,14 @@ public final class FileTransferBench {
         long cpu0 = os.getProcessCpuTime();
         long t0 = System.nanoTime();
         VirtualChannel ch = alice.connect(Address.parse("bob@localhost"), FileTransfer.SERVICE, route).get(30, TimeUnit.SECONDS);
-        new FileSender(Clock.systemUTC()).send(ch, file, TransferProgress.NONE);
+        new FileSender(Clock.systemUTC(), java.time.Duration.ofSeconds(60)).send(ch, FileSet.of(java.util.List.of(file)), TransferProgress.NONE);
         double s = (System.nanoTime() - t0) / 1e9;
         double cpuMs = (os.getProcessCpuTime() - cpu0) / 1e6;
         try (var files = Files.list(inbox)) {
           for (Path p : files.toList()) {
-            Files.delete(p);
+            if (Files.isRegularFile(p)) {
+              Files.delete(p);
+            }
           }
         }
         if (r >= 0) {

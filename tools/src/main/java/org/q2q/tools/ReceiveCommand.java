@@ -4,11 +4,15 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import org.q2q.certstore.Address;
+import org.q2q.certstore.AddressFormatException;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
 import org.q2q.client.AcceptPolicy;
@@ -26,17 +30,20 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code q2q receive}: accept files sent with {@code q2q send} into a folder. */
+/** {@code q2q receive}: accept files and folders sent with {@code q2q send} into a folder. */
 @Command(
     name = "receive",
     mixinStandardHelpOptions = true,
     description = {
-      "Receive files sent to this address with 'q2q send' into DIR (default: the current folder).",
-      "Prints 'ready: ...' once the presence server has confirmed the registration, then one line per file.",
-      "A file is written under a temporary name and renamed only when complete and its SHA-256 checked;",
-      "an existing file is never overwritten (the new one becomes 'name (1).ext'); names with path",
-      "separators, '..', control characters or reserved device names are refused.",
-      "Runs until interrupted, or until one file arrived with --once."
+      "Receive files and folders sent to this address with 'q2q send' into DIR (default: the current folder).",
+      "Accepts senders of this address's own domain only, unless --from says whom; the 'ready:' line says",
+      "whom it accepts. Every offer is checked whole first: names with '..', absolute paths, device names,",
+      "control, bidi or zero-width characters, a leading dot (unless --allow-hidden), or too large for the",
+      "free space are refused, and the sender told why. Each 1 MiB is checked against its SHA-256 before it",
+      "is written; a file is written under a temporary name in DIR/.q2q-partial, forced to disk and renamed",
+      "into place, never over an existing file (it becomes 'name (1).ext', and both sides are told) unless",
+      "--overwrite. An interrupted transfer keeps its verified part there and resumes when sent again.",
+      "Runs until interrupted, or until one transfer ended with --once (exit code 0 if it was stored intact)."
     })
 final class ReceiveCommand implements Callable<Integer> {
 
@@ -48,8 +55,19 @@ final class ReceiveCommand implements Callable<Integer> {
   @Option(names = "--dir", paramLabel = "DIR", defaultValue = ".", description = "Where to store files (created if missing).")
   Path dir;
 
-  @Option(names = "--from", paramLabel = "ADDRESS", description = "Accept files only from this address (repeatable); others are declined.")
+  @Option(names = "--from", paramLabel = "ADDRESS|@DOMAIN",
+      description = "Accept only this sender, or anyone at this domain (repeatable). Default: this address's own domain.")
   List<String> from = new ArrayList<>();
+
+  @Option(names = "--overwrite", description = "Replace existing files of the same name instead of choosing a new name.")
+  boolean overwrite;
+
+  @Option(names = "--allow-hidden", description = "Accept names that start with a dot (e.g. .bashrc, .git/...).")
+  boolean allowHidden;
+
+  @Option(names = "--idle-timeout", paramLabel = "SECONDS", defaultValue = "60",
+      description = "Abandon a transfer when nothing moved for this long (default: ${DEFAULT-VALUE}).")
+  double idleTimeout;
 
   @Option(names = "--port", paramLabel = "PORT", defaultValue = "0",
       description = "TCP port on which senders may connect directly (default: a random free one; 0 too).")
@@ -62,22 +80,39 @@ final class ReceiveCommand implements Callable<Integer> {
   @Option(names = "--no-direct", description = "Accept no direct connections (TCP or PTCP): every transfer takes the presence server's relay.")
   boolean noDirect;
 
-  @Option(names = "--once", description = "Exit after one file (exit code 0 if it was stored intact, 1 if not).")
+  @Option(names = "--once", description = "Exit after one transfer (exit code 0 if every file was stored intact, 1 if not).")
   boolean once;
 
   @Override
   public Integer call() throws Exception {
     CliEnvironment env = Main.of(spec).environment();
-    List<Address> allowed = new ArrayList<>();
+    Set<Address> senders = new LinkedHashSet<>();
+    Set<String> domains = new LinkedHashSet<>();
     for (String f : from) {
-      allowed.add(Address.parse(f));
+      try {
+        Address a = Address.parse(f.startsWith("@") ? f.substring(1) : f);
+        if (a.isDomain()) {
+          domains.add(a.domain());
+        } else {
+          senders.add(a);
+        }
+      } catch (AddressFormatException e) {
+        throw new UsageException("--from " + f + ": " + e.getMessage());
+      }
+    }
+    if (!(idleTimeout > 0)) {
+      throw new UsageException("--idle-timeout must be positive");
     }
     Files.createDirectories(dir);
     if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
       throw new UsageException(dir + " is not a writable folder");
     }
+    Path folder = dir.toAbsolutePath().normalize();
     ClientHome home = env.home();
     Identity id = identity.resolve(home);
+    if (from.isEmpty()) {
+      domains.add(id.address().domain());
+    }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     if (port < 0 || port > 65535 || udpPort < 0 || udpPort > 65535) {
@@ -90,19 +125,59 @@ final class ReceiveCommand implements Callable<Integer> {
       b.server(server.given());
     }
     CompletableFuture<Boolean> first = new CompletableFuture<>();
-    FileReceiver receiver = new FileReceiver(dir, Clock.systemUTC());
+    FileReceiver receiver = new FileReceiver(folder, FileReceiver.Options.defaults()
+        .withOverwrite(overwrite).withAllowHidden(allowHidden)
+        .withIdleTimeout(Duration.ofMillis((long) (idleTimeout * 1000))), Clock.systemUTC());
+    String whom = describe(senders, domains, from.isEmpty());
     try (Q2qClient client = b.build()) {
       client.addPresenceListener(PresenceNotices.to(err));
-      AcceptPolicy policy = allowed.isEmpty() ? AcceptPolicy.anyone() : AcceptPolicy.onlyFrom(allowed);
+      java.util.Map<Address, Long> declined = new java.util.concurrent.ConcurrentHashMap<>();
+      AcceptPolicy policy = (sender, service) -> {
+        if (senders.contains(sender) || domains.contains(sender.domain())) {
+          return AcceptPolicy.Decision.accept();
+        }
+        // said here too, once a minute per sender at most: a refused sender may try again and again
+        long now = System.nanoTime();
+        Long last = declined.get(sender);
+        if (last == null || now - last > java.util.concurrent.TimeUnit.MINUTES.toNanos(1)) {
+          if (declined.size() > 1000) {
+            declined.clear();
+          }
+          declined.put(sender, now);
+          print(err, "q2q: declined files from " + sender + " (accept them with --from " + sender
+              + " or --from @" + sender.domain() + ")");
+        }
+        return AcceptPolicy.Decision.decline(sender + " is not allowed to use " + service + " here (it accepts " + whom + ")");
+      };
       org.q2q.client.ChannelHandler handler = ch -> {
         try {
-          FileReceiver.Received r = receiver.receive(ch, TransferProgress.NONE);
-          print(out, "received " + r.sentName() + " (" + ByteSizes.format(r.size()) + ") from " + r.from() + " -> "
-              + dir.resolve(r.path().getFileName()) + " in " + ByteSizes.seconds(r.elapsed())
-              + ", SHA-256 " + r.sha256().substring(0, 16) + "... verified");
+          FileReceiver.Received r = receiver.receive(ch, new TransferProgress() {
+            @Override
+            public void started(long total, long skipped) {
+              print(out, "receiving " + ByteSizes.format(total) + " from " + ch.remoteAddress()
+                  + (skipped > 0 ? " (" + ByteSizes.format(skipped) + " already here from an interrupted transfer: resumed)" : ""));
+            }
+
+            @Override
+            public void update(long done, long total) {}
+          });
+          for (String note : r.notes()) {
+            print(out, "note: " + note);
+          }
+          List<String> names = r.names().size() <= 5 ? r.names() : r.names().subList(0, 5);
+          print(out, "received " + r.files() + (r.files() == 1 ? " file" : " files")
+              + (r.folders() > 0 ? ", " + r.folders() + (r.folders() == 1 ? " folder" : " folders") : "")
+              + " (" + ByteSizes.format(r.bytes()) + ") from " + r.from() + " into " + folder + ": "
+              + names.stream().map(org.q2q.client.files.RemoteText::printable).reduce((x, y) -> x + ", " + y).orElse("")
+              + (r.names().size() > 5 ? ", ..." : "") + " in " + ByteSizes.seconds(r.elapsed())
+              + (r.resumedBytes() > 0 ? " (" + ByteSizes.format(r.resumedBytes()) + " resumed)" : "")
+              + "; every file verified (SHA-256 per 1 MiB chunk and per file) and synced to disk");
           first.complete(true);
         } catch (FileTransferException e) {
           print(err, "q2q: " + e.getMessage());
+          first.complete(false);
+        } catch (RuntimeException e) {
+          print(err, "q2q: receiving from " + ch.remoteAddress() + " failed: " + e); // M9: never leave --once waiting
           first.complete(false);
         }
       };
@@ -113,8 +188,8 @@ final class ReceiveCommand implements Callable<Integer> {
         throw new CommandFailedException(ExitCodes.FAILURE, e.getMessage()); // e.g. --port in use
       }
       Registrations.await(reg.ready(), client, "cannot receive files for " + id.address());
-      print(out, "ready: receiving files for " + id.address() + " into " + dir
-          + (allowed.isEmpty() ? "" : " (only from " + String.join(", ", from) + ")")
+      print(out, "ready: receiving files for " + id.address() + " into " + folder + " from " + whom
+          + (from.isEmpty() ? " (accept others with --from ADDRESS or --from @DOMAIN)" : "")
           + (client.directTcpPort() > 0 ? "; direct connections on TCP port " + client.directTcpPort() : "")
           + (client.udpPort() > 0 ? ", PTCP on UDP port " + client.udpPort() : "")
           + (client.directTcpPort() == 0 && client.udpPort() == 0 ? "; relay only" : ""));
@@ -127,6 +202,18 @@ final class ReceiveCommand implements Callable<Integer> {
       Thread.currentThread().interrupt();
       return ExitCodes.OK;
     }
+  }
+
+  /** "anyone at @example.com only", "alice@a.com, anyone at @b.org only". */
+  static String describe(Set<Address> senders, Set<String> domains, boolean byDefault) {
+    List<String> parts = new ArrayList<>();
+    for (Address a : senders) {
+      parts.add(a.toString());
+    }
+    for (String d : domains) {
+      parts.add("anyone at @" + d);
+    }
+    return String.join(", ", parts) + " only" + (byDefault ? " (its own domain)" : "");
   }
 
   private static void print(PrintWriter w, String line) {

@@ -9,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -52,13 +54,41 @@ class MainTest {
   }
 
   @Test
+  void everyCommandPrintsHelpAndExitsZero() {
+    List<List<String>> commands = new ArrayList<>();
+    collect(Main.commandLine(CliEnvironment.system()), new ArrayList<>(), commands);
+    assertThat(commands).extracting(c -> String.join(" ", c))
+        .contains("send", "receive", "server", "server adduser", "expose", "forward", "gateway", "register");
+    for (List<String> c : commands) {
+      List<String> args = new ArrayList<>(c);
+      args.add("--help");
+      Run r = q2q("", args.toArray(String[]::new));
+      assertThat(r.exit()).as(String.join(" ", args) + r.err()).isZero();
+      assertThat(r.out()).as(String.join(" ", args)).startsWith("Usage: q2q " + String.join(" ", c));
+    }
+  }
+
+  private static void collect(CommandLine cl, List<String> prefix, List<List<String>> out) {
+    for (Map.Entry<String, CommandLine> sub : cl.getSubcommands().entrySet()) {
+      if (sub.getKey().equals("help")) {
+        continue; // 'help' prints help of others; it takes no --help of its own
+      }
+      List<String> c = new ArrayList<>(prefix);
+      c.add(sub.getKey());
+      out.add(c);
+      collect(sub.getValue(), c, out);
+    }
+  }
+
+  @Test
   void sendAndReceiveHelpPrintTheirOptionsAndExitZero() {
     Run send = q2q("", "send", "--help");
     assertThat(send.exit()).isZero();
     assertThat(send.out()).contains("--transport", "auto|direct|ptcp|relay", "TO", "PATH");
     Run receive = q2q("", "receive", "--help");
     assertThat(receive.exit()).isZero();
-    assertThat(receive.out()).contains("--port", "--udp-port", "--no-direct", "--once");
+    assertThat(receive.out()).contains("--port", "--udp-port", "--no-direct", "--once", "--from", "--overwrite", "--allow-hidden");
+    assertThat(send.out()).contains("PATH...", "--quiet");
   }
 
   @Test
