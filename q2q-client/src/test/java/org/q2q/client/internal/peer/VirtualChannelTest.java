@@ -387,12 +387,20 @@ class VirtualChannelTest {
     Loopback.Pair p = pair();
     VirtualChannel bulk = open(p.initiator(), "discard");
     VirtualChannel echo = open(p.initiator(), "echo");
-    io.netty.channel.ChannelFuture bulkWrite = bulk.channel().writeAndFlush(Unpooled.wrappedBuffer(new byte[8 << 20]));
-
-    echo.outputStream().write(42);
+    // Both writes are queued in one event-loop task, so the scheduler sees them together; the 4 MiB
+    // send window keeps most of the bulk waiting for acknowledgements that this task cannot read.
+    // Round-robin then sends the echo byte within one turn, far ahead of the bulk's end; FIFO would
+    // send it after the 8 MiB. The receiver's own order is the oracle, not timing.
+    io.netty.channel.ChannelFuture bulkWrite = bulk.channel().eventLoop().submit(() -> {
+      io.netty.channel.ChannelFuture f = bulk.channel().writeAndFlush(Unpooled.wrappedBuffer(new byte[8 << 20]));
+      echo.channel().writeAndFlush(Unpooled.wrappedBuffer(new byte[] {42}));
+      return f;
+    }).get(10, TimeUnit.SECONDS);
     assertThat(echo.inputStream().read()).isEqualTo(42);
-    assertThat(bulkWrite.isDone()).as("round-robin: the echo did not wait for the 8 MiB write").isFalse();
     bulkWrite.get(30, TimeUnit.SECONDS);
+    FlowControlTest.awaitTrue(() -> services.discarded.get() == 8 << 20);
+    assertThat(services.discardedAtFirstEcho.get())
+        .as("bulk bytes the receiver had before the echo byte").isBetween(0L, 5L << 20);
   }
 
   @Test
