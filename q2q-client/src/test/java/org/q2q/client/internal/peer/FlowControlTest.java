@@ -9,11 +9,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.q2q.client.VirtualChannel;
 
 /** Choke/unchoke between real sessions: a stalled reader is bounded and never slows the others. */
-@ExtendWith(NoLeaks.class)
 @Timeout(60)
 class FlowControlTest {
   private static final int LOW = 64 * 1024;

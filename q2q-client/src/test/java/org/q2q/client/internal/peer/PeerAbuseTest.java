@@ -20,7 +20,6 @@ import java.util.function.Function;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.q2q.client.AcceptPolicy;
 import org.q2q.client.Q2qErrorCode;
 import org.q2q.client.VirtualChannel;
@@ -37,7 +36,6 @@ import org.slf4j.LoggerFactory;
  * H2, H3): each test floods one kind of frame, asserts a bound on what the victim holds, and that
  * a well-behaved peer (or channel) is still served.
  */
-@ExtendWith(NoLeaks.class)
 @Timeout(120)
 class PeerAbuseTest {
   private final Loopback net = new Loopback();

@@ -13,13 +13,11 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.q2q.client.Q2qErrorCode;
 import org.q2q.proto.ChannelData;
 import org.q2q.proto.PeerFrame;
 
 /** The frame codec on an EmbeddedChannel: wire compatibility with protobuf, limits, errors. */
-@ExtendWith(NoLeaks.class)
 class PeerFrameCodecTest {
   private final EmbeddedChannel ch = new EmbeddedChannel(new PeerFrameDecoder(1024), PeerFrameEncoder.INSTANCE);
 

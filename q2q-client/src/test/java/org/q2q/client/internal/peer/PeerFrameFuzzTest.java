@@ -10,7 +10,6 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.io.ByteArrayOutputStream;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.q2q.client.Q2qErrorCode;
 import org.q2q.client.VirtualChannel;
 import org.q2q.proto.ChannelChoke;
@@ -30,9 +29,8 @@ import org.q2q.proto.PeerFrame;
  * acceptor-side session on an {@link EmbeddedChannel}. Properties: no exception escapes the
  * pipeline, the peer never has more channels open than the cap, the session's buffered memory
  * stays within its budget plus one piece, and every buffer is released (paranoid leak detection,
- * {@link NoLeaks}).
+ * NettyLeakGate in every test run).
  */
-@ExtendWith(NoLeaks.class)
 class PeerFrameFuzzTest {
   private static final int MAX_CHANNELS = 8;
 

@@ -30,7 +30,6 @@ import org.q2q.client.Q2qErrorCode;
 import org.q2q.client.VirtualChannel;
 
 /** Virtual channels over a real TLS peer session on loopback TCP. */
-@org.junit.jupiter.api.extension.ExtendWith(NoLeaks.class)
 @Timeout(60)
 class VirtualChannelTest {
   private final Loopback net = new Loopback();
