@@ -108,8 +108,7 @@ public final class Q2qClient implements AutoCloseable {
     // Our own group is NIO, so the gRPC transports can run on it next to the relay channels.
     this.servers = new DomainServers(identity, b.pins, b.locator, b.ownServer, clock, handlerExecutor,
         ownsGroup ? group : null);
-    this.channelHandlers = new HandlerExecutor("q2q-channel-" + identity.address(), b.handlerThreads,
-        HandlerExecutor.DEFAULT_QUEUE, Math.max(1, b.handlerThreads / 2));
+    this.channelHandlers = HandlerExecutor.withThreads("q2q-channel-" + identity.address(), b.handlerThreads);
     this.listeners = new LocalListeners(channelHandlers);
     this.cache = new SessionCache<>(PeerSession::isOpen,
         s -> internalFuture(s.closeFuture()), PeerSession::close);
@@ -599,8 +598,9 @@ public final class Q2qClient implements AutoCloseable {
 
     /**
      * Most threads running listeners' channel handlers at once (default {@value
-     * HandlerExecutor#DEFAULT_THREADS}); {@value HandlerExecutor#DEFAULT_QUEUE} more handlers wait,
-     * one peer may hold at most half of the threads, and channels beyond that are refused.
+     * HandlerExecutor#DEFAULT_THREADS}). One peer runs at most half of them at once; its further
+     * handlers wait their turn ({@value HandlerExecutor#DEFAULT_PER_PEER_WAITING} per peer,
+     * {@value HandlerExecutor#DEFAULT_WAITING} in all), and channels beyond that are refused.
      */
     public Builder handlerThreads(int threads) {
       if (threads < 1) {
