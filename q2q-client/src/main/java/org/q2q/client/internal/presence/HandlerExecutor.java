@@ -50,8 +50,11 @@ public final class HandlerExecutor implements AutoCloseable {
   /** One peer's handlers: how many run, and the ones waiting their turn. */
   private static final class PeerQueue {
     int running;
-    final ArrayDeque<Runnable> waiting = new ArrayDeque<>();
+    final ArrayDeque<Task> waiting = new ArrayDeque<>();
   }
+
+  /** A handler, and what to do if it is dropped after waiting (this executor closed or full). */
+  private record Task(Runnable handler, Runnable ifDropped) {}
 
   /** @param name thread name prefix, e.g. "q2q-channel-alice@example.com" */
   public HandlerExecutor(String name, int threads, int perPeer, int perPeerWaiting, int waiting) {
@@ -83,12 +86,13 @@ public final class HandlerExecutor implements AutoCloseable {
 
   /**
    * Runs {@code handler} for a channel of {@code peer}, now or when one of the peer's running
-   * handlers finishes.
+   * handlers finishes; if it waited and then cannot run, {@code ifDropped} runs instead (on the
+   * thread of the handler that finished).
    *
    * @throws RejectedExecutionException if the peer's or the overall queue is full, or this
    *     executor is closed
    */
-  public void execute(Address peer, Runnable handler) {
+  public void execute(Address peer, Runnable handler, Runnable ifDropped) {
     synchronized (this) {
       PeerQueue q = peers.computeIfAbsent(peer, k -> new PeerQueue());
       if (q.running >= perPeer) {
@@ -96,7 +100,7 @@ public final class HandlerExecutor implements AutoCloseable {
           throw new RejectedExecutionException(peer + " has " + q.running + " channel handlers running and "
               + q.waiting.size() + " waiting (" + totalWaiting + " waiting in all), the limit");
         }
-        q.waiting.add(handler);
+        q.waiting.add(new Task(handler, ifDropped));
         totalWaiting++;
         return;
       }
@@ -127,7 +131,7 @@ public final class HandlerExecutor implements AutoCloseable {
 
   /** A handler of {@code peer} finished: start its next waiting one, if any. */
   private void next(Address peer) {
-    Runnable nextHandler;
+    Task nextHandler;
     synchronized (this) {
       PeerQueue q = peers.get(peer);
       if (q == null) {
@@ -142,9 +146,9 @@ public final class HandlerExecutor implements AutoCloseable {
     }
     if (nextHandler != null) {
       try {
-        submit(peer, nextHandler);
-      } catch (RejectedExecutionException closed) {
-        // shutting down: the channel is closed with the client
+        submit(peer, nextHandler.handler());
+      } catch (RejectedExecutionException full) {
+        nextHandler.ifDropped().run();
       }
     }
   }

@@ -81,9 +81,19 @@ public final class LocalListeners {
         log.info("{} channel {} for '{}' declined: {}", ch.remoteAddress(), ch.id(), ch.service(), d.reason());
         throw new SecurityException(d.reason());
       }
-      handlerExecutor.execute(ch.remoteAddress(), () -> run(l, ch));
+      handlerExecutor.execute(ch.remoteAddress(), () -> run(l, ch), () -> dropped(ch));
       return true;
     };
+  }
+
+  /** The channel waited for a handler thread that never came (closing, or every slot taken). */
+  private static void dropped(VirtualChannel ch) {
+    log.info("{} channel {} for '{}' dropped: no handler thread", ch.remoteAddress(), ch.id(), ch.service());
+    try {
+      ch.reset("busy");
+    } catch (RuntimeException gone) {
+      log.debug("{} channel {} could not be reset: {}", ch.remoteAddress(), ch.id(), gone.toString());
+    }
   }
 
   private static void run(Listening l, VirtualChannel ch) {
