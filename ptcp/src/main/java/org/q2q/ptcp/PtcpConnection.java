@@ -118,6 +118,11 @@ public final class PtcpConnection {
   private boolean readableSignalled;
   /** An ACK must be sent without delay. */
   private boolean ackNow;
+  /** Challenge ACKs per second at most, per connection. */
+  static final int CHALLENGE_ACKS_PER_SECOND = 10;
+  private final org.q2q.ptcp.internal.TokenBucket challengeAcks =
+      new org.q2q.ptcp.internal.TokenBucket(CHALLENGE_ACKS_PER_SECOND, CHALLENGE_ACKS_PER_SECOND);
+  private long challengeAcksSuppressed;
   /** Payload bytes received since our last ACK. */
   private long unackedBytes;
   /** Largest payload received in one segment, bytes. */
@@ -470,7 +475,7 @@ public final class PtcpConnection {
       return;
     }
     if (h.has(Header.RST)) {
-      onReset(h);
+      onReset(now, h);
       return;
     }
     if (state == PtcpState.SYN_SENT) {
@@ -558,7 +563,7 @@ public final class PtcpConnection {
     armRetransmit(now);
   }
 
-  private void onReset(Header h) {
+  private void onReset(long now, Header h) {
     if (state == PtcpState.SYN_SENT) {
       if (h.has(Header.ACK) && h.ack == SeqNum.toWire(iss, 0)) {
         fail(PtcpErrorCode.CONNECTION_REFUSED, "connection refused by " + remote);
@@ -579,8 +584,31 @@ public final class PtcpConnection {
       fail(PtcpErrorCode.CONNECTION_RESET, "reset by peer"
           + (h.errorCode > 0 ? " (" + PtcpErrorCode.fromCode(h.errorCode) + ")" : ""));
     } else if (segOff > rcvNxt && segOff < rcvNxt + Math.max(1, rcvAdvEdge - rcvNxt)) {
-      ackNow = true; // RFC 5961 challenge ACK: a blind reset must guess RCV.NXT exactly
+      challengeAck(now); // RFC 5961: a blind reset must guess RCV.NXT exactly
     }
+  }
+
+  /**
+   * Answers a suspicious segment (in-window RST, ACK of unsent bytes) with an ACK, at most {@value
+   * #CHALLENGE_ACKS_PER_SECOND} per second (RFC 5961 §7): each may be spoofed, and an answer with
+   * SACK blocks is larger than the question.
+   */
+  private void challengeAck(long now) {
+    if (challengeAcks.take(now)) {
+      ackNow = true;
+    } else {
+      challengeAcksSuppressed++;
+    }
+  }
+
+  /** Challenge ACKs not sent because of the rate limit. */
+  public long challengeAcksSuppressed() {
+    return challengeAcksSuppressed;
+  }
+
+  /** Out-of-order ranges held for reassembly (diagnostics and tests). */
+  public int outOfOrderRanges() {
+    return asm.rangeCount();
   }
 
   /** The peer reported a truncated datagram (size-too-big). */
@@ -606,7 +634,7 @@ public final class PtcpConnection {
     ackTime = now;
     long ackOff = SeqNum.toOffset(iss, h.ack, sndUna);
     if (ackOff > sndMax) {
-      ackNow = true;
+      challengeAck(now); // RFC 5961 §5.2: an ACK of bytes never sent
       return false;
     }
     if (ackOff < sndUna) {
@@ -770,7 +798,9 @@ public final class PtcpConnection {
     long segOff = SeqNum.toOffset(irs, h.seq, rcvNxt);
     int len = h.payloadLength;
     long end = segOff + len;
-    long limit = rcvNxt + (inputDiscard ? Integer.MAX_VALUE : recvBuf.free());
+    // While discarding (after close) the window advertised stays the limit: bytes beyond it would
+    // only feed the assembler ranges a hostile peer can scatter up to 2 GiB ahead.
+    long limit = inputDiscard ? Math.max(rcvAdvEdge, rcvNxt + cfg.receiveBufferSize) : rcvNxt + recvBuf.free();
     boolean progress = false;
     int payloadPos = buf.position();
     if (len > 0) {

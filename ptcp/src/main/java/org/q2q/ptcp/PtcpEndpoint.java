@@ -12,6 +12,7 @@ import java.util.zip.CRC32C;
 import org.q2q.ptcp.internal.Header;
 import org.q2q.ptcp.internal.SeqNum;
 import org.q2q.ptcp.internal.SipHash;
+import org.q2q.ptcp.internal.TokenBucket;
 
 /**
  * The sans-IO PTCP core for one UDP socket: demultiplexes datagrams to connections by connection id,
@@ -36,10 +37,16 @@ public final class PtcpEndpoint {
   private static final long COOKIE_SLOT = 64_000_000_000L;
   private static final int MAX_CONTROL_QUEUE = 1024;
   private long connectionsRefused;
+  private long synAcksSuppressed;
   /** Connections of one endpoint at most (both directions). */
   public static final int MAX_CONNECTIONS = 4096;
   /** Accepted connections from one IP address at most. */
   public static final int MAX_CONNECTIONS_PER_HOST = 64;
+  /**
+   * SYN-ACKs sent per second at most (burst as many): a SYN may come from a spoofed address, and
+   * each SYN-ACK is as large as the SYN, so a flood is reflected at no more than this rate.
+   */
+  public static final int MAX_SYN_ACKS_PER_SECOND = 1000;
 
   private final PtcpConfig config;
   private final RandomGenerator random;
@@ -57,8 +64,12 @@ public final class PtcpEndpoint {
   /** Round-robin position for transmit fairness. */
   private int rr;
   /** Tokens for RST/STB answers. */
-  private double resetTokens;
-  private long resetLast = Long.MIN_VALUE;
+  /** RST and STB replies to datagrams of unknown connections ({@link PtcpConfig#resetsPerSecond()}). */
+  private final TokenBucket resets;
+  /** SYN-ACKs: each answers a possibly spoofed SYN, so reflection is capped. */
+  private final TokenBucket synAcks = new TokenBucket(MAX_SYN_ACKS_PER_SECOND, MAX_SYN_ACKS_PER_SECOND);
+  /** Connections per peer IP address (the per-host cap without a scan). */
+  private final java.util.HashMap<java.net.InetAddress, Integer> perHost = new java.util.HashMap<>();
   private long datagramsDropped;
   /** Largest UDP payload the local link towards an address carries, or 0 when routed/unknown. */
   private ToIntFunction<InetSocketAddress> linkMtu = a -> 0;
@@ -75,7 +86,7 @@ public final class PtcpEndpoint {
     this.config = config;
     this.random = random;
     this.sip = new SipHash(random.nextLong(), random.nextLong());
-    this.resetTokens = config.resetsPerSecond;
+    this.resets = new TokenBucket(config.resetsPerSecond, config.resetsPerSecond);
     this.largestDatagram = config.maxDatagramSize;
   }
 
@@ -256,6 +267,10 @@ public final class PtcpEndpoint {
       }
       return;
     }
+    if (!synAcks.take(now)) {
+      synAcksSuppressed++; // a real client's SYN is retransmitted; a flood reflects no further
+      return;
+    }
     int clientCid = rx.srcCid;
     int clientIsn = rx.hsIsn;
     int serverCid = cookieCid(source, clientCid, clientIsn);
@@ -376,16 +391,16 @@ public final class PtcpEndpoint {
     events.add(e);
   }
 
-  /** Connections with peers at {@code source}'s IP address (O(n), only on an accepted handshake). */
+  /** Connections with peers at {@code source}'s IP address. */
   private int fromSameHost(InetSocketAddress source) {
-    int n = 0;
-    for (PtcpConnection c : conns) {
-      if (c.remoteAddress().getAddress().equals(source.getAddress())) {
-        n++;
-      }
-    }
-    return n;
+    return perHost.getOrDefault(source.getAddress(), 0);
   }
+
+  /** SYNs not answered because SYN-ACKs exceeded {@link #MAX_SYN_ACKS_PER_SECOND}. */
+  public long synAcksSuppressed() {
+    return synAcksSuppressed;
+  }
+
 
   /** Handshakes refused because of {@link #MAX_CONNECTIONS} or {@link #MAX_CONNECTIONS_PER_HOST}. */
   public long connectionsRefused() {
@@ -395,11 +410,13 @@ public final class PtcpEndpoint {
   private void add(PtcpConnection c) {
     byCid.put(c.localConnectionId(), c);
     conns.add(c);
+    perHost.merge(c.remoteAddress().getAddress(), 1, Integer::sum);
   }
 
   void remove(PtcpConnection c) {
     if (byCid.remove(c.localConnectionId(), c)) {
       conns.remove(c);
+      perHost.computeIfPresent(c.remoteAddress().getAddress(), (k, v) -> v <= 1 ? null : v - 1);
     }
   }
 
@@ -432,17 +449,9 @@ public final class PtcpEndpoint {
   }
 
   private boolean takeToken(long now) {
-    if (resetLast != Long.MIN_VALUE && now > resetLast) {
-      resetTokens = Math.min(config.resetsPerSecond,
-          resetTokens + (now - resetLast) * config.resetsPerSecond / 1e9);
-    }
-    resetLast = now;
-    if (resetTokens >= 1) {
-      resetTokens -= 1;
-      return true;
-    }
-    return false;
+    return resets.take(now);
   }
+
 
   /** Fills a fixed wire sequence helper (kept for symmetry with the connection's arithmetic). */
   static int wire(int isn, long offset) {

@@ -5,12 +5,51 @@ package org.q2q.ptcp;
  * to run): a quick way to see what a change to pacing, ACKs or loss recovery does before running the
  * real benchmark. Not a test.
  *
- * <pre>  SimGoodput [MIB=64] [RATE_MBPS=100] [RTT_MS=10] [LOSSES=0,1,5,10] [CC=BBR] [SEED=1]</pre>
+ * <pre>  SimGoodput [MIB=64] [RATE_MBPS=100] [RTT_MS=10] [LOSSES=0,1,5,10] [CC=BBR] [SEED=1]
+ *  SimGoodput goals</pre>
+ *
+ * <p>{@code goals} checks the speed goals that used to live in unit tests (they are performance
+ * targets, not correctness): on a 20 MB/s, 20 ms link, 8 MiB reach 60 % of the link with the
+ * default controller; at 1 % random loss BBR reaches 50 % of the link. It prints each with PASS or
+ * FAIL and exits 1 if one fails. CUBIC's goodput is printed for comparison only.
  */
 public final class SimGoodput {
   private SimGoodput() {}
 
+  private static final long SEC = 1_000_000_000L;
+  private static final double LINK = 20_000_000;
+
+  /** Goodput, bytes per virtual second, of 8 MiB over SimNetwork's default 20 MB/s, 20 ms link. */
+  private static double goodput(PtcpConfig cfg, long seed, double loss) {
+    SimNetwork net = new SimNetwork(seed, cfg);
+    net.both(l -> l.loss = loss);
+    Transfer t = new Transfer(net, 8 << 20, 0);
+    net.driveUntil(t::bothEnded, 600 * SEC);
+    if (!t.completed()) {
+      throw new IllegalStateException("transfer did not complete: " + t);
+    }
+    return (8 << 20) / (t.serverClosedAt / 1e9);
+  }
+
+  private static boolean goal(String what, double rate, double floor) {
+    boolean ok = rate > floor;
+    System.out.printf("%s %s: %.1f MB/s (goal > %.1f MB/s)%n", ok ? "PASS" : "FAIL", what, rate / 1e6, floor / 1e6);
+    return ok;
+  }
+
+  private static boolean goals() {
+    boolean ok = goal("default controller fills a bottleneck", goodput(PtcpConfig.defaults(), 6, 0), 0.6 * LINK);
+    double bbr = goodput(PtcpConfig.builder().congestion(PtcpConfig.Congestion.BBR).build(), 7, 0.01);
+    double cubic = goodput(PtcpConfig.builder().congestion(PtcpConfig.Congestion.CUBIC).build(), 7, 0.01);
+    ok &= goal("BBR at 1 % loss", bbr, 0.5 * LINK);
+    System.out.printf("info CUBIC at 1 %% loss: %.1f MB/s%n", cubic / 1e6);
+    return ok;
+  }
+
   public static void main(String[] args) {
+    if (args.length > 0 && args[0].equals("goals")) {
+      System.exit(goals() ? 0 : 1);
+    }
     long bytes = (args.length > 0 ? Long.parseLong(args[0]) : 64) << 20;
     long rate = (args.length > 1 ? Long.parseLong(args[1]) : 100) * 1_000_000L;
     long rtt = (args.length > 2 ? Long.parseLong(args[2]) : 10) * 1_000_000L;

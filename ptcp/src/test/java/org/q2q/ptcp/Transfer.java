@@ -126,9 +126,9 @@ final class Transfer {
     }
   }
 
-  /** Whether both sides finished cleanly with all bytes delivered. */
+  /** Whether both sides finished cleanly with all bytes delivered, each at its right offset. */
   boolean completed() {
-    return serverEof && received == size && clientClosedAt >= 0 && serverClosedAt >= 0
+    return serverEof && received == size && mismatchAt < 0 && clientClosedAt >= 0 && serverClosedAt >= 0
         && clientError == null && serverError == null && (replySize == 0 || replyReceived == replySize);
   }
 

@@ -32,6 +32,7 @@ import org.q2q.client.internal.connect.Racer;
 import org.q2q.client.internal.net.Ips;
 import org.q2q.client.internal.peer.PeerSession;
 import org.q2q.client.internal.peer.PeerSessions;
+import org.q2q.client.internal.presence.HandlerExecutor;
 import org.q2q.client.internal.presence.InboundResponder;
 import org.q2q.client.internal.presence.LocalListeners;
 import org.q2q.client.internal.presence.PresenceSession;
@@ -71,7 +72,10 @@ public final class Q2qClient implements AutoCloseable {
   private final Clock clock;
   private final EventLoopGroup group;
   private final boolean ownsGroup;
+  /** Runs gRPC callbacks of the server connections. */
   private final ExecutorService handlerExecutor;
+  /** Runs the listeners' channel handlers, bounded: peers decide how many channels arrive. */
+  private final HandlerExecutor channelHandlers;
   private final DomainServers servers;
   private final LocalListeners listeners;
   private final SessionCache<PeerSession> cache;
@@ -104,13 +108,14 @@ public final class Q2qClient implements AutoCloseable {
     // Our own group is NIO, so the gRPC transports can run on it next to the relay channels.
     this.servers = new DomainServers(identity, b.pins, b.locator, b.ownServer, clock, handlerExecutor,
         ownsGroup ? group : null);
-    this.listeners = new LocalListeners(handlerExecutor);
+    this.channelHandlers = HandlerExecutor.withThreads("q2q-channel-" + identity.address(), b.handlerThreads);
+    this.listeners = new LocalListeners(channelHandlers);
     this.cache = new SessionCache<>(PeerSession::isOpen,
         s -> internalFuture(s.closeFuture()), PeerSession::close);
     this.sessions = new PeerSessions(identity, domain -> servers.caFor(domain), clock, listeners.acceptor(),
         cfg -> {
           cfg.heartbeat(b.peerHeartbeatInterval, b.peerIdleTimeout).handshakeTimeout(b.handshakeTimeout)
-              .unusedTimeout(b.unusedSessionTimeout);
+              .unusedTimeout(b.unusedSessionTimeout).writeStallTimeout(b.writeStallTimeout);
           if (b.channelBuffer > 0) {
             cfg.receiveWaterMarks(b.channelBuffer / 2, b.channelBuffer).overrunAllowance(b.sessionWindow);
           }
@@ -380,6 +385,7 @@ public final class Q2qClient implements AutoCloseable {
     udp.close();
     servers.close();
     handlerExecutor.shutdownNow();
+    channelHandlers.close();
     if (ownsGroup) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
@@ -407,6 +413,8 @@ public final class Q2qClient implements AutoCloseable {
     private Duration backoffMax = PresenceSession.DEFAULT_BACKOFF_MAX;
     private ConnectionListener connectionListener = ConnectionListener.NONE;
     private int channelBuffer;
+    private int handlerThreads = HandlerExecutor.DEFAULT_THREADS;
+    private Duration writeStallTimeout = org.q2q.client.internal.peer.PeerSessionConfig.DEFAULT_WRITE_STALL_TIMEOUT;
     private int sessionWindow;
     private boolean directTcp = true;
     private int tcpPort;
@@ -591,6 +599,29 @@ public final class Q2qClient implements AutoCloseable {
       }
       this.channelBuffer = channelBuffer;
       this.sessionWindow = sessionWindow;
+      return this;
+    }
+
+    /**
+     * Most threads running listeners' channel handlers at once (default {@value
+     * HandlerExecutor#DEFAULT_THREADS}). One peer runs at most half of them at once; its further
+     * handlers wait their turn ({@value HandlerExecutor#DEFAULT_PER_PEER_WAITING} per peer,
+     * {@value HandlerExecutor#DEFAULT_WAITING} in all), and channels beyond that are refused.
+     */
+    public Builder handlerThreads(int threads) {
+      if (threads < 1) {
+        throw new IllegalArgumentException("handlerThreads < 1: " + threads);
+      }
+      this.handlerThreads = threads;
+      return this;
+    }
+
+    /**
+     * A blocking write (or close) of a channel's output stream that makes no progress for this
+     * long resets the channel and fails (default 60 s): a peer that never reads cannot pin a thread.
+     */
+    public Builder writeStallTimeout(Duration timeout) {
+      this.writeStallTimeout = positive(timeout, "writeStallTimeout");
       return this;
     }
 

@@ -41,6 +41,11 @@ public final class Assembler {
     return held;
   }
 
+  /** Separate ranges held. */
+  public int rangeCount() {
+    return count;
+  }
+
   /** Whether nothing is held. */
   public boolean isEmpty() {
     return count == 0;

@@ -261,6 +261,9 @@ public final class Header {
           }
           break;
         case OPT_PROBE_ACK:
+          if (olen != 4) {
+            return CORRUPT; // found by PtcpFuzzTest: a 2-byte option was read past the datagram
+          }
           probeAck = in.getShort(p + 2) & 0xffff;
           break;
         case OPT_STB:
@@ -271,6 +274,9 @@ public final class Header {
           stbSeq = in.getInt(p + 4);
           break;
         case OPT_ERROR:
+          if (olen != 4) {
+            return CORRUPT;
+          }
           errorCode = in.getShort(p + 2) & 0xffff;
           break;
         default:

@@ -91,4 +91,22 @@ class HeaderTest {
     assertThat(d.decode(ByteBuffer.wrap("NAT!".getBytes()), crc)).isEqualTo(Header.NOT_PTCP);
     assertThat(d.decode(ByteBuffer.wrap(new byte[40]), crc)).isEqualTo(Header.NOT_PTCP);
   }
+
+  /**
+   * Found by PtcpFuzzTest (crash-7b0ef5d3...): a probe-ack or error option two bytes long at the
+   * end of the options was read past the datagram, an IndexOutOfBoundsException on the event loop.
+   */
+  @Test
+  void aTruncatedFixedSizeOptionIsCorruptNotAnException() {
+    for (int kind : new int[] {Header.OPT_PROBE_ACK, Header.OPT_ERROR}) {
+      java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+      ByteBuffer b = ByteBuffer.allocate(32);
+      b.put((byte) Header.MAGIC).put((byte) Header.VERSION).put((byte) Header.ACK).put((byte) (32 / 4));
+      b.putInt(1).putInt(2).putInt(3).putInt(4).putShort((short) 100).putShort((short) 0).putInt(0);
+      b.put((byte) Header.OPT_NOP).put((byte) Header.OPT_NOP).put((byte) kind).put((byte) 2);
+      Header.seal(b, 0, crc);
+      b.flip();
+      assertThat(new Header().decode(b, crc)).as("option kind %d", kind).isEqualTo(Header.CORRUPT);
+    }
+  }
 }

@@ -424,11 +424,11 @@ class LoopbackTest {
     assertThat(((PtcpException) f.cause()).code()).isEqualTo(PtcpErrorCode.CONNECTION_REFUSED);
     // A UDP port that never answers: connect timeout (3 s in this config).
     try (DatagramSocket silent = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-      long t0 = System.nanoTime();
+      // When exactly it times out is checked in virtual time (LifecycleTest's handshake retries);
+      // here only that the adapter reports the typed error.
       Future<Channel> g = client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), silent.getLocalPort()));
-      g.await(10, TimeUnit.SECONDS);
+      g.await(15, TimeUnit.SECONDS);
       assertThat(((PtcpException) g.cause()).code()).isEqualTo(PtcpErrorCode.CONNECT_TIMEOUT);
-      assertThat((System.nanoTime() - t0) / 1e9).isBetween(2.9, 5.0);
     }
   }
 

@@ -14,6 +14,11 @@ import java.util.Objects;
  * while the peer chokes the channel or the transport is not writable. {@link #flush()} is a no-op;
  * {@link #close()} half-closes and waits until the end was handed to the transport.
  *
+ * <p>A peer that keeps its session alive but never lets a channel move would block a writer
+ * forever, so a write or close that sees no progress (no outstanding byte handed on) for the
+ * session's {@link PeerSessionConfig#writeStallTimeout()} resets the channel with CANCEL and
+ * throws. Progress is measured with the session's clock.
+ *
  * <p>Safe for concurrent use, though concurrent writers interleave whole chunks. Must not be used
  * on the event loop.
  */
@@ -22,6 +27,8 @@ final class ChannelOutputStream extends OutputStream {
   static final long MAX_OUTSTANDING = 1024 * 1024;
 
   private final VirtualChildChannel ch;
+  private final java.time.Clock clock;
+  private final long stallMillis;
   private final Object lock = new Object();
   /** Bytes written and not yet handed to the transport. Guarded by lock. */
   private long outstanding;
@@ -32,6 +39,8 @@ final class ChannelOutputStream extends OutputStream {
 
   ChannelOutputStream(VirtualChildChannel ch) {
     this.ch = ch;
+    this.clock = ch.mux.config().clock();
+    this.stallMillis = ch.mux.config().writeStallTimeout().toMillis();
   }
 
   @Override
@@ -72,22 +81,49 @@ final class ChannelOutputStream extends OutputStream {
   }
 
   private void awaitCapacity() throws IOException {
+    awaitOutstandingBelow(MAX_OUTSTANDING);
+  }
+
+  /**
+   * Waits until fewer than {@code limit} bytes are outstanding.
+   *
+   * @throws IOException if the channel failed, or no byte moved for the stall timeout (the channel
+   *     is then reset)
+   */
+  private void awaitOutstandingBelow(long limit) throws IOException {
     synchronized (lock) {
+      long seen = outstanding;
+      long progressAt = clock.millis();
       for (; ; ) {
         if (writeFailure != null || !ch.isActive()) {
           throw failure();
         }
-        if (outstanding < MAX_OUTSTANDING) {
+        if (outstanding < limit) {
           return;
         }
+        long now = clock.millis();
+        if (outstanding != seen) {
+          seen = outstanding;
+          progressAt = now;
+        } else if (now - progressAt >= stallMillis) {
+          throw stalled(now - progressAt);
+        }
         try {
-          lock.wait(200); // woken by the completion (or failure) of an outstanding write
+          lock.wait(Math.max(1, Math.min(200, stallMillis))); // woken by each completion or failure
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new InterruptedIOException("interrupted while channel " + ch.channelId + " was choked");
         }
       }
     }
+  }
+
+  /** Resets the stalled channel and says so. */
+  private IOException stalled(long millis) {
+    String why = "no progress writing for " + millis + " ms (write stall timeout " + stallMillis + " ms)";
+    ch.mux.resetByApplication(ch, why);
+    return new IOException("channel " + ch.channelId + " (" + ch.service + "): " + why
+        + "; the peer is not reading");
   }
 
   private IOException failure() {
@@ -117,9 +153,18 @@ final class ChannelOutputStream extends OutputStream {
       closed = true;
     }
     checkNotEventLoop();
+    boolean pending;
+    synchronized (lock) {
+      pending = outstanding > 0;
+    }
+    if (pending) {
+      awaitOutstandingBelow(1); // every byte handed on, with the stall timeout
+    }
     Future<Void> end = ch.shutdownOutput();
     try {
-      end.await();
+      if (!end.await(Math.max(1, stallMillis))) {
+        throw stalled(stallMillis);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new InterruptedIOException("interrupted while ending channel " + ch.channelId);

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.q2q.certstore.Address;
+import org.q2q.certstore.ServiceName;
 import org.q2q.client.ChannelResetException;
 import org.q2q.client.PeerSessionException;
 import org.q2q.client.Q2qErrorCode;
@@ -44,8 +45,16 @@ import org.slf4j.LoggerFactory;
  *       Ping/Pong), so after a choke at most that much more arrives and a peer exceeding it is
  *       reset with {@code FLOW_CONTROL_ERROR}.
  *   <li><b>Receiving</b>: data goes to the channel, whose {@link ReceiveBudget} decides choke,
- *       unchoke and {@code FLOW_CONTROL_ERROR}. The transport is always read, so a choked channel
- *       never stalls the others.
+ *       unchoke and {@code FLOW_CONTROL_ERROR}, so a choked channel never stalls the others. The
+ *       session as a whole holds at most {@link PeerSessionConfig#sessionReceiveBudget()} of memory
+ *       in undelivered chunks: past it the transport is not read until half of it was delivered.
+ *   <li><b>Bounds on what a peer may make us do</b>: at most {@link
+ *       PeerSessionConfig#maxRemoteChannels()} channels it opened at once (further opens get
+ *       REFUSED); a service name must pass {@link ServiceName} and is never echoed; replies to its
+ *       frames do not pile up while it does not read: pongs coalesce to the latest one, resets for
+ *       ids never opened are rate-limited ({@value #UNKNOWN_ID_RESETS_PER_SECOND}/s) and dropped,
+ *       and after {@value #MAX_REPLIES_WHILE_BLOCKED} other replies the transport is not read until
+ *       it is writable again. Each kind of misbehaviour is logged at WARN once per session.
  *   <li><b>Session errors</b>: a malformed or oversize frame, a second Hello, or a dead peer
  *       (heartbeat) end the whole session. This side then sends a reset on channel 0 (the session)
  *       saying why, closes the transport and fails every channel with {@code SESSION_LOST}.
@@ -59,6 +68,10 @@ final class Multiplexer extends ChannelDuplexHandler {
   /** Chunks written between flushes inside one scheduling round, so writability stays current. */
   private static final int CHUNKS_PER_FLUSH = 16;
   private static final long MAX_CHANNEL_ID = 0xFFFF_FFFFL;
+  /** Resets answering frames for ids never opened, per second; more are dropped. */
+  static final int UNKNOWN_ID_RESETS_PER_SECOND = 64;
+  /** Replies written while the transport is not writable before this side stops reading. */
+  static final int MAX_REPLIES_WHILE_BLOCKED = 64;
 
   private final PeerSession session;
   private final PeerSessionConfig cfg;
@@ -79,6 +92,35 @@ final class Multiplexer extends ChannelDuplexHandler {
   private long unusedSinceMillis;
   private final SendWindow window = new SendWindow();
   private ScheduledFuture<?> heartbeat;
+  /** Channels the peer opened that are still open (bounded by maxRemoteChannels). */
+  private int remoteOpenCount;
+  /** Memory cost of received chunks not yet delivered, over all channels. */
+  private long bufferedBytes;
+  /** Reading paused: the channels hold more than the session receive budget. */
+  private boolean pausedForBudget;
+  /** Reading paused: the peer does not read our replies. */
+  private boolean pausedForReplies;
+  /** Replies written since the transport last became unwritable. */
+  private int repliesWhileBlocked;
+  /** Replies written during this read and not yet flushed (flushed once per read, in one record). */
+  private boolean replyFlushDue;
+  /** A pong owed to the peer, written once the transport is writable (only the latest counts). */
+  private boolean pongPending;
+  private long pendingPongNonce;
+  /** Rate limit of resets for unknown ids: the current one-second window and its count. */
+  private long unknownIdWindowMillis;
+  private int unknownIdResets;
+  /** Misbehaviours already logged at WARN in this session (each once). */
+  private final java.util.EnumSet<Misbehaviour> warned = java.util.EnumSet.noneOf(Misbehaviour.class);
+
+  /** Peer behaviour logged at WARN once per session, then at DEBUG. */
+  private enum Misbehaviour {
+    UNKNOWN_ID,
+    BAD_OPEN,
+    TOO_MANY_CHANNELS,
+    CHANNEL_VIOLATION,
+    NOT_READING
+  }
 
   Multiplexer(PeerSession session, PeerSessionConfig cfg, Channel parent) {
     this.session = session;
@@ -160,7 +202,7 @@ final class Multiplexer extends ChannelDuplexHandler {
         }
       }
       case RESET -> onReset(frame.getReset());
-      case PING -> ctx.writeAndFlush(Frames.pong(frame.getPing().getNonce()), ctx.voidPromise());
+      case PING -> onPing(frame.getPing().getNonce());
       case PONG -> onPong(frame.getPong().getNonce());
       case SOURCE_ADDRESS -> onSourceAddress(frame.getSourceAddress());
       case HELLO -> sessionError(Q2qErrorCode.PROTOCOL_ERROR, "a second Hello in an established session");
@@ -169,8 +211,30 @@ final class Multiplexer extends ChannelDuplexHandler {
   }
 
   @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    flushReplies();
+    ctx.fireChannelReadComplete();
+  }
+
+  private void flushReplies() {
+    if (replyFlushDue) {
+      replyFlushDue = false;
+      ctx.flush();
+    }
+  }
+
+  @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     if (ctx.channel().isWritable()) {
+      repliesWhileBlocked = 0;
+      if (pongPending && !closed) {
+        pongPending = false;
+        ctx.writeAndFlush(Frames.pong(pendingPongNonce), ctx.voidPromise());
+      }
+      if (pausedForReplies) {
+        pausedForReplies = false;
+        updateReading();
+      }
       writeLoop();
     }
     ctx.fireChannelWritabilityChanged();
@@ -261,22 +325,32 @@ final class Multiplexer extends ChannelDuplexHandler {
     }
     highestRemoteId = id;
     notePeerBudget(open.getReceiveBudget());
-    if (service.isEmpty()) {
-      sendReset(id, Q2qErrorCode.PROTOCOL_ERROR, "open of channel " + id + " names no service");
+    if (!ServiceName.isValid(service)) {
+      // Never echoed or logged: it may be a megabyte of anything.
+      misbehaved(Misbehaviour.BAD_OPEN, "open of channel " + id + " names an invalid service ("
+          + service.length() + " characters)");
+      reply(Frames.reset(id, Q2qErrorCode.PROTOCOL_ERROR, "open of channel " + id + " names an invalid service"));
+      return;
+    }
+    if (remoteOpenCount >= cfg.maxRemoteChannels()) {
+      misbehaved(Misbehaviour.TOO_MANY_CHANNELS, "peer has " + remoteOpenCount
+          + " channels open, the limit; refusing channel " + id + " and any further ones");
+      reply(Frames.reset(id, Q2qErrorCode.REFUSED, "too many channels"));
       return;
     }
     VirtualChildChannel ch = new VirtualChildChannel(this, id, service, false, cfg);
     if (!register(ch)) {
-      sendReset(id, Q2qErrorCode.INTERNAL_ERROR, "could not register the channel");
+      reply(Frames.reset(id, Q2qErrorCode.INTERNAL_ERROR, "could not register the channel"));
       return;
     }
     channels.put(id, ch);
+    remoteOpenCount++;
     boolean accepted;
     try {
       accepted = cfg.acceptor().accept(ch.handle());
     } catch (Exception e) {
       log.info("{} listener refused channel {} for service '{}': {}", logId(), id, service, e.toString());
-      refuse(ch, Q2qErrorCode.REFUSED, "the listener refused service '" + service + "'");
+      refuse(ch, Q2qErrorCode.REFUSED, "refused");
       return;
     }
     if (!ch.isOpen()) {
@@ -284,7 +358,7 @@ final class Multiplexer extends ChannelDuplexHandler {
     }
     if (!accepted) {
       log.debug("{} no service '{}' for channel {}", logId(), service, id);
-      refuse(ch, Q2qErrorCode.NO_SUCH_SERVICE, "no service '" + service + "' at " + localAddress());
+      refuse(ch, Q2qErrorCode.NO_SUCH_SERVICE, "no such service"); // the opener words it (onReset)
       return;
     }
     ctx.writeAndFlush(Frames.accept(id, cfg.overrunAllowance()), ctx.voidPromise());
@@ -293,7 +367,7 @@ final class Multiplexer extends ChannelDuplexHandler {
   }
 
   private void refuse(VirtualChildChannel ch, Q2qErrorCode code, String reason) {
-    sendReset(ch.channelId, code, reason);
+    reply(Frames.reset(ch.channelId, code, reason));
     ch.resetExchanged = true;
     ch.unsafe().close(ch.voidPromise());
   }
@@ -356,13 +430,29 @@ final class Multiplexer extends ChannelDuplexHandler {
     }
     VirtualChildChannel ch = channelFor(id, "reset", false);
     if (ch != null) {
-      log.debug("{} channel {} reset by peer: {} {}", logId(), id, code, reset.getReason());
-      ch.fail(new ChannelResetException(code, id, true, reset.getReason()));
+      String reason = reset.getReason();
+      if (code == Q2qErrorCode.NO_SUCH_SERVICE && ch.locallyOpened && !ch.isActive()) {
+        // Said in our own words: the peer's text is not shown, and we know what we asked for.
+        reason = "no service '" + ch.service + "' at " + remoteAddress();
+      }
+      log.debug("{} channel {} reset by peer: {} {}", logId(), id, code, reason);
+      ch.fail(new ChannelResetException(code, id, true, reason));
     }
   }
 
   private void notePeerBudget(int budget) {
     window.notePeerBudget(Integer.toUnsignedLong(budget));
+  }
+
+  /** Answers a ping; while the transport is not writable only the latest is kept. */
+  private void onPing(long nonce) {
+    if (parent.isWritable()) {
+      ctx.write(Frames.pong(nonce), ctx.voidPromise());
+      replyFlushDue = true;
+    } else {
+      pongPending = true;
+      pendingPongNonce = nonce;
+    }
   }
 
   /** The peer processed every data byte up to {@code nonce}: the send window may move. */
@@ -394,20 +484,101 @@ final class Multiplexer extends ChannelDuplexHandler {
     if (used) {
       log.debug("{} dropped {} for closed channel {}", logId(), kind, id);
     } else if (answerUnknown) {
-      log.warn("{} peer sent {} for unknown channel {}", logId(), kind, id);
-      sendReset(id, Q2qErrorCode.PROTOCOL_ERROR, kind + " for unknown channel " + id);
+      misbehaved(Misbehaviour.UNKNOWN_ID, "peer sent " + kind + " for unknown channel " + id);
+      if (unknownIdResetAllowed()) {
+        reply(Frames.reset(id, Q2qErrorCode.PROTOCOL_ERROR, kind + " for unknown channel " + id));
+      }
     }
     return null;
   }
 
+  /**
+   * True if a reset for an unknown id may be sent now: at most {@value
+   * #UNKNOWN_ID_RESETS_PER_SECOND} per second, and none while the transport is not writable (the
+   * peer broke the protocol; it is owed nothing that would pile up).
+   */
+  private boolean unknownIdResetAllowed() {
+    if (!parent.isWritable()) {
+      return false;
+    }
+    long now = clock.millis();
+    if (now - unknownIdWindowMillis >= 1000 || now < unknownIdWindowMillis) {
+      unknownIdWindowMillis = now;
+      unknownIdResets = 0;
+    }
+    return ++unknownIdResets <= UNKNOWN_ID_RESETS_PER_SECOND;
+  }
+
+  /** Logs the peer's misbehaviour: WARN the first time of each kind in this session, then DEBUG. */
+  private void misbehaved(Misbehaviour kind, String what) {
+    if (warned.add(kind)) {
+      log.warn("{} {} (further ones in this session are logged at debug)", logId(), what);
+    } else {
+      log.debug("{} {}", logId(), what);
+    }
+  }
+
+  /**
+   * Writes a reply the peer's frames asked for (a refusal or protocol-error reset). While the
+   * transport is not writable the peer is not reading: after {@value #MAX_REPLIES_WHILE_BLOCKED}
+   * such replies this side stops reading until it is writable again.
+   */
+  private void reply(PeerFrame frame) {
+    if (closed) {
+      return;
+    }
+    ctx.write(frame, ctx.voidPromise());
+    replyFlushDue = true;
+    if (!parent.isWritable() && ++repliesWhileBlocked >= MAX_REPLIES_WHILE_BLOCKED && !pausedForReplies) {
+      misbehaved(Misbehaviour.NOT_READING, "peer is not reading our replies: pausing reading until it does");
+      pausedForReplies = true;
+      updateReading();
+    }
+  }
+
+  /** Received chunks now cost {@code delta} more (or less) memory; pauses or resumes reading. */
+  void buffered(long delta) {
+    bufferedBytes += delta;
+    long budget = cfg.sessionReceiveBudget();
+    if (!pausedForBudget && bufferedBytes > budget) {
+      log.debug("{} channels hold {} bytes undelivered, over the session budget {}: pausing reading",
+          logId(), bufferedBytes, budget);
+      pausedForBudget = true;
+      updateReading();
+    } else if (pausedForBudget && bufferedBytes <= budget / 2) {
+      log.debug("{} channels hold {} bytes undelivered: reading again", logId(), bufferedBytes);
+      pausedForBudget = false;
+      lastReceivedMillis = clock.millis(); // the pause was ours, not the peer's silence
+      updateReading();
+    }
+  }
+
+  /** Turns reading the transport off while either pause holds. */
+  private void updateReading() {
+    boolean read = !pausedForBudget && !pausedForReplies;
+    if (parent.config().isAutoRead() != read) {
+      parent.config().setAutoRead(read);
+    }
+  }
+
+  /** Memory held by undelivered chunks of all channels (event loop). */
+  long bufferedBytes() {
+    return bufferedBytes;
+  }
+
+  /** True while the transport is not read because of one of the bounds (event loop). */
+  boolean readingPaused() {
+    return pausedForBudget || pausedForReplies;
+  }
+
   /** A protocol error about channel {@code id}: resets that channel, live or not. */
   private void channelProtocolError(long id, String reason) {
-    log.warn("{} {}", logId(), reason);
+    misbehaved(Misbehaviour.BAD_OPEN, reason);
     VirtualChildChannel live = channels.get(id);
     if (live != null) {
       resetChannel(live, Q2qErrorCode.PROTOCOL_ERROR, reason);
     } else {
-      sendReset(id, Q2qErrorCode.PROTOCOL_ERROR, reason);
+      reply(Frames.reset(id, Q2qErrorCode.PROTOCOL_ERROR, reason));
     }
   }
 
@@ -416,7 +587,11 @@ final class Multiplexer extends ChannelDuplexHandler {
     if (!ch.isOpen()) {
       return;
     }
-    log.warn("{} resetting channel {}: {}: {}", logId(), ch.channelId, code, reason);
+    if (code == Q2qErrorCode.PROTOCOL_ERROR || code == Q2qErrorCode.FLOW_CONTROL_ERROR) {
+      misbehaved(Misbehaviour.CHANNEL_VIOLATION, "resetting channel " + ch.channelId + ": " + code + ": " + reason);
+    } else {
+      log.warn("{} resetting channel {}: {}: {}", logId(), ch.channelId, code, reason);
+    }
     sendReset(ch.channelId, code, reason);
     ch.fail(new ChannelResetException(code, ch.channelId, false, reason));
   }
@@ -457,7 +632,9 @@ final class Multiplexer extends ChannelDuplexHandler {
 
   /** Called from the child's doClose: forget it, and reset it unless it ended gracefully. */
   void childClosed(VirtualChildChannel ch) {
-    channels.remove(ch.channelId);
+    if (channels.remove(ch.channelId) != null && !ch.locallyOpened) {
+      remoteOpenCount--;
+    }
     if (channels.isEmpty()) {
       unusedSinceMillis = clock.millis();
     }
@@ -544,6 +721,9 @@ final class Multiplexer extends ChannelDuplexHandler {
     if (closed) {
       return;
     }
+    if (pausedForBudget) {
+      lastReceivedMillis = clock.millis(); // not reading is our choice: the peer is not silent
+    }
     long silent = clock.millis() - lastReceivedMillis;
     long idle = cfg.idleTimeout().toMillis();
     if (silent >= idle) {
@@ -616,6 +796,25 @@ final class Multiplexer extends ChannelDuplexHandler {
 
   int openChannelCount() {
     return channels.size();
+  }
+
+  /** The nonce of a pong waiting for the transport to be writable, or -1 (event loop). */
+  long pendingPong() {
+    return pongPending ? pendingPongNonce : -1;
+  }
+
+  /** The channel {@code id} if open (event loop). */
+  VirtualChildChannel channel(long id) {
+    return channels.get(id);
+  }
+
+  /** Channels the peer opened that are still open. */
+  int remoteOpenChannelCount() {
+    return remoteOpenCount;
+  }
+
+  PeerSessionConfig config() {
+    return cfg;
   }
 
   boolean isClosed() {

@@ -93,7 +93,9 @@ final class PeerFrameDecoder extends ByteToMessageDecoder {
       return null;
     }
     long id = readVarint32(b);
-    if (id < 0 || !b.isReadable() || b.readUnsignedByte() != TAG_PAYLOAD) {
+    // A five-byte id above 2^32-1 is left to protobuf, which keeps its low 32 bits, so both paths
+    // agree on which channel a frame is for.
+    if (id < 0 || id > 0xFFFF_FFFFL || !b.isReadable() || b.readUnsignedByte() != TAG_PAYLOAD) {
       return null;
     }
     long n = readVarint32(b);

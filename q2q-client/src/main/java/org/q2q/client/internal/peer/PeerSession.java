@@ -211,6 +211,11 @@ public final class PeerSession {
     return logId;
   }
 
+  /** The multiplexer, once established (tests and diagnostics; its state is event-loop only). */
+  Multiplexer multiplexer() {
+    return mux;
+  }
+
   void noteSourceAddress(HostPort address) {
     this.sourceAddress = address;
   }

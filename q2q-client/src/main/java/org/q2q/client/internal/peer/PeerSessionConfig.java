@@ -29,6 +29,18 @@ public final class PeerSessionConfig {
   public static final int DEFAULT_CHUNK_SIZE = 16 * 1024;
   /** Largest chunk the protocol allows per data frame (peer.proto: at most 64 KiB). */
   public static final int MAX_CHUNK_SIZE = 64 * 1024;
+  /** Default most channels the peer may have open at once in one session, 256. */
+  public static final int DEFAULT_MAX_REMOTE_CHANNELS = 256;
+  /**
+   * Default memory all channels of a session may hold received and undelivered, 96 MiB: above what
+   * a compliant peer can make its {@value #DEFAULT_MAX_REMOTE_CHANNELS} channels hold with the
+   * default marks (each choked at 256 KiB, plus the 4 MiB send window and a frame tail each), so
+   * only a peer ignoring chokes meets it; without it such a peer could fill 256 channels up to
+   * their FLOW_CONTROL_ERROR limit, about 1.1 GiB.
+   */
+  public static final long DEFAULT_SESSION_RECEIVE_BUDGET = 96L << 20;
+  /** Default time a blocking write may wait without any progress, 60 s. */
+  public static final Duration DEFAULT_WRITE_STALL_TIMEOUT = Duration.ofSeconds(60);
 
   private final Identity identity;
   private final CaResolver caResolver;
@@ -48,6 +60,9 @@ public final class PeerSessionConfig {
   private final int overrunAllowance;
   private final int maxFrameSize;
   private final int chunkSize;
+  private final int maxRemoteChannels;
+  private final long sessionReceiveBudget;
+  private final Duration writeStallTimeout;
 
   private PeerSessionConfig(Builder b) {
     identity = b.identity;
@@ -68,6 +83,9 @@ public final class PeerSessionConfig {
     overrunAllowance = b.overrunAllowance;
     maxFrameSize = b.maxFrameSize;
     chunkSize = b.chunkSize;
+    maxRemoteChannels = b.maxRemoteChannels;
+    sessionReceiveBudget = b.sessionReceiveBudget;
+    writeStallTimeout = b.writeStallTimeout;
   }
 
   /** Starts a configuration with the defaults for everything else. */
@@ -165,6 +183,24 @@ public final class PeerSessionConfig {
     return chunkSize;
   }
 
+  /** Most channels the peer may have open at once; further opens are reset with REFUSED. */
+  public int maxRemoteChannels() {
+    return maxRemoteChannels;
+  }
+
+  /**
+   * Memory (buffer capacity, not just payload) all channels of the session may hold received but
+   * not yet delivered; past it the session stops reading its transport until half is consumed.
+   */
+  public long sessionReceiveBudget() {
+    return sessionReceiveBudget;
+  }
+
+  /** A blocking write or close that makes no progress for this long resets the channel. */
+  public Duration writeStallTimeout() {
+    return writeStallTimeout;
+  }
+
   /** Builder; every setter checks its value and names it on failure. */
   public static final class Builder {
     private final Identity identity;
@@ -185,6 +221,9 @@ public final class PeerSessionConfig {
     private int overrunAllowance = 4 << 20;
     private int maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
     private int chunkSize = DEFAULT_CHUNK_SIZE;
+    private int maxRemoteChannels = DEFAULT_MAX_REMOTE_CHANNELS;
+    private long sessionReceiveBudget = DEFAULT_SESSION_RECEIVE_BUDGET;
+    private Duration writeStallTimeout = DEFAULT_WRITE_STALL_TIMEOUT;
 
     private Builder(Identity identity, CaResolver caResolver, PeerRole role) {
       this.identity = Objects.requireNonNull(identity, "identity");
@@ -287,6 +326,30 @@ public final class PeerSessionConfig {
         throw new IllegalArgumentException("chunkSize not in 1.." + MAX_CHUNK_SIZE + ": " + bytes);
       }
       this.chunkSize = bytes;
+      return this;
+    }
+
+    /** Most channels the peer may have open at once (at least 1). */
+    public Builder maxRemoteChannels(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("maxRemoteChannels < 1: " + n);
+      }
+      this.maxRemoteChannels = n;
+      return this;
+    }
+
+    /** Memory the session's channels may hold undelivered before reading pauses (at least 1 MiB). */
+    public Builder sessionReceiveBudget(long bytes) {
+      if (bytes < (1 << 20)) {
+        throw new IllegalArgumentException("sessionReceiveBudget < 1 MiB: " + bytes);
+      }
+      this.sessionReceiveBudget = bytes;
+      return this;
+    }
+
+    /** How long a blocking write may make no progress before the channel is reset. */
+    public Builder writeStallTimeout(Duration timeout) {
+      this.writeStallTimeout = positive(timeout, "writeStallTimeout");
       return this;
     }
 

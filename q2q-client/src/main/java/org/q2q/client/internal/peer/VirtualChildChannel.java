@@ -36,7 +36,11 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li><b>Reading</b>: received chunks wait in {@link #inbound} (they are the channel's
- *       unconsumed bytes, see {@link ReceiveBudget}) until the application asks: each {@code read()}
+ *       unconsumed bytes, see {@link ReceiveBudget}) until the application asks. Chunks smaller
+ *       than {@value #COALESCE_BELOW} bytes are copied into shared {@value #COALESCE_CAPACITY}-byte
+ *       buffers, so one-byte frames cost about a byte each, not a buffer each; the memory queued
+ *       (capacity plus overhead) counts against the session's receive budget ({@link
+ *       Multiplexer#buffered}). Each {@code read()}
  *       (explicit or from autoRead, which is off initially) delivers up to 64 KiB to the pipeline,
  *       and delivered bytes count as consumed. The peer's end is delivered after the last byte as
  *       {@link ChannelInputShutdownEvent} + {@link ChannelInputShutdownReadComplete}; half-closure
@@ -59,6 +63,12 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   static final int CHOKE_WRITABILITY_BIT = 1;
   /** Most bytes one read() delivers, so a stream adapter buffers a bounded amount. */
   static final int MAX_BYTES_PER_READ = 256 * 1024;
+  /** Received chunks smaller than this are copied into a shared buffer instead of kept alone. */
+  static final int COALESCE_BELOW = 256;
+  /** Capacity of the buffers small chunks are copied into. */
+  static final int COALESCE_CAPACITY = 4096;
+  /** Memory a queued chunk costs beyond its capacity (buffer object, queue slot), bytes. */
+  static final int CHUNK_OVERHEAD = 96;
 
   final Multiplexer mux;
   final long channelId;
@@ -83,6 +93,8 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   // Receive side (event loop only).
   /** Received chunks not yet delivered: the channel's unconsumed bytes. Owned by this channel. */
   private final ArrayDeque<ByteBuf> inbound = new ArrayDeque<>();
+  /** The last buffer of {@link #inbound} if small chunks may still be copied into it, else null. */
+  private ByteBuf coalesceTail;
   private final ReceiveBudget budget;
   private boolean readPending;
   private boolean delivering;
@@ -144,6 +156,11 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   /** Unconsumed bytes buffered for the application (event loop; approximate elsewhere). */
   long unconsumedBytes() {
     return budget.unconsumed();
+  }
+
+  /** Received chunks queued, not yet delivered (event loop). */
+  int queuedChunks() {
+    return inbound.size();
   }
 
   int chokesSent() {
@@ -214,8 +231,46 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
       }
       case OK -> {}
     }
-    inbound.addLast(data);
+    enqueue(data);
     deliver();
+  }
+
+  /** @param data released by this method if copied, else queued as it is */
+  private void enqueue(ByteBuf data) {
+    int n = data.readableBytes();
+    if (coalesceTail != null && coalesceTail == inbound.peekLast() && coalesceTail.writableBytes() >= n) {
+      coalesceTail.writeBytes(data);
+      data.release();
+      return;
+    }
+    if (n < COALESCE_BELOW) {
+      ByteBuf tail = alloc().buffer(COALESCE_CAPACITY, COALESCE_CAPACITY);
+      tail.writeBytes(data);
+      data.release();
+      coalesceTail = tail;
+      data = tail;
+    } else {
+      coalesceTail = null;
+    }
+    inbound.addLast(data);
+    mux.buffered(memoryCost(data));
+  }
+
+  /** What a queued chunk costs: its capacity (constant while queued) plus the overhead. */
+  private static long memoryCost(ByteBuf queued) {
+    return (long) queued.capacity() + CHUNK_OVERHEAD;
+  }
+
+  /** The next queued chunk, no longer counted against the session budget, or null. */
+  private ByteBuf dequeue() {
+    ByteBuf b = inbound.pollFirst();
+    if (b != null) {
+      if (b == coalesceTail) {
+        coalesceTail = null;
+      }
+      mux.buffered(-memoryCost(b));
+    }
+    return b;
   }
 
   /** The peer ended its output. */
@@ -252,7 +307,7 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
         readPending = false;
         int batch = 0;
         ByteBuf chunk;
-        while (batch < MAX_BYTES_PER_READ && open && (chunk = inbound.pollFirst()) != null) {
+        while (batch < MAX_BYTES_PER_READ && open && (chunk = dequeue()) != null) {
           int n = chunk.readableBytes();
           batch += n;
           if (budget.consumed(n)) {
@@ -269,7 +324,7 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
 
   private void releaseInbound() {
     ByteBuf b;
-    while ((b = inbound.pollFirst()) != null) {
+    while ((b = dequeue()) != null) {
       b.release();
     }
   }

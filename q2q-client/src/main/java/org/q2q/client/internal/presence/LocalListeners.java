@@ -3,7 +3,6 @@ package org.q2q.client.internal.presence;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
 import org.q2q.certstore.Address;
 import org.q2q.client.AcceptPolicy;
 import org.q2q.client.ChannelHandler;
@@ -24,10 +23,10 @@ public final class LocalListeners {
   public record Listening(String service, String description, AcceptPolicy policy, ChannelHandler handler) {}
 
   private final Map<String, Listening> byService = new ConcurrentHashMap<>();
-  private final Executor handlerExecutor;
+  private final HandlerExecutor handlerExecutor;
 
-  /** @param handlerExecutor runs the applications' handlers (never an event loop) */
-  public LocalListeners(Executor handlerExecutor) {
+  /** @param handlerExecutor runs the applications' handlers (never an event loop), bounded */
+  public LocalListeners(HandlerExecutor handlerExecutor) {
     this.handlerExecutor = handlerExecutor;
   }
 
@@ -69,7 +68,7 @@ public final class LocalListeners {
   /**
    * The channel acceptor of every peer session: unknown services are refused with
    * NO_SUCH_SERVICE, declined peers with REFUSED, and accepted channels go to their handler on
-   * the handler executor.
+   * the handler executor; when it has no room for the peer, the channel is refused (REFUSED).
    */
   public ChannelAcceptor acceptor() {
     return ch -> {
@@ -82,9 +81,19 @@ public final class LocalListeners {
         log.info("{} channel {} for '{}' declined: {}", ch.remoteAddress(), ch.id(), ch.service(), d.reason());
         throw new SecurityException(d.reason());
       }
-      handlerExecutor.execute(() -> run(l, ch));
+      handlerExecutor.execute(ch.remoteAddress(), () -> run(l, ch), () -> dropped(ch));
       return true;
     };
+  }
+
+  /** The channel waited for a handler thread that never came (closing, or every slot taken). */
+  private static void dropped(VirtualChannel ch) {
+    log.info("{} channel {} for '{}' dropped: no handler thread", ch.remoteAddress(), ch.id(), ch.service());
+    try {
+      ch.reset("busy");
+    } catch (RuntimeException gone) {
+      log.debug("{} channel {} could not be reset: {}", ch.remoteAddress(), ch.id(), gone.toString());
+    }
   }
 
   private static void run(Listening l, VirtualChannel ch) {

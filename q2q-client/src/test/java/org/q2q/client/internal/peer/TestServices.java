@@ -36,11 +36,21 @@ final class TestServices implements ChannelAcceptor, AutoCloseable {
   final List<VirtualChannel> accepted = new CopyOnWriteArrayList<>();
   /** Failures inside blocking services. */
   final List<Throwable> errors = new CopyOnWriteArrayList<>();
+  /** Bytes the {@code discard} channels received (on the event loop of their session). */
+  final java.util.concurrent.atomic.AtomicLong discarded = new java.util.concurrent.atomic.AtomicLong();
+  /** {@link #discarded} when an {@code echo} channel received its first bytes, or -1. */
+  final java.util.concurrent.atomic.AtomicLong discardedAtFirstEcho = new java.util.concurrent.atomic.AtomicLong(-1);
 
   @Override
   public boolean accept(VirtualChannel ch) throws Exception {
     switch (ch.service()) {
-      case "echo" -> ch.channel().pipeline().addLast(new EchoHandler());
+      case "echo" -> ch.channel().pipeline().addLast(new ChannelInboundHandlerAdapter() {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+          discardedAtFirstEcho.compareAndSet(-1, discarded.get());
+          ctx.fireChannelRead(msg);
+        }
+      }, new EchoHandler());
       case "sha" -> pool.execute(() -> {
         try (InputStream in = ch.inputStream(); OutputStream out = ch.outputStream()) {
           out.write(sha256Hex(in).getBytes(StandardCharsets.US_ASCII));
@@ -49,7 +59,13 @@ final class TestServices implements ChannelAcceptor, AutoCloseable {
         }
       });
       case "sink" -> {}
-      case "discard" -> ch.channel().pipeline().addLast(new Discard());
+      case "discard" -> ch.channel().pipeline().addLast(new Discard() {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+          discarded.addAndGet(((io.netty.buffer.ByteBuf) msg).readableBytes());
+          super.channelRead(ctx, msg);
+        }
+      });
       case "explode" -> ch.channel().pipeline().addLast(new Discard() {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
