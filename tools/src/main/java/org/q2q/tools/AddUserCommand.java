@@ -15,7 +15,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code q2q server adduser ADDRESS}: add an account to a server's data folder (works while it runs). */
@@ -30,12 +29,7 @@ final class AddUserCommand implements Callable<Integer> {
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
 
-  @Parameters(paramLabel = "ADDRESS", description = "The address to add, e.g. alice@example.com.")
-  String address;
-
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "q2q-data",
-      description = "The server's data folder (default: ./${DEFAULT-VALUE}).")
-  Path data;
+  @Mixin AccountInDataFolder target;
 
   @Option(names = "--password-stdin", description = "Read the password from the first line of standard input.")
   boolean passwordStdin;
@@ -43,10 +37,8 @@ final class AddUserCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CliEnvironment env = Main.of(spec).environment();
-    Address a = Address.parse(address);
-    if (a.isDomain()) {
-      throw new UsageException("'" + a + "' is a domain; accounts are user addresses such as alice@" + a);
-    }
+    Address a = target.account();
+    Path data = target.data();
     checkDomain(a);
     String password = Passwords.read(env, passwordStdin, "New password for " + a + ": ", true);
     try (AccountStore accounts = AccountStore.open(data, Clock.systemUTC())) {
@@ -64,6 +56,7 @@ final class AddUserCommand implements Callable<Integer> {
 
   /** The data folder's CA, if it has one yet, says which domain the server speaks for. */
   private void checkDomain(Address a) throws IOException {
+    Path data = target.data();
     Path ca = data.resolve("ca.crt");
     if (!Files.exists(ca)) {
       return;

@@ -13,7 +13,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code q2q server revoke ADDRESS}: revoke an account's certificates in a server's data folder. */
@@ -28,12 +27,7 @@ final class RevokeCommand implements Callable<Integer> {
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
 
-  @Parameters(paramLabel = "ADDRESS", description = "The account, e.g. alice@example.com.")
-  String address;
-
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "q2q-data",
-      description = "The server's data folder (default: ./${DEFAULT-VALUE}).")
-  Path data;
+  @Mixin AccountInDataFolder target;
 
   @Option(names = "--serial", paramLabel = "HEX", description = "Revoke only this certificate (see --list).")
   String serial;
@@ -43,10 +37,8 @@ final class RevokeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Address a = Address.parse(address);
-    if (a.isDomain()) {
-      throw new UsageException("'" + a + "' is a domain; accounts are user addresses such as alice@" + a);
-    }
+    Address a = target.account();
+    Path data = target.data();
     PrintWriter out = spec.commandLine().getOut();
     try (AccountStore accounts = AccountStore.open(data, Clock.systemUTC())) {
       if (accounts.find(a).isEmpty()) {

@@ -7,12 +7,10 @@ import java.util.concurrent.Callable;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.PasswordHasher;
 import org.q2q.server.AccountStore;
-import org.q2q.tools.ExitCodes.UsageException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code q2q server passwd ADDRESS}: set an account's password in a server's data folder. */
@@ -27,12 +25,7 @@ final class ServerPasswdCommand implements Callable<Integer> {
   @Spec private CommandSpec spec;
   @Mixin private VerboseMixin verbose;
 
-  @Parameters(paramLabel = "ADDRESS", description = "The account, e.g. alice@example.com.")
-  String address;
-
-  @Option(names = "--data", paramLabel = "DIR", defaultValue = "q2q-data",
-      description = "The server's data folder (default: ./${DEFAULT-VALUE}).")
-  Path data;
+  @Mixin AccountInDataFolder target;
 
   @Option(names = "--password-stdin", description = "Read the new password from the first line of standard input.")
   boolean passwordStdin;
@@ -40,10 +33,8 @@ final class ServerPasswdCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     CliEnvironment env = Main.of(spec).environment();
-    Address a = Address.parse(address);
-    if (a.isDomain()) {
-      throw new UsageException("'" + a + "' is a domain; accounts are user addresses such as alice@" + a);
-    }
+    Address a = target.account();
+    Path data = target.data();
     String password = Passwords.read(env, passwordStdin, "New password for " + a + ": ", true);
     try (AccountStore accounts = AccountStore.open(data, Clock.systemUTC())) {
       try {
