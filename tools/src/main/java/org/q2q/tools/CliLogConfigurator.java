@@ -16,8 +16,8 @@ import ch.qos.logback.core.spi.ContextAwareBase;
 public final class CliLogConfigurator extends ContextAwareBase implements Configurator {
   @Override
   public ExecutionStatus configure(LoggerContext context) {
-    if (CliLogConfigurator.class.getClassLoader().getResource("logback-test.xml") != null) {
-      return ExecutionStatus.INVOKE_NEXT_IF_ANY; // tests bring their own configuration
+    if (configuredElsewhere()) {
+      return ExecutionStatus.INVOKE_NEXT_IF_ANY;
     }
     PatternLayoutEncoder encoder = new PatternLayoutEncoder();
     encoder.setContext(context);
@@ -35,5 +35,19 @@ public final class CliLogConfigurator extends ContextAwareBase implements Config
     context.getLogger("io.netty").setLevel(Level.WARN);
     context.getLogger("io.grpc").setLevel(Level.WARN);
     return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+  }
+
+  /**
+   * True when logback should read a file instead: an existing one named by
+   * {@code -Dlogback.configurationFile}, or else the tests' logback-test.xml. (Tests that run the
+   * real command in a process name a file that does not exist, and so get this configuration.)
+   */
+  private static boolean configuredElsewhere() {
+    ClassLoader loader = CliLogConfigurator.class.getClassLoader();
+    String explicit = System.getProperty("logback.configurationFile");
+    if (explicit != null) {
+      return new java.io.File(explicit).isFile() || loader.getResource(explicit) != null;
+    }
+    return loader.getResource("logback-test.xml") != null;
   }
 }

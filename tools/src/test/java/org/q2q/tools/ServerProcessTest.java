@@ -30,7 +30,7 @@ class ServerProcessTest {
   @Test
   void theServerServesAndStopsGracefullyOnSigterm() throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    // the production logging (WARN to stderr), not the tests' logback-test.xml
+    // the production logging (WARN to stderr): a configuration file that does not exist, not the tests' logback-test.xml
     Process p = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml",
             "-cp", System.getProperty("java.class.path"), Main.class.getName(),
             "server", "--port", "0", "--bind", "127.0.0.1", "--data", dir.resolve("data").toString())

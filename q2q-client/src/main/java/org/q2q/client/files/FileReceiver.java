@@ -176,7 +176,12 @@ public final class FileReceiver {
         String why = admit();
         if (why != null) {
           FileTransfer.writeStatus(out, FileTransfer.REFUSED, why);
-          finish();
+          try {
+            finish();
+          } catch (IOException e) {
+            // the sender may hang up as soon as it has read the refusal: it was told
+            log.debug("{}: the sender left after the refusal: {}", link.id(), e.toString());
+          }
           throw new FileTransferException("refused an offer from " + from + ": " + why, false);
         }
         accept();
@@ -235,7 +240,8 @@ public final class FileReceiver {
       } else if (e instanceof Link.Broken) {
         reason = "the connection broke (" + RemoteText.printable(e.getMessage()) + ")";
       } else {
-        log.warn("{}: receiving from {} failed", link.id(), from, e);
+        log.warn("{}: receiving from {} failed: {}", link.id(), from, e.toString());
+        log.debug("{}: the failure in full", link.id(), e); // the stack trace only with -vv
         reason = "the receiver could not store it (" + e.getClass().getSimpleName() + ")";
       }
       String where = current >= 0 ? " '" + RemoteText.printable(offer.entries().get(current).path()) + "'" : "";
