@@ -22,8 +22,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.q2q.certstore.ClientHome;
-import org.q2q.certstore.Identity;
 import org.q2q.server.LoopbackServer;
 
 /**
@@ -54,15 +52,7 @@ class ForwardCommandsTest {
 
   /** The environment of {@code who} (a home with its identity, the CA pinned and the server remembered). */
   private Map<String, String> home(String who) throws Exception {
-    Path root = dir.resolve("home-" + who);
-    ClientHome home = new ClientHome(root);
-    if (home.addresses().isEmpty()) {
-      Identity id = server.issueIdentity(who + "@localhost");
-      home.save(id);
-      home.pins().verifyOrPin("localhost", server.server().ca().certificate(), null);
-      home.saveServer(id.address(), server.hostPort());
-    }
-    return Map.of("Q2Q_HOME", root.toString());
+    return Q2qProcess.home(server, dir, who);
   }
 
   private Q2qProcess q2q(String who, String... args) throws Exception {

@@ -16,6 +16,22 @@ import java.util.concurrent.TimeUnit;
  * its stdout collected line by line and its stderr in a file.
  */
 final class Q2qProcess implements AutoCloseable {
+  /**
+   * The environment of {@code who} for processes against {@code server}: a home under {@code dir}
+   * with its identity (issued directly, no Sign round trip), the CA pinned and the server remembered.
+   */
+  static Map<String, String> home(org.q2q.server.LoopbackServer server, Path dir, String who) throws Exception {
+    Path root = dir.resolve("home-" + who);
+    org.q2q.certstore.ClientHome home = new org.q2q.certstore.ClientHome(root);
+    if (home.addresses().isEmpty()) {
+      org.q2q.certstore.Identity id = server.issueIdentity(who + "@localhost");
+      home.save(id);
+      home.pins().verifyOrPin("localhost", server.server().ca().certificate(), null);
+      home.saveServer(id.address(), server.hostPort());
+    }
+    return Map.of("Q2Q_HOME", root.toString());
+  }
+
   private final Process process;
   private final Path stderr;
   private final List<String> lines = new ArrayList<>();

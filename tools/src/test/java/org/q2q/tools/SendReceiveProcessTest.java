@@ -25,7 +25,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.ClientHome;
-import org.q2q.certstore.Identity;
 import org.q2q.client.Q2qClient;
 import org.q2q.client.VirtualChannel;
 import org.q2q.client.files.FileTransfer;
@@ -55,15 +54,7 @@ class SendReceiveProcessTest {
   }
 
   private Map<String, String> home(String who) throws Exception {
-    Path root = dir.resolve("home-" + who);
-    ClientHome home = new ClientHome(root);
-    if (home.addresses().isEmpty()) {
-      Identity id = server.issueIdentity(who + "@localhost");
-      home.save(id);
-      home.pins().verifyOrPin("localhost", server.server().ca().certificate(), null);
-      home.saveServer(id.address(), server.hostPort());
-    }
-    return Map.of("Q2Q_HOME", root.toString());
+    return Q2qProcess.home(server, dir, who);
   }
 
   private Q2qProcess q2q(String who, String... args) throws Exception {
