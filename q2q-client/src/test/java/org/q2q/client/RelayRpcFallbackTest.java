@@ -2,12 +2,7 @@ package org.q2q.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -42,33 +37,7 @@ class RelayRpcFallbackTest {
     VirtualChannel ch = alice.connect(Address.parse("bob@localhost"), "echo").get(20, TimeUnit.SECONDS);
     assertThat(ch.route().kind()).isEqualTo(Route.Kind.RELAY);
     int size = 4 << 20;
-    MessageDigest sent = MessageDigest.getInstance("SHA-256");
-    CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
-      try (OutputStream out = ch.outputStream()) {
-        SplittableRandom r = new SplittableRandom(7);
-        byte[] buf = new byte[65_537];
-        for (int left = size; left > 0; ) {
-          int n = Math.min(left, buf.length);
-          r.nextBytes(buf);
-          sent.update(buf, 0, n);
-          out.write(buf, 0, n);
-          left -= n;
-        }
-      } catch (Exception e) {
-        throw new java.util.concurrent.CompletionException(e);
-      }
-    });
-    MessageDigest got = MessageDigest.getInstance("SHA-256");
-    long received = 0;
-    byte[] buf = new byte[65536];
-    InputStream in = ch.inputStream();
-    for (int n; (n = in.read(buf)) >= 0; ) {
-      got.update(buf, 0, n);
-      received += n;
-    }
-    writer.get(60, TimeUnit.SECONDS);
-    assertThat(received).isEqualTo(size);
-    assertThat(got.digest()).isEqualTo(sent.digest());
+    TestNet.assertEchoedIntact(ch, size, 7, 65_537);
     // both directions crossed the Relay RPC's frames (plus the peer session's TLS overhead)
     assertThat(tapped.get()).isGreaterThan(2L * size);
     ch.close();

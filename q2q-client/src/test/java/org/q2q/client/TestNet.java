@@ -155,6 +155,41 @@ final class TestNet implements AutoCloseable {
     out.close();
   }
 
+  /**
+   * Writes {@code size} random bytes (seeded) to {@code ch} in writes of {@code writeSize}, ends its
+   * output, reads everything the echo service sends back and asserts it is the same bytes, counted
+   * and hashed (SHA-256).
+   */
+  static void assertEchoedIntact(VirtualChannel ch, int size, long seed, int writeSize) throws Exception {
+    MessageDigest sent = MessageDigest.getInstance("SHA-256");
+    java.util.concurrent.CompletableFuture<Void> writer = java.util.concurrent.CompletableFuture.runAsync(() -> {
+      try (OutputStream out = ch.outputStream()) {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        byte[] buf = new byte[writeSize];
+        for (int left = size; left > 0; ) {
+          int n = Math.min(left, buf.length);
+          r.nextBytes(buf);
+          sent.update(buf, 0, n);
+          out.write(buf, 0, n);
+          left -= n;
+        }
+      } catch (Exception e) {
+        throw new java.util.concurrent.CompletionException(e);
+      }
+    });
+    MessageDigest got = MessageDigest.getInstance("SHA-256");
+    long received = 0;
+    byte[] buf = new byte[65536];
+    InputStream in = ch.inputStream();
+    for (int n; (n = in.read(buf)) >= 0; ) {
+      got.update(buf, 0, n);
+      received += n;
+    }
+    writer.get(60, java.util.concurrent.TimeUnit.SECONDS);
+    org.assertj.core.api.Assertions.assertThat(received).isEqualTo(size);
+    org.assertj.core.api.Assertions.assertThat(got.digest()).isEqualTo(sent.digest());
+  }
+
   /** Deterministic pseudo-random bytes. */
   static byte[] bytes(int n, long seed) {
     byte[] b = new byte[n];
