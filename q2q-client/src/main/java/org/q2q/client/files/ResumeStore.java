@@ -188,6 +188,13 @@ final class ResumeStore {
   }
 
   /** The resume state of one file. Not thread-safe: one transfer uses it at a time. */
+  /**
+   * Bytes per write(2) of a chunk. Why not the whole 1 MiB chunk: measured on the bench machine, a
+   * 1 GiB file written in 1 MiB calls cost the receiver twice the kernel CPU of 128 KiB calls (the
+   * JDK's bounce buffer and the page-cache copy then no longer stay in the CPU cache).
+   */
+  static final int WRITE_SLICE = 128 * 1024;
+
   final class Partial {
     final String key;
     private final Address from;
@@ -345,8 +352,11 @@ final class ResumeStore {
 
     /** Appends a verified chunk (its bytes, then its hash: a crash leaves the sums no longer than the data). */
     void append(ByteBuffer chunk, byte[] hash) throws IOException {
+      int end = chunk.limit();
       while (chunk.hasRemaining()) {
+        chunk.limit(Math.min(end, chunk.position() + WRITE_SLICE));
         partChannel.write(chunk);
+        chunk.limit(end);
       }
       if (sumsOut != null) {
         sumsOut.write(hash);
