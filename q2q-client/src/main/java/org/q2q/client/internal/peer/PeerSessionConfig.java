@@ -25,8 +25,11 @@ import org.q2q.client.Route;
 public final class PeerSessionConfig {
   /** Default largest frame accepted (the length prefix's value), 1 MiB. */
   public static final int DEFAULT_MAX_FRAME_SIZE = 1 << 20;
-  /** Default data chunk, 16 KiB: small enough to interleave channels fairly. */
-  public static final int DEFAULT_CHUNK_SIZE = 16 * 1024;
+  /**
+   * Default data chunk, 64 KiB: a quarter of the frames (and of the per-frame CPU) of 16 KiB chunks,
+   * and still fair between channels (64 KiB is half a millisecond at 1 Gbit/s).
+   */
+  public static final int DEFAULT_CHUNK_SIZE = 64 * 1024;
   /** Largest chunk the protocol allows per data frame (peer.proto: at most 64 KiB). */
   public static final int MAX_CHUNK_SIZE = 64 * 1024;
   /** Default most channels the peer may have open at once in one session, 256. */
@@ -220,7 +223,8 @@ public final class PeerSessionConfig {
     private int receiveLowWaterMark = 128 * 1024;
     private int overrunAllowance = 4 << 20;
     private int maxFrameSize = DEFAULT_MAX_FRAME_SIZE;
-    private int chunkSize = DEFAULT_CHUNK_SIZE;
+    /** 0: the default, made smaller when a smaller maxFrameSize cannot carry it. */
+    private int chunkSize;
     private int maxRemoteChannels = DEFAULT_MAX_REMOTE_CHANNELS;
     private long sessionReceiveBudget = DEFAULT_SESSION_RECEIVE_BUDGET;
     private Duration writeStallTimeout = DEFAULT_WRITE_STALL_TIMEOUT;
@@ -356,6 +360,9 @@ public final class PeerSessionConfig {
     public PeerSessionConfig build() {
       if (role == PeerRole.INITIATOR && expectedPeer == null) {
         throw new IllegalStateException("an initiator must name the peer address it expects");
+      }
+      if (chunkSize == 0) {
+        chunkSize = Math.min(DEFAULT_CHUNK_SIZE, maxFrameSize - 32);
       }
       if (maxFrameSize < chunkSize + 32) {
         throw new IllegalStateException(

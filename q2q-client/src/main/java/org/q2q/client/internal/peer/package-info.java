@@ -21,7 +21,7 @@
  * </ul>
  *
  * <p>Vertex's virtual-channel bugs (spec section 9) and what replaced them: writes of any size are
- * chunked (16 KiB by default); a frame for an unknown channel is answered with a reset
+ * chunked (64 KiB by default); a frame for an unknown channel is answered with a reset
  * (PROTOCOL_ERROR) instead of an exception only logged; a failing application handler resets its
  * channel (INTERNAL_ERROR) instead of being logged and ignored; AMP internals are not involved.
  */
