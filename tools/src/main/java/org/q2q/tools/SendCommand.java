@@ -33,9 +33,9 @@ import picocli.CommandLine.Spec;
     name = "send",
     mixinStandardHelpOptions = true,
     description = {
-      "Send files and folders to TO, which must be running 'q2q receive'. End-to-end encrypted; streamed",
-      "file by file (no archive is built first); empty files and folders are kept, and so is the owner's",
-      "execute bit. Symbolic links inside a folder are not followed: they are skipped, with a note.",
+      "Send files and folders to TO, which must be running 'q2q receive'.",
+      "End-to-end encrypted; streamed file by file (no archive is built first); empty files and folders",
+      "are kept, and so is the owner's execute bit. Symbolic links inside a folder are not followed: they are skipped, with a note.",
       "The receiver first accepts or refuses the whole offer (and says why), checks a SHA-256 for every",
       "1 MiB as it arrives, and confirms each file stored and verified; send exits 0 only if every one was.",
       "Sending the same files again after an interruption resumes: verified chunks are not sent twice.",
