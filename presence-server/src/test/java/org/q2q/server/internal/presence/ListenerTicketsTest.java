@@ -29,4 +29,31 @@ class ListenerTicketsTest {
     t.requireRoom(Address.parse("new@example.com"), 1); // expired ones are swept to make room
     assertThat(t.size()).isZero();
   }
+
+  @Test
+  void expiredIdsFreeTheirCallersRoomWhileYoungerOnesStayUsable() {
+    MutableClock clock = new MutableClock();
+    ListenerTickets t = new ListenerTickets(clock, Duration.ofSeconds(120), 100_000);
+    Address caller = Address.parse("alice@example.com");
+    Address bob = Address.parse("bob@example.com");
+    for (int i = 0; i < ListenerTickets.MAX_PER_CALLER - 1; i++) {
+      t.activate(new ListenerTicket(t.newId(), caller, bob, "file", null, t.expiryFromNow(), UdpCandidates.NONE));
+    }
+    clock.advance(Duration.ofSeconds(60));
+    String young = t.newId();
+    t.activate(new ListenerTicket(young, caller, bob, "file", null, t.expiryFromNow(), UdpCandidates.NONE));
+    assertThatThrownBy(() -> t.requireRoom(caller, 1)) // at its limit: refused
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getDescription()).contains("holds 1024 unused listener ids"));
+    t.requireRoom(Address.parse("carol@example.com"), 1); // others are not
+
+    clock.advance(Duration.ofSeconds(61)); // the first ones expired, the young one has 59 s left
+    t.requireRoom(caller, ListenerTickets.MAX_PER_CALLER - 1);
+    assertThat(t.size()).isEqualTo(1);
+    assertThat(t.consume(young, caller).id()).isEqualTo(young);
+    assertThatThrownBy(() -> t.consume(young, caller)) // single use
+        .isInstanceOfSatisfying(StatusRuntimeException.class,
+            e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+    t.requireRoom(caller, ListenerTickets.MAX_PER_CALLER);
+  }
 }
