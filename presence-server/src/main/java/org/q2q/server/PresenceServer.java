@@ -15,9 +15,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -290,8 +290,14 @@ public final class PresenceServer implements AutoCloseable {
   }
 
   private static ExecutorService newExecutor(int threads) {
-    // Bounded, so a flood of calls queues (then is refused) instead of spawning threads; streaming
-    // calls hold no thread while idle, and unary calls are short (Argon2 is the longest step).
+    // A fixed number of threads, so a flood of calls queues instead of spawning threads; streaming
+    // calls hold no thread while idle, and unary calls are short (Argon2 runs on its own gate).
+    // The queue is bounded by what feeds it, not by rejecting: every task is a step of a call gRPC
+    // already admitted (a message, a half-close, a cancellation), so at most connections x 100
+    // streams x a few steps, each within its HTTP/2 window. A rejected step is a call left broken
+    // forever: at 10,000 connections opening their Listen streams at once, a 10,000-task queue
+    // rejected 1,500 steps and lost 30,000 of 50,000 sessions (bench/capacity.sh). 1 Mi queued
+    // steps of about 100 bytes is the bound.
     AtomicInteger n = new AtomicInteger();
     ThreadFactory tf =
         r -> {
@@ -301,7 +307,7 @@ public final class PresenceServer implements AutoCloseable {
         };
     ThreadPoolExecutor e =
         new ThreadPoolExecutor(
-            threads, threads, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(10_000), tf);
+            threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(1 << 20), tf);
     e.allowCoreThreadTimeOut(true);
     return e;
   }
