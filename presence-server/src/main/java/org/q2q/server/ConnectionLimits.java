@@ -29,11 +29,12 @@ public record ConnectionLimits(
   }
 
   /**
-   * 256 connections per client network and 10,000 in all, 100 calls per connection, 5 min idle, a
-   * 10 s handshake.
+   * 256 connections per client network and 20,000 in all (room for the 50,000 Listen sessions of
+   * {@link org.q2q.server.presence.ListenLimits#defaults()} at five per connection, and their
+   * callers; about 21 KiB of heap each), 100 calls per connection, 5 min idle, a 10 s handshake.
    */
   public static ConnectionLimits defaults() {
-    return new ConnectionLimits(256, 10_000, 100, Duration.ofMinutes(5), Duration.ofSeconds(10));
+    return new ConnectionLimits(256, 20_000, 100, Duration.ofMinutes(5), Duration.ofSeconds(10));
   }
 
   /** A copy with other connection counts. */

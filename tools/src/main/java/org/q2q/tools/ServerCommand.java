@@ -7,8 +7,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.q2q.server.PresenceServer;
 import org.q2q.server.presence.DomainServerLocator;
+import org.q2q.server.presence.ListenLimits;
 import org.q2q.server.presence.PresenceConfig;
 import org.q2q.server.RegistrationMode;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -52,6 +54,11 @@ final class ServerCommand implements Callable<Integer> {
       description = "open: the first register of an address creates it; closed: only 'q2q server adduser' does (default: ${DEFAULT-VALUE}).")
   RegistrationMode registration;
 
+  @Option(names = "--max-listeners", paramLabel = "N",
+      description = "Listen sessions (listening clients) the server holds at once; more are refused "
+          + "(default: " + ListenLimits.DEFAULT_MAX_SESSIONS + ").")
+  Integer maxListeners;
+
   @Override
   public Integer call() throws Exception {
     PresenceServer.Builder builder =
@@ -66,6 +73,13 @@ final class ServerCommand implements Callable<Integer> {
                 DomainServerLocator.fromServersVariable(Main.of(spec).environment().env().get("Q2Q_SERVERS"))));
     if (relayPort != null) {
       builder.relaySocketPort(relayPort);
+    }
+    if (maxListeners != null) {
+      if (maxListeners < 1) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--max-listeners must be at least 1");
+      }
+      ListenLimits d = ListenLimits.defaults();
+      builder.listenLimits(d.withSessions(d.maxSessionsPerAddress(), maxListeners));
     }
     PresenceServer server = builder.build().start();
     CountDownLatch stopped = new CountDownLatch(1);

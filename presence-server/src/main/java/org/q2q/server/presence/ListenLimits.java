@@ -29,6 +29,9 @@ public record ListenLimits(
     Duration stallTimeout,
     int maxListenerIds) {
 
+  /** Listen streams open on the server at once, by default. */
+  public static final int DEFAULT_MAX_SESSIONS = 50_000;
+
   public ListenLimits {
     if (maxSessionsPerAddress < 1 || maxSessions < 1 || outboundBudgetBytes < 1 || globalOutboundBytes < 1
         || maxListenerIds < 1) {
@@ -42,11 +45,13 @@ public record ListenLimits(
   }
 
   /**
-   * 32 streams per address, 10,000 on the server, 256 KiB queued per stream and 64 MiB in all, a
-   * 30 s stall timeout, 100,000 listener ids.
+   * 32 streams per address, 50,000 on the server (about 4 KiB of heap each, plus about 21 KiB per
+   * client connection: bench/capacity.sh), 256 KiB queued per stream and 64 MiB in all, a 30 s stall
+   * timeout, 250,000 listener ids (an Inbound takes one per accepting stream, and ids used for
+   * direct connections are never returned to the server: they expire).
    */
   public static ListenLimits defaults() {
-    return new ListenLimits(32, 10_000, 256 << 10, 64L << 20, Duration.ofSeconds(30), 100_000);
+    return new ListenLimits(32, DEFAULT_MAX_SESSIONS, 256 << 10, 64L << 20, Duration.ofSeconds(30), 250_000);
   }
 
   /** A copy with other session caps. */
