@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Server capacity: a `q2q server` in its own JVM, and bench/capacity/CapacityLoad in another
 # holding N Listen sessions over M TLS connections with heartbeats, then Inbound from C callers.
-# Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--inbound-seconds 10]
+# Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--caller-ids 16] [--inbound-seconds 10]
 #        [--heartbeat-seconds 15] [--server-heap 1g]
 # (goal of issue 12: --sessions 50000 --connections 10000, Inbound p99 < 50 ms, >= 2000/s)
 set -euo pipefail

@@ -10,6 +10,8 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -62,6 +64,8 @@ public final class CapacityLoad {
     private final CountDownLatch registered;
     private final AtomicInteger ended;
     private StreamObserver<ListenUp> up;
+    /** Counted on {@link #registered} (registered, or ended before it was: never waited for twice). */
+    private boolean counted;
 
     Session(CountDownLatch registered, AtomicInteger ended) {
       this.registered = registered;
@@ -72,10 +76,17 @@ public final class CapacityLoad {
       up.onNext(u);
     }
 
+    private synchronized void countOnce() {
+      if (!counted) {
+        counted = true;
+        registered.countDown();
+      }
+    }
+
     @Override
     public void onNext(ListenDown d) {
       switch (d.getKindCase()) {
-        case REGISTERED -> registered.countDown();
+        case REGISTERED -> countOnce();
         case INBOUND_QUERY -> send(ListenUp.newBuilder().setInboundAnswer(InboundAnswer.newBuilder()
             .setQueryId(d.getInboundQuery().getQueryId()).setAccept(true)).build());
         default -> { }
@@ -85,11 +96,13 @@ public final class CapacityLoad {
     @Override
     public void onError(Throwable t) {
       ended.incrementAndGet();
+      countOnce();
     }
 
     @Override
     public void onCompleted() {
       ended.incrementAndGet();
+      countOnce();
     }
   }
 
@@ -110,6 +123,7 @@ public final class CapacityLoad {
     int callers = Integer.parseInt(o.getOrDefault("callers", "64"));
     int inboundSeconds = Integer.parseInt(o.getOrDefault("inbound-seconds", "10"));
     int loops = Integer.parseInt(o.getOrDefault("loops", "2"));
+    int callerIds = Integer.parseInt(o.getOrDefault("caller-ids", "16"));
     if (sessions < connections || (sessions + connections - 1) / connections > 32) {
       throw new IllegalArgumentException("need connections <= sessions <= 32 x connections (32 Listen streams per "
           + "address, one address per connection): " + sessions + " / " + connections);
@@ -135,7 +149,7 @@ public final class CapacityLoad {
     long t0 = System.nanoTime();
     for (int c = 0; c < connections; c++) {
       Identity id = ca.issueIdentity(Address.parse("load-" + c + "@" + domain.domain()), Duration.ofDays(1));
-      ManagedChannel ch = channel(host, port, domain, trust, id, group);
+      ManagedChannel ch = channel(host, port, domain, trust, id, group, listenerSource(c));
       channels.add(ch);
       stubs.add(PresenceGrpc.newStub(ch));
     }
@@ -143,6 +157,12 @@ public final class CapacityLoad {
     CountDownLatch first = new CountDownLatch(connections);
     for (int c = 0; c < connections; c++) {
       all.add(open(stubs.get(c), first, ended));
+      if ((c + 1) % 500 == 0) { // in batches: 10,000 TLS handshakes at once outlast the server's handshake timeout
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (first.getCount() > connections - c - 1 && System.nanoTime() < until) {
+          Thread.sleep(20);
+        }
+      }
     }
     await(first, "the first session of every connection");
     for (int i = 0; i < connections; i++) {
@@ -172,7 +192,8 @@ public final class CapacityLoad {
     long[] idle = memory(pid);
     double perConnection = (afterConnections[0] - base[0]) / (double) connections;
     double perSession = sessions > connections ? (idle[0] - afterConnections[0]) / (double) (sessions - connections) : 0;
-    System.out.printf("opened: %d connections with one session each in %.1f s, all %d sessions in %.1f s; %d ended%n",
+    System.out.printf("opened: %d connections with one session each in %.1f s, all %d sessions in %.1f s; %d ended "
+            + "(refused or lost)%n",
         connections, openFirst, sessions, openAll, ended.get());
     System.out.printf("server heap: +%.1f MiB for %d connections (%.1f KiB each, with their first session), "
             + "+%.1f MiB for %d more sessions (%.1f KiB each); RSS %.1f -> %.1f MiB%n",
@@ -188,10 +209,15 @@ public final class CapacityLoad {
     AtomicLong endAt = new AtomicLong(Long.MAX_VALUE); // set when the clock starts
     CountDownLatch go = new CountDownLatch(1);
     for (int k = 0; k < callers; k++) {
-      Identity id = ca.issueIdentity(Address.parse("caller-" + k + "@" + domain.domain()), Duration.ofDays(1));
-      ManagedChannel ch = channel(host, port, domain, trust, id, group);
-      callerChannels.add(ch);
-      PresenceGrpc.PresenceBlockingStub stub = PresenceGrpc.newBlockingStub(ch);
+      // each caller rotates over its own identities: a real caller uses the ids it gets (or they
+      // expire); these never do, and one identity would soon hold the 1024 unused ids it may
+      List<PresenceGrpc.PresenceBlockingStub> ids = new ArrayList<>();
+      for (int j = 0; j < callerIds; j++) {
+        Identity id = ca.issueIdentity(Address.parse("caller-" + k + "-" + j + "@" + domain.domain()), Duration.ofDays(1));
+        ManagedChannel ch = channel(host, port, domain, trust, id, group, callerSource(k));
+        callerChannels.add(ch);
+        ids.add(PresenceGrpc.newBlockingStub(ch));
+      }
       long[] lat = new long[1 << 16];
       latencies.add(lat);
       int[] n = new int[1];
@@ -204,6 +230,7 @@ public final class CapacityLoad {
         int count = 0;
         while (System.nanoTime() < endAt.get() && count < lat.length - 1) {
           String to = "load-" + ThreadLocalRandom.current().nextInt(connections) + "@" + domain.domain();
+          PresenceGrpc.PresenceBlockingStub stub = ids.get(count % ids.size());
           long s = System.nanoTime();
           try {
             stub.withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -271,8 +298,22 @@ public final class CapacityLoad {
     }
   }
 
+  /**
+   * The source address of listener connection {@code c}: the server allows 256 connections per
+   * client address, so 128 per address over 127.1.0.0/16 (all of 127/8 is loopback on Linux).
+   */
+  private static InetSocketAddress listenerSource(int c) {
+    int a = c / 128;
+    return new InetSocketAddress("127.1." + (a / 250) + "." + (a % 250 + 1), 0);
+  }
+
+  /** The source address of caller {@code k}'s connections, one address each. */
+  private static InetSocketAddress callerSource(int k) {
+    return new InetSocketAddress("127.2." + (k / 250) + "." + (k % 250 + 1), 0);
+  }
+
   private static ManagedChannel channel(String host, int port, Address domain, AddressTrustManager trust, Identity id,
-      EventLoopGroup group) throws Exception {
+      EventLoopGroup group, InetSocketAddress source) throws Exception {
     SslContext ssl = GrpcSslContexts.configure(SslContextBuilder.forClient()).trustManager(trust)
         .keyManager(id.privateKey(), id.chainArray()).build();
     return NettyChannelBuilder.forAddress(host, port)
@@ -280,6 +321,12 @@ public final class CapacityLoad {
         .overrideAuthority(domain.domain())
         .eventLoopGroup(group)
         .channelType(NioSocketChannel.class)
+        .localSocketPicker(new NettyChannelBuilder.LocalSocketPicker() {
+          @Override
+          public SocketAddress createSocketAddress(SocketAddress remote, io.grpc.Attributes attrs) {
+            return source;
+          }
+        })
         .build();
   }
 
