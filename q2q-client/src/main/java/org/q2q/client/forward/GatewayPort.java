@@ -107,12 +107,16 @@ final class GatewayPort {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    gateway.portClosed(this);
     Channel s = server;
     if (s != null) {
-      s.close();
-      log.info("{}: closed ({})", name, why);
-      gateway.events().portClosed(caller.toString(), bind.toString(), why);
+      // counted closed once the socket is: "no open ports" then means nothing listens any more
+      s.close().addListener(f -> {
+        gateway.portClosed(this);
+        log.info("{}: closed ({})", name, why);
+        gateway.events().portClosed(caller.toString(), bind.toString(), why);
+      });
+    } else {
+      gateway.portClosed(this);
     }
     for (Pending p : waiting) {
       p.drop("the port closed");
