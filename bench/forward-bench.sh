@@ -78,7 +78,7 @@ await_line() { # file prefix
   echo "forward-bench: no '$2' line in $1:" >&2; cat "$1" >&2; exit 1
 }
 start_bg "$tmp/home-server" "$tmp/server.out" "$tmp/server.err" server --port 0 --bind 127.0.0.1 --data "$tmp/data"
-server_port=$(await_line "$tmp/server.out" "q2q presence server" | sed -E 's/.*port ([0-9]+).*/\1/')
+server_port=$(await_line "$tmp/server.out" "q2q presence server" | sed -E 's/.*, port ([0-9]+) .*/\1/') # the gRPC port, not the relay port after it
 for who in bob alice; do
   echo secret | Q2Q_HOME="$tmp/home-$who" q2q register "$who@localhost" --server "127.0.0.1:$server_port" --password-stdin --yes >/dev/null
 done
