@@ -92,13 +92,14 @@ public final class CallerIdentity {
       if (remote != null) {
         ctx = ctx.withValue(REMOTE_ADDRESS, remote);
       }
-      List<X509Certificate> chain = peerChain(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+      SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+      List<X509Certificate> chain = peerChain(session);
       if (chain.isEmpty()) {
         ctx = ctx.withValue(FAILURE, "this call needs a client certificate (register first)");
       } else {
         ctx = ctx.withValue(CHAIN, chain);
         try {
-          ctx = ctx.withValue(ADDRESS, cas.verify(chain));
+          ctx = ctx.withValue(ADDRESS, cas.verify(chain, session));
         } catch (CertificateException e) {
           ctx = ctx.withValue(FAILURE, "client certificate not accepted: " + e.getMessage());
         }

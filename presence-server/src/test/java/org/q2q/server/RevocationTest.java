@@ -210,6 +210,30 @@ class RevocationTest {
   }
 
   @Test
+  void aRevocationRefusesTheNextCallOnAConnectionWhoseCallsWereVerifiedBefore() throws Exception {
+    try (LoopbackServer s = server()) {
+      Identity laptop = register(s, ALICE, "pw", false);
+      register(s, BOB, "bobpw", false);
+      ManagedChannel ch = TestChannels.open(s, laptop);
+      try {
+        PresenceGrpc.PresenceBlockingStub stub = PresenceGrpc.newBlockingStub(ch);
+        InboundRequest toBob = InboundRequest.newBuilder().setTo(BOB.toString()).setService("file").build();
+        for (int i = 0; i < 2; i++) { // the second call reuses the verification of the first
+          assertThatThrownBy(() -> stub.withDeadlineAfter(Duration.ofSeconds(10)).inbound(toBob))
+              .isInstanceOfSatisfying(StatusRuntimeException.class, // authenticated: bob is just not listening
+                  e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+        }
+
+        register(s, ALICE, "pw", true); // "revoke my other devices": the laptop's certificate
+
+        assertRevoked(() -> stub.withDeadlineAfter(Duration.ofSeconds(10)).inbound(toBob)); // same connection
+      } finally {
+        TestChannels.close(ch);
+      }
+    }
+  }
+
+  @Test
   void anAdministratorRevocationFromAnotherProcessIsEnforcedWithinSeconds() throws Exception {
     try (LoopbackServer s = server()) {
       Identity laptop = register(s, ALICE, "pw", false);
