@@ -668,6 +668,11 @@ final class Multiplexer extends ChannelDuplexHandler {
     }
   }
 
+  /** Writes now what the channels have handed over (a channel or the session is about to close). */
+  void writeBeforeClose() {
+    writeLoop();
+  }
+
   /**
    * Runs the write loop as its own event-loop task, once for any number of requests before it
    * runs. Why not inline: the requests come from deep inside other handlers' calls (a write task,
@@ -785,6 +790,7 @@ final class Multiplexer extends ChannelDuplexHandler {
     if (closed) {
       return;
     }
+    writeBeforeClose(); // what the channels handed over goes first (a queued writeTask would run too late)
     ctx.writeAndFlush(Frames.reset(Frames.SESSION, Q2qErrorCode.NO_ERROR, "session closed"))
         .addListener(ChannelFutureListener.CLOSE);
     sessionEnded("the session was closed locally", null);

@@ -617,6 +617,20 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
     public void connect(SocketAddress remoteAddress, SocketAddress localAddress, ChannelPromise promise) {
       promise.setFailure(new UnsupportedOperationException("virtual channels are opened through their PeerSession"));
     }
+
+    /**
+     * Before the close drops the outbound buffer: what this channel handed over (data, an end)
+     * leaves first, in order, as it did when the write loop ran inline. Its queued task would find
+     * the channel closed, and the peer would get a reset instead of the last bytes and the end.
+     * Not after a reset: the peer has dropped the channel.
+     */
+    @Override
+    public void close(ChannelPromise promise) {
+      if (!resetExchanged && isOpen()) {
+        mux.writeBeforeClose();
+      }
+      super.close(promise);
+    }
   }
 
   /**

@@ -289,6 +289,37 @@ class VirtualChannelTest {
   }
 
   @Test
+  void bytesWrittenJustBeforeALocalCloseReachThePeerBeforeTheClose() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "discard");
+    // one event-loop task: the write schedules the data, the close follows at once (what a
+    // receiver does after its last "stored and verified")
+    ch.channel().eventLoop().submit(() -> {
+      ch.channel().writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(new byte[1000]));
+      p.initiator().close();
+    }).get(10, TimeUnit.SECONDS);
+
+    catchThrowable(() -> p.acceptor().closeFuture().get(10, TimeUnit.SECONDS));
+    assertThat(services.discarded.get()).isEqualTo(1000);
+  }
+
+  @Test
+  void bytesWrittenJustBeforeAChannelCloseReachThePeerBeforeItsReset() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "discard");
+    ch.channel().eventLoop().submit(() -> { // one event-loop task: write, then close at once
+      ch.channel().writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(new byte[1000]));
+      ch.channel().close();
+    }).get(10, TimeUnit.SECONDS);
+
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (services.discarded.get() < 1000 && System.nanoTime() < until) {
+      Thread.sleep(10);
+    }
+    assertThat(services.discarded.get()).isEqualTo(1000);
+  }
+
+  @Test
   void nettyHandlerOnTheOpenerTalksToBlockingStreamsOnTheAcceptor() throws Exception {
     Loopback.Pair p = pair();
     CompletableFuture<String> answer = new CompletableFuture<>();
