@@ -57,7 +57,7 @@ final class RelayConnectMethod<S> implements ConnectMethod<S> {
   public ConnectPlan<S> plan(Listener listener, ConnectionMethod method) {
     int port = method.getRelay().getSocketPort();
     if (port > 0 && port <= 65535 && !RPC_ONLY) {
-      return new RelaySocketPlan<>(loop, server, port, socketTls.get(), listener.getId(),
+      return new RelaySocketPlan<>(loop, server, port, socketTls, listener.getId(),
           () -> RelayChannel.open(stub, loop, listener.getId(), RelayRole.RELAY_ROLE_CONNECTOR, server.toString()),
           (ch, route) -> secure.start(ch, route, listener.getId()));
     }

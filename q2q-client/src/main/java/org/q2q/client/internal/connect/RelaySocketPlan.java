@@ -24,12 +24,13 @@ final class RelaySocketPlan<S> extends ReachThenSecure<S> {
   private final EventLoop loop;
   private final ServerAddress server;
   private final int port;
-  private final SslContext tls;
+  /** Built when the attempt starts: a relay planned behind faster methods often never does (~100 ms cold). */
+  private final Supplier<SslContext> tls;
   private final String listenerId;
   private final Supplier<CompletableFuture<? extends Channel>> fallback;
 
   /** @param fallback opens a Relay stream instead, if the socket cannot be reached */
-  RelaySocketPlan(EventLoop loop, ServerAddress server, int port, SslContext tls, String listenerId,
+  RelaySocketPlan(EventLoop loop, ServerAddress server, int port, Supplier<SslContext> tls, String listenerId,
       Supplier<CompletableFuture<? extends Channel>> fallback, BiFunction<Channel, Route, CompletableFuture<S>> secure) {
     super(Route.relay(server.toString()), secure);
     this.loop = loop;
@@ -42,7 +43,13 @@ final class RelaySocketPlan<S> extends ReachThenSecure<S> {
 
   @Override
   protected CompletableFuture<Channel> reach() {
-    CompletableFuture<Channel> socket = RelaySocket.open(loop, server, port, tls, listenerId,
+    SslContext context;
+    try {
+      context = tls.get();
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    CompletableFuture<Channel> socket = RelaySocket.open(loop, server, port, context, listenerId,
         RelayRole.RELAY_ROLE_CONNECTOR);
     CompletableFuture<Channel> out = socket.handle((ch, e) -> {
       if (e == null) {

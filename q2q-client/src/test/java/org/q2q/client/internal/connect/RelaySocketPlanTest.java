@@ -37,8 +37,9 @@ class RelaySocketPlanTest {
 
   private RelaySocketPlan<Object> plan(int port, CompletableFuture<Channel> fallback, AtomicInteger fallbacks)
       throws Exception {
+    io.netty.handler.ssl.SslContext tls = SslContextBuilder.forClient().build();
     return new RelaySocketPlan<>(group.next(), new ServerAddress("127.0.0.1", 1), port,
-        SslContextBuilder.forClient().build(), "some-id", () -> {
+        () -> tls, "some-id", () -> {
           fallbacks.incrementAndGet();
           return fallback;
         }, (ch, route) -> CompletableFuture.completedFuture(ch));
