@@ -47,6 +47,29 @@ class MainTest {
   }
 
   @Test
+  void aNamedCommandAloneIsBuiltAndAnythingElseGetsEveryCommand() {
+    CliEnvironment env = new CliEnvironment(Map.of("Q2Q_HOME", home.toString()), new ByteArrayInputStream(new byte[0]), null);
+    CommandLine send = Main.commandLine(env, new String[] {"-v", "send", "--help"});
+    assertThat(send.getSubcommands()).containsOnlyKeys("send");
+    StringWriter out = new StringWriter();
+    send.setOut(new PrintWriter(out, true));
+    assertThat(send.execute("-v", "send", "--help")).isZero();
+    assertThat(out.toString()).contains("Usage: q2q send", "--transport");
+    for (String[] args : List.of(new String[] {"--help"}, new String[] {"help", "send"}, new String[] {"sned"})) {
+      assertThat(Main.commandLine(env, args).getSubcommands()).as(String.join(" ", args))
+          .containsKeys("help", "server", "send", "receive", "expose", "forward", "gateway");
+    }
+  }
+
+  @Test
+  void theServersListenerCapMustBePositive() throws Exception {
+    Run r = q2q("", "server", "--data", home.resolve("data").toString(), "--port", "0", "--bind", "127.0.0.1",
+        "--max-listeners", "0");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("--max-listeners must be at least 1");
+  }
+
+  @Test
   void helpListsTheCommands() {
     Run r = q2q("", "--help");
     assertThat(r.exit()).isZero();
