@@ -664,7 +664,7 @@ final class Multiplexer extends ChannelDuplexHandler {
   void schedule(VirtualChildChannel ch) {
     if (ch.isOpen() && (ch.hasPendingData() || ch.endDue())) {
       scheduler.add(ch);
-      requestWrite();
+      writeLoop(); // inline: what a channel hands over goes out before anything it does next (a close)
     }
   }
 
@@ -675,11 +675,11 @@ final class Multiplexer extends ChannelDuplexHandler {
 
   /**
    * Runs the write loop as its own event-loop task, once for any number of requests before it
-   * runs. Why not inline: the requests come from deep inside other handlers' calls (a write task,
-   * a writability change, a pong), and calling the loop there made the JIT compile the whole
-   * outbound path (encoder, TLS, socket flush) into each of those callers: about a second of
-   * compiler CPU in every short-lived sender. The order of frames is unchanged: only this loop
-   * writes data and end frames.
+   * runs: for the transport's signals (writable again, a pong, an unchoke). Why not inline there:
+   * those come from deep inside Netty's own calls, and calling the loop there made the JIT compile
+   * the whole outbound path (encoder, TLS, socket flush) into each of them: about a second of
+   * compiler CPU in every short-lived sender. A channel's own writes still run the loop inline
+   * ({@link #schedule}), so its data always leaves before its close or the session's.
    */
   private void requestWrite() {
     if (!writeRequested && !closed) {
