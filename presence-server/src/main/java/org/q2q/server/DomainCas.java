@@ -27,6 +27,12 @@ import org.q2q.certstore.Fingerprint;
  * Safe for concurrent use.
  */
 public final class DomainCas implements CaResolver {
+  /** The {@link SSLSession} value under which {@link #verify(List, SSLSession)} remembers a chain. */
+  private static final String VERIFIED = "org.q2q.server.verified-caller";
+
+  /** A chain validated against {@code ca}: its leaf and the address it certifies. */
+  private record Verified(Address address, X509Certificate ca, X509Certificate leaf) {}
+
   private final Address ownDomain;
   private final X509Certificate ownCa;
   private final Clock clock;
@@ -145,12 +151,6 @@ public final class DomainCas implements CaResolver {
     session.putValue(VERIFIED, v);
     return v.address();
   }
-
-  /** The {@link SSLSession} value under which {@link #verify(List, SSLSession)} remembers a chain. */
-  private static final String VERIFIED = "org.q2q.server.verified-caller";
-
-  /** A chain validated against {@code ca}: its leaf and the address it certifies. */
-  private record Verified(Address address, X509Certificate ca, X509Certificate leaf) {}
 
   private Verified verified(List<X509Certificate> chain) throws CertificateException {
     if (chain.isEmpty()) {

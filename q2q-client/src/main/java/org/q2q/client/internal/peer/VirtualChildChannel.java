@@ -619,10 +619,10 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
     }
 
     /**
-     * Before the close drops the outbound buffer: what this channel handed over (data, an end)
-     * leaves first, in order, as it did when the write loop ran inline. Its queued task would find
-     * the channel closed, and the peer would get a reset instead of the last bytes and the end.
-     * Not after a reset: the peer has dropped the channel.
+     * Before the close drops the outbound buffer: what this channel handed over and the write loop
+     * could not send yet (the transport was not writable, its deferred task not yet run) leaves
+     * first, so the peer gets the last bytes and the end rather than a reset in their place. Not
+     * after a reset: the peer has dropped the channel.
      */
     @Override
     public void close(ChannelPromise promise) {
