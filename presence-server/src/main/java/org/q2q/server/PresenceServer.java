@@ -8,6 +8,7 @@ import io.grpc.netty.InternalNettyServerCredentials;
 import io.grpc.netty.InternalProtocolNegotiators;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -28,8 +29,14 @@ import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.CertificateAuthority;
 import org.q2q.certstore.Identity;
 import org.q2q.certstore.PasswordHasher;
+import org.q2q.proto.HostPort;
 import org.q2q.proto.PresenceGrpc;
+import org.q2q.server.internal.fleet.Fleet;
+import org.q2q.server.internal.fleet.Node;
+import org.q2q.server.internal.fleet.NodeDirectory;
+import org.q2q.server.internal.fleet.NodeLinks;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
+import org.q2q.server.internal.presence.OtherNodes;
 import org.q2q.server.internal.registration.RegistrationService;
 import org.q2q.server.internal.registration.RevocationService;
 import org.q2q.server.internal.registration.SignGate;
@@ -88,6 +95,7 @@ public final class PresenceServer implements AutoCloseable {
   private volatile ExecutorService executor;
   private volatile PresenceService presence;
   private volatile StunPort stun;
+  private volatile NodeDirectory directory; // null: alone
   private final List<AutoCloseable> closeables = new ArrayList<>();
 
   private PresenceServer(Builder b) {
@@ -163,9 +171,20 @@ public final class PresenceServer implements AutoCloseable {
       // Presence is on by default, unless disabled or replaced by an added service of the same name.
       if (config.presence != null && services.stream().noneMatch(
           s -> s.bindService().getServiceDescriptor().getName().equals(PresenceGrpc.SERVICE_NAME))) {
+        OtherNodes others = OtherNodes.NONE;
+        if (config.fleetDatabase != null) {
+          directory = new NodeDirectory(config.fleetDatabase, Node.newId(), config.fleetHeartbeat,
+              config.fleetDeadAfter, () -> presence == null ? List.of() : presence.listening());
+          NodeLinks links = new NodeLinks(domain, ca.certificate(), serverCertificate::identity, executor);
+          closeables.add(0, links);
+          others = new Fleet(directory, links, config.presence.inboundAnswerTimeout());
+        }
         presence = new PresenceService(domainCas, config.presence, config.clock,
-            new CaPinStore(config.dataDir.resolve("federation-cas")), config.listenLimits);
+            new CaPinStore(config.dataDir.resolve("federation-cas")), config.listenLimits, others);
         services.add(presence);
+        if (directory != null) {
+          services.add(presence.nodeLink());
+        }
         closeables.add(0, presence);
         PresenceService p = presence;
         revocations.onChange(p::dropInvalidListeners);
@@ -186,6 +205,9 @@ public final class PresenceServer implements AutoCloseable {
       if (config.udp) {
         stun = bindUdp(port());
         closeables.add(0, stun);
+      }
+      if (directory != null) {
+        joinFleet();
       }
       ok = true;
       log.info("q2q presence server for {} listening on {}{} (CA {}, registration {})",
@@ -218,6 +240,40 @@ public final class PresenceServer implements AutoCloseable {
       log.info("relay socket port {} is taken; binding another one (announced in Inbound answers)", first);
       presence.openRelaySocket(new InetSocketAddress(grpc.getAddress(), 0), serverCertificate);
     }
+  }
+
+  /**
+   * Joins the node directory once the ports are bound; it is the first thing closed, so that the
+   * other nodes stop forwarding here before the listeners' streams end.
+   */
+  private void joinFleet() throws IOException {
+    String host = config.advertiseHost;
+    if (host == null) {
+      host = config.bindHost != null ? config.bindHost : InetAddress.getLocalHost().getHostAddress();
+    }
+    try {
+      directory.start(new Node(directory.id(), host, port(), relaySocketPort()), timers);
+    } catch (java.sql.SQLException e) {
+      throw new IOException("cannot join the node directory in the database: " + e.getMessage(), e);
+    }
+    closeables.add(0, directory);
+  }
+
+  /** The live nodes of this server's domain, this one first; just this one when it is alone. */
+  public List<HostPort> liveNodes() {
+    requireStarted(server);
+    if (directory == null) {
+      return List.of(HostPort.newBuilder()
+          .setHost(config.advertiseHost != null ? config.advertiseHost
+              : config.bindHost != null ? config.bindHost : "localhost")
+          .setPort(port()).build());
+    }
+    return directory.liveNodes().stream().map(Node::grpc).toList();
+  }
+
+  /** This node's id in its fleet; empty when it is alone. */
+  public java.util.Optional<String> nodeId() {
+    return java.util.Optional.ofNullable(directory).map(NodeDirectory::id);
   }
 
   /** The relay socket's TCP port; 0 if there is none. */
@@ -494,6 +550,10 @@ public final class PresenceServer implements AutoCloseable {
     private int stunPerSourceBurst = 20;
     private double stunGlobalPerSecond = 5000;
     private Duration revocationCheckInterval = Duration.ofSeconds(2);
+    private javax.sql.DataSource fleetDatabase; // null: alone
+    private String advertiseHost;
+    private Duration fleetHeartbeat = Duration.ofSeconds(1);
+    private Duration fleetDeadAfter = Duration.ofSeconds(5);
 
     private Builder() {}
 
@@ -675,6 +735,34 @@ public final class PresenceServer implements AutoCloseable {
     public Builder addService(BindableService service) {
       Objects.requireNonNull(service, "service");
       factories.add(s -> service);
+      return this;
+    }
+
+    /**
+     * Makes this server one node of a fleet serving the domain: who listens where and which nodes
+     * are live are kept in {@code database} (PostgreSQL, migrated), so that a client on any node
+     * reaches a listener on any other. Without it the server is alone (the default).
+     *
+     * @param advertiseHost the host the other nodes and clients reach this node at (its gRPC port
+     *     and relay socket); null: the bind host, else this machine's address
+     */
+    public Builder fleet(javax.sql.DataSource database, String advertiseHost) {
+      this.fleetDatabase = Objects.requireNonNull(database, "database");
+      this.advertiseHost = advertiseHost == null || advertiseHost.isBlank() ? null : advertiseHost;
+      return this;
+    }
+
+    /**
+     * How often a fleet node writes its heartbeat (default 1 s), and how old a heartbeat may be
+     * before its node counts as dead (default 5 s).
+     */
+    public Builder fleetTiming(Duration heartbeat, Duration deadAfter) {
+      if (heartbeat.isNegative() || heartbeat.isZero() || deadAfter.compareTo(heartbeat.multipliedBy(2)) < 0) {
+        throw new IllegalArgumentException("the heartbeat must be positive and at most half of deadAfter: "
+            + heartbeat + ", " + deadAfter);
+      }
+      this.fleetHeartbeat = heartbeat;
+      this.fleetDeadAfter = deadAfter;
       return this;
     }
 

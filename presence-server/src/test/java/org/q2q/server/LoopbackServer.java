@@ -60,6 +60,33 @@ public final class LoopbackServer implements AutoCloseable {
     return s;
   }
 
+  /**
+   * Another node of {@code first}'s domain: a server on a copy of its data folder (the same CA key,
+   * as an administrator gives every node), customized by {@code customize}.
+   */
+  public static LoopbackServer startNodeOf(LoopbackServer first, Consumer<PresenceServer.Builder> customize)
+      throws IOException {
+    Path dir = Files.createTempDirectory("q2q-server-");
+    try (Stream<Path> files = Files.walk(first.dataDir)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        Path to = dir.resolve(first.dataDir.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(to);
+        } else if (!p.getFileName().toString().startsWith("q2q.db")) { // its own account store
+          Files.copy(p, to, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        }
+      }
+    }
+    LoopbackServer s = new LoopbackServer(first.domain, dir, customize);
+    try {
+      s.server = s.newServer().start();
+    } catch (IOException | RuntimeException e) {
+      s.deleteDataDir();
+      throw e;
+    }
+    return s;
+  }
+
   private PresenceServer newServer() {
     PresenceServer.Builder b =
         PresenceServer.builder()

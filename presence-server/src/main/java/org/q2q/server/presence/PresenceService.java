@@ -7,6 +7,7 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -34,7 +35,9 @@ import org.q2q.server.internal.federation.CaLearner;
 import org.q2q.server.internal.federation.CallerResolver;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.limits.TokenBuckets;
+import org.q2q.server.internal.fleet.NodeLinkService;
 import org.q2q.server.internal.presence.BindUdpForwarder;
+import org.q2q.server.internal.presence.OtherNodes;
 import org.q2q.server.internal.presence.Caller;
 import org.q2q.server.internal.presence.InboundBroker;
 import org.q2q.server.internal.presence.ListenSession;
@@ -75,7 +78,8 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   private final DomainCas cas;
   private final PresenceConfig config;
   private final CallerResolver callers;
-  private final ListenerRegistry registry = new ListenerRegistry();
+  private final ListenerRegistry registry;
+  private final OtherNodes otherNodes;
   private final ListenerTickets tickets;
   private final InboundBroker inbound;
   private final BindUdpForwarder bindUdps;
@@ -117,6 +121,17 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   /** @param listenLimits the bounds of Listen streams and listener ids */
   public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins,
       ListenLimits listenLimits) {
+    this(cas, config, clock, federationPins, listenLimits, OtherNodes.NONE);
+  }
+
+  /**
+   * @param otherNodes the other nodes serving the domain (a fleet sharing a database), told who
+   *     listens here and asked for the listeners they hold; {@link OtherNodes#NONE} alone
+   */
+  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins,
+      ListenLimits listenLimits, OtherNodes otherNodes) {
+    this.otherNodes = otherNodes;
+    this.registry = new ListenerRegistry(otherNodes);
     this.ownDomain = cas.ownDomain();
     this.cas = cas;
     this.listenLimits = listenLimits;
@@ -132,8 +147,9 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     CaLearner learner = config.federation() == null ? null
         : new CaLearner(cas, federationPins, config.federation(), clock, config.inboundAnswerTimeout());
     this.callers = new CallerResolver(cas, learner);
-    this.tickets = new ListenerTickets(clock, config.listenerIdTtl(), listenLimits.maxListenerIds());
-    this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout());
+    this.tickets = new ListenerTickets(clock, config.listenerIdTtl(), listenLimits.maxListenerIds(),
+        otherNodes.ticketPrefix());
+    this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout(), otherNodes);
     this.bindUdps = new BindUdpForwarder(tickets, config.bindUdpTimeout());
     this.limits = new RelayLimits(config.maxRelayStreamsPerAddress(), config.maxRelayBytesInFlightPerAddress(),
         config.relayCaps().maxStreams(), config.relayCaps().maxAnonymousStreams(),
@@ -256,7 +272,8 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   @Override
   public void bindUdp(BindUdpRequest request, StreamObserver<BindUdpResponse> responses) {
     callers.resolve()
-        .thenCompose(caller -> bindUdps.bindUdp(caller, request))
+        .thenCompose(caller -> otherNodes.bindUdp(caller, request) // an id another node issued goes there
+            .orElseGet(() -> bindUdps.bindUdp(caller, request)))
         .whenComplete((r, e) -> {
           if (e != null) {
             responses.onError(statusOf(e));
@@ -265,6 +282,19 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
             responses.onCompleted();
           }
         });
+  }
+
+  /**
+   * The node link service: Inbound and BindUdp forwarded by the domain's other nodes, answered from
+   * the listeners held here (only other nodes of the domain may call it).
+   */
+  public io.grpc.BindableService nodeLink() {
+    return new NodeLinkService(ownDomain, inbound, bindUdps);
+  }
+
+  /** Every (address, service) pair listened for on this node now. */
+  public List<ListenerRegistry.Key> listening() {
+    return registry.keys();
   }
 
   @Override

@@ -53,6 +53,7 @@ public final class InboundBroker {
   private final ListenerRegistry registry;
   private final ListenerTickets tickets;
   private final Duration answerTimeout;
+  private final OtherNodes otherNodes;
 
   /** The relay socket's port announced in relay methods; 0: none (the Relay RPC only). */
   private volatile int relaySocketPort;
@@ -63,10 +64,22 @@ public final class InboundBroker {
   }
 
   public InboundBroker(Address ownDomain, ListenerRegistry registry, ListenerTickets tickets, Duration answerTimeout) {
+    this(ownDomain, registry, tickets, answerTimeout, OtherNodes.NONE);
+  }
+
+  /** @param otherNodes the domain's other nodes, asked for the listeners they hold */
+  public InboundBroker(Address ownDomain, ListenerRegistry registry, ListenerTickets tickets, Duration answerTimeout,
+      OtherNodes otherNodes) {
     this.ownDomain = ownDomain;
     this.registry = registry;
     this.tickets = tickets;
     this.answerTimeout = answerTimeout;
+    this.otherNodes = otherNodes;
+  }
+
+  /** How long listeners have to answer. */
+  public Duration answerTimeout() {
+    return answerTimeout;
   }
 
   private record Asked(ListenSession session, String id, CompletableFuture<Object> answer) {}
@@ -77,6 +90,18 @@ public final class InboundBroker {
    * @return the response, or a failure carrying a {@link StatusRuntimeException}
    */
   public CompletableFuture<InboundResponse> inbound(Caller caller, InboundRequest request) {
+    return inbound(caller, request, true);
+  }
+
+  /**
+   * Handles an Inbound another node of the domain forwarded: only the listeners held here are
+   * asked (the forwarding node asks the others).
+   */
+  public CompletableFuture<InboundResponse> inboundHere(Caller caller, InboundRequest request) {
+    return inbound(caller, request, false);
+  }
+
+  private CompletableFuture<InboundResponse> inbound(Caller caller, InboundRequest request, boolean askOthers) {
     Address to;
     String service;
     UdpCandidates candidates;
@@ -102,7 +127,9 @@ public final class InboundBroker {
           .asRuntimeException());
     }
     List<ListenSession> sessions = registry.lookup(to, service);
-    if (sessions.isEmpty()) {
+    List<CompletableFuture<OtherNodes.Outcome>> elsewhere =
+        askOthers ? otherNodes.inbound(caller, request, to, service) : List.of();
+    if (sessions.isEmpty() && elsewhere.isEmpty()) {
       // one answer whether or not the address listens at all: who is online with which services
       // is not told to any caller (L4)
       return CompletableFuture.failedFuture(Status.NOT_FOUND
@@ -112,6 +139,7 @@ public final class InboundBroker {
     try {
       tickets.requireRoom(caller.address(), sessions.size());
     } catch (StatusRuntimeException e) {
+      elsewhere.forEach(f -> f.cancel(false));
       return CompletableFuture.failedFuture(e);
     }
     List<ByteString> fromChain = caller.chain().stream().map(c -> ByteString.copyFrom(Certificates.toDer(c))).toList();
@@ -134,17 +162,27 @@ public final class InboundBroker {
       asked.add(new Asked(s, id, timed));
       log.debug("{} {}: asked {} for {}", id, caller.address(), s, what);
     }
-    return CompletableFuture.allOf(asked.stream().map(Asked::answer).toArray(CompletableFuture[]::new))
-        .thenApply(v -> collect(caller, to, service, candidates, asked));
+    List<CompletableFuture<?>> all = new ArrayList<>(elsewhere);
+    asked.forEach(a -> all.add(a.answer()));
+    return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+        .thenApply(v -> collect(caller, to, service, candidates, asked, elsewhere));
   }
 
   private InboundResponse collect(Caller caller, Address to, String service, UdpCandidates candidates,
-      List<Asked> asked) {
+      List<Asked> asked, List<CompletableFuture<OtherNodes.Outcome>> elsewhere) {
     InboundResponse.Builder resp = InboundResponse.newBuilder();
     List<String> declines = new ArrayList<>();
+    boolean unanswered = false; // some listener, here or on another node, did not answer in time
+    for (CompletableFuture<OtherNodes.Outcome> f : elsewhere) {
+      OtherNodes.Outcome o = f.join();
+      resp.addAllListeners(o.listeners());
+      declines.addAll(o.declines());
+      unanswered |= o.unanswered();
+    }
     for (Asked a : asked) {
       Object o = a.answer().join();
       if (o == NO_ANSWER || !(o instanceof InboundAnswer answer)) {
+        unanswered = true;
         log.info("{} {}: {} did not answer for {}/{}", a.id(), caller.address(), a.session(), to, service);
         continue;
       }
@@ -162,8 +200,9 @@ public final class InboundBroker {
           answer.getMethodsList().subList(0, Math.min(answer.getMethodsCount(), MAX_METHODS)));
       // the relay is this server's to offer, with its socket port if it has one
       methods.removeIf(ConnectionMethod::hasRelay);
-      methods.add(ConnectionMethod.newBuilder()
-          .setRelay(RelayMethod.newBuilder().setSocketPort(relaySocketPort)).build());
+      RelayMethod.Builder relay = RelayMethod.newBuilder().setSocketPort(relaySocketPort);
+      otherNodes.self().ifPresent(relay::setNode); // in a fleet the relay meets at the listener's node
+      methods.add(ConnectionMethod.newBuilder().setRelay(relay).build());
       resp.addListeners(Listener.newBuilder()
           .setId(t.id())
           .addAllCertificateChain(a.session().caller().chain().stream()
@@ -180,6 +219,11 @@ public final class InboundBroker {
     if (!declines.isEmpty()) {
       throw new CompletionException(Status.PERMISSION_DENIED
           .withDescription(to + " declined the connection to service '" + service + "': " + String.join("; ", declines))
+          .asRuntimeException());
+    }
+    if (!unanswered) { // only nodes that turned out gone or empty: as if no one listened
+      throw new CompletionException(Status.NOT_FOUND
+          .withDescription("no listener for service '" + service + "' at " + to)
           .asRuntimeException());
     }
     throw new CompletionException(Status.UNAVAILABLE

@@ -12,15 +12,30 @@ import org.q2q.certstore.Address;
  * each. Safe for concurrent use.
  */
 public final class ListenerRegistry {
-  private record Key(Address address, String service) {}
+  /** One (address, service) pair listened for. */
+  public record Key(Address address, String service) {}
 
   private final Map<Key, CopyOnWriteArrayList<ListenSession>> listeners = new ConcurrentHashMap<>();
+  private final OtherNodes otherNodes;
+
+  /** A registry of one node alone. */
+  public ListenerRegistry() {
+    this(OtherNodes.NONE);
+  }
+
+  /** @param otherNodes told when a pair gets its first session here and when it loses its last */
+  public ListenerRegistry(OtherNodes otherNodes) {
+    this.otherNodes = otherNodes;
+  }
 
   /** Registers {@code session} for (address, service); idempotent. */
   public void add(Address address, String service, ListenSession session) {
     listeners.compute(new Key(address, service), (k, v) -> {
       CopyOnWriteArrayList<ListenSession> l = v != null ? v : new CopyOnWriteArrayList<>();
       l.addIfAbsent(session);
+      if (v == null) {
+        otherNodes.listening(address, service, true); // inside compute: in order with a removal
+      }
       return l;
     });
   }
@@ -29,8 +44,17 @@ public final class ListenerRegistry {
   public void remove(Address address, String service, ListenSession session) {
     listeners.computeIfPresent(new Key(address, service), (k, v) -> {
       v.remove(session);
-      return v.isEmpty() ? null : v;
+      if (v.isEmpty()) {
+        otherNodes.listening(address, service, false);
+        return null;
+      }
+      return v;
     });
+  }
+
+  /** Every pair listened for now (a snapshot, for re-announcing them all). */
+  public List<Key> keys() {
+    return List.copyOf(listeners.keySet());
   }
 
   /** The open sessions listening for (address, service), oldest first. */

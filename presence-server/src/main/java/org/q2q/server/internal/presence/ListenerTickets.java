@@ -41,6 +41,8 @@ public final class ListenerTickets {
   private final Map<Address, Integer> perCaller = new HashMap<>();
   /** Usable tickets on the server at once, over all callers. */
   private final int maxTotal;
+  /** What starts every id: the issuing node's, so that another node of the domain can tell ("" alone). */
+  private final String prefix;
 
   public ListenerTickets(Clock clock, Duration ttl) {
     this(clock, ttl, 100_000);
@@ -48,16 +50,22 @@ public final class ListenerTickets {
 
   /** @param maxTotal usable tickets on the server at once (a soft limit, as the per-caller one) */
   public ListenerTickets(Clock clock, Duration ttl, int maxTotal) {
+    this(clock, ttl, maxTotal, "");
+  }
+
+  /** @param prefix what starts every id issued here (the node's; "" alone) */
+  public ListenerTickets(Clock clock, Duration ttl, int maxTotal, String prefix) {
     this.clock = clock;
     this.ttl = ttl;
     this.maxTotal = maxTotal;
+    this.prefix = prefix;
   }
 
   /** A fresh id (not yet usable: {@link #activate} it once the listener accepted). */
   public String newId() {
     byte[] b = new byte[ID_BITS / 8];
     random.nextBytes(b);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    return prefix + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
   }
 
   /** The expiry of an id issued now. */
@@ -172,6 +180,6 @@ public final class ListenerTickets {
 
   /** An id cut short for messages and logs (never echo an unbounded client string). */
   public static String shorten(String id) {
-    return id.length() <= 32 ? id : id.substring(0, 32) + "...";
+    return id.length() <= 40 ? id : id.substring(0, 40) + "...";
   }
 }

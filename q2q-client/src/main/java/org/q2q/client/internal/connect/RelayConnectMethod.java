@@ -2,6 +2,7 @@ package org.q2q.client.internal.connect;
 
 import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.SslContext;
+import java.util.Optional;
 import java.util.function.Supplier;
 import org.q2q.client.Route;
 import org.q2q.client.ServerAddress;
@@ -12,8 +13,10 @@ import org.q2q.proto.Listener;
 import org.q2q.proto.PresenceGrpc;
 
 /**
- * The relay, connecting side, through the server that answered Inbound: its relay socket when the
- * method announces one ({@link RelaySocketPlan}), else a Relay stream ({@link RelayPlan}).
+ * The relay, connecting side, through the server that answered Inbound (or the node of its domain
+ * the method names: the one holding the listener's session): its relay socket when the method
+ * announces one ({@link RelaySocketPlan}), else a Relay stream ({@link RelayPlan}) to the server
+ * that answered.
  */
 final class RelayConnectMethod<S> implements ConnectMethod<S> {
   /** Set to true to relay by the Relay RPC even where a relay socket is offered (benchmarks). */
@@ -56,12 +59,27 @@ final class RelayConnectMethod<S> implements ConnectMethod<S> {
   @Override
   public ConnectPlan<S> plan(Listener listener, ConnectionMethod method) {
     int port = method.getRelay().getSocketPort();
+    // a domain served by several nodes names the one holding the listener: the relay meets there
+    ServerAddress meet = meetingNode(method).orElse(server);
     if (port > 0 && port <= 65535 && !RPC_ONLY) {
-      return new RelaySocketPlan<>(loop, server, port, socketTls, listener.getId(),
+      return new RelaySocketPlan<>(loop, meet, port, socketTls, listener.getId(),
           () -> RelayChannel.open(stub, loop, listener.getId(), RelayRole.RELAY_ROLE_CONNECTOR, server.toString()),
           (ch, route) -> secure.start(ch, route, listener.getId()));
     }
     return new RelayPlan<>(stub, loop, listener.getId(), server.toString(),
         (ch, route) -> secure.start(ch, route, listener.getId()));
+  }
+
+  /** The node the relay method names, if it names a well-formed one. */
+  private static Optional<ServerAddress> meetingNode(ConnectionMethod method) {
+    if (!method.getRelay().hasNode()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(
+          new ServerAddress(method.getRelay().getNode().getHost(), method.getRelay().getNode().getPort()));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty(); // a malformed node: the server that answered
+    }
   }
 }

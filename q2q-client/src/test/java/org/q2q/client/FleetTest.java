@@ -1,0 +1,132 @@
+package org.q2q.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.q2q.certstore.Address;
+import org.q2q.server.FleetDatabase;
+import org.q2q.server.LoopbackServer;
+import org.q2q.server.PresenceServer;
+
+/**
+ * Three nodes of one domain sharing a PostgreSQL database (issue 14), on loopback with TLS
+ * everywhere: a client of one node reaches a listener of another.
+ */
+@Timeout(120)
+class FleetTest {
+  private static final Address BOB = Address.parse("bob@localhost");
+
+  @TempDir Path dir;
+  private FleetDatabase db;
+  private TestNet net;
+  private LoopbackServer node1;
+  private LoopbackServer node2;
+  private LoopbackServer node3;
+
+  @BeforeEach
+  void start() throws Exception {
+    db = FleetDatabase.create();
+    net = new TestNet(dir);
+    node1 = net.server("localhost", c -> c, this::fleetNode);
+    node2 = LoopbackServer.startNodeOf(node1, this::fleetNode);
+    node3 = LoopbackServer.startNodeOf(node1, this::fleetNode);
+  }
+
+  private void fleetNode(PresenceServer.Builder b) {
+    b.fleet(db.dataSource(), "127.0.0.1").fleetTiming(Duration.ofMillis(200), Duration.ofSeconds(1));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    try {
+      if (net != null) {
+        net.close();
+      }
+      for (LoopbackServer n : new LoopbackServer[] {node2, node3}) {
+        if (n != null) {
+          n.close();
+        }
+      }
+    } finally {
+      if (db != null) {
+        db.close();
+      }
+    }
+  }
+
+  @Test
+  void everyNodeListsTheThreeLiveNodes() throws Exception {
+    TestNet.await(() -> node1.server().liveNodes().size() == 3 && node3.server().liveNodes().size() == 3,
+        Duration.ofSeconds(5), "three live nodes");
+    assertThat(node2.server().liveNodes().get(0).getPort()).isEqualTo(node2.port()); // itself first
+  }
+
+  @Test
+  void aClientOfNode1ReachesAListenerOfNode3ByRelay() throws Exception {
+    Q2qClient bob = net.track(net.builder(node3, "bob@localhost").directTcp(false).ptcp(false).build());
+    bob.listen("echo", TestNet::echo).ready().get(10, TimeUnit.SECONDS);
+    Q2qClient alice = net.track(net.builder(node1, "alice@localhost").directTcp(false).ptcp(false).build());
+
+    VirtualChannel ch = connectSoon(alice, "echo");
+    assertThat(ch.route().kind()).isEqualTo(Route.Kind.RELAY);
+    assertThat(ch.route().toString()).contains(String.valueOf(node3.port())); // the relay met at bob's node
+    TestNet.assertEchoedIntact(ch, 4 << 20, 7, 100_003);
+    ch.close();
+  }
+
+  @Test
+  void aClientOfNode1ReachesAListenerOfNode3Directly() throws Exception {
+    Q2qClient bob = net.client(node3, "bob@localhost");
+    bob.listen("echo", TestNet::echo).ready().get(10, TimeUnit.SECONDS);
+    Q2qClient alice = net.client(node1, "alice@localhost");
+
+    VirtualChannel ch = connectSoon(alice, "echo");
+    assertThat(ch.route().kind()).isNotEqualTo(Route.Kind.RELAY);
+    TestNet.assertEchoedIntact(ch, 1 << 20, 9, 65_536);
+    ch.close();
+  }
+
+  @Test
+  void anInboundForAListenerWhoseNodeJustDiedFailsFastWithNotFound() throws Exception {
+    // a node that died without leaving: its row is still fresh, its port refuses connections
+    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+      s.execute("INSERT INTO nodes (node_id, host, grpc_port, relay_port) VALUES ('deadnode', '127.0.0.1', 1, 2)");
+      s.execute("INSERT INTO listeners VALUES ('bob@localhost', 'echo', 'deadnode')");
+    }
+    Q2qClient alice = net.client(node1, "alice@localhost");
+    long t0 = System.nanoTime();
+    assertThatThrownBy(() -> alice.connect(BOB, "echo").get(20, TimeUnit.SECONDS))
+        .isInstanceOf(ExecutionException.class)
+        .hasMessageContaining("no listener");
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
+  }
+
+  /** Connects once the listener's node has written its registration (tens of ms). */
+  private static VirtualChannel connectSoon(Q2qClient alice, String service) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (true) {
+      try {
+        return alice.connect(BOB, service).get(20, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        if (System.nanoTime() > deadline || !String.valueOf(e.getMessage()).contains("no listener")) {
+          throw e;
+        }
+        Thread.sleep(50);
+      }
+    }
+  }
+}
