@@ -1,0 +1,88 @@
+package org.q2q.server;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.q2q.proto.InboundRequest;
+import org.q2q.proto.NodeInboundRequest;
+import org.q2q.proto.NodeLinkGrpc;
+
+/** The node link answers only the nodes of its domain: a user's certificate, or none, is refused. */
+@Timeout(60)
+class NodeLinkTest {
+  private FleetDatabase db;
+  private LoopbackServer node;
+
+  @BeforeEach
+  void start() throws Exception {
+    db = FleetDatabase.create();
+    node = LoopbackServer.start("localhost",
+        b -> b.fleet(db.dataSource(), "127.0.0.1").fleetTiming(Duration.ofMillis(200), Duration.ofSeconds(1)));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (node != null) {
+      node.close();
+    }
+    if (db != null) {
+      db.close();
+    }
+  }
+
+  private static NodeInboundRequest forgedInbound() {
+    return NodeInboundRequest.newBuilder()
+        .setRequest(InboundRequest.newBuilder().setTo("bob@localhost").setService("file"))
+        .setFrom("mallory@localhost")
+        .build();
+  }
+
+  @Test
+  void aUserCertificateCannotCallTheNodeLink() throws Exception {
+    ManagedChannel ch = TestChannels.open(node, node.issueIdentity("alice@localhost"));
+    try {
+      assertThatThrownBy(() -> NodeLinkGrpc.newBlockingStub(ch).inbound(forgedInbound()))
+          .isInstanceOf(StatusRuntimeException.class)
+          .satisfies(e -> org.assertj.core.api.Assertions.assertThat(((StatusRuntimeException) e).getStatus().getCode())
+              .isEqualTo(Status.Code.PERMISSION_DENIED))
+          .hasMessageContaining("only the nodes of localhost");
+    } finally {
+      TestChannels.close(ch);
+    }
+  }
+
+  @Test
+  void noCertificateCannotCallTheNodeLink() throws Exception {
+    ManagedChannel ch = TestChannels.open(node, null);
+    try {
+      assertThatThrownBy(() -> NodeLinkGrpc.newBlockingStub(ch).inbound(forgedInbound()))
+          .isInstanceOf(StatusRuntimeException.class)
+          .satisfies(e -> org.assertj.core.api.Assertions.assertThat(((StatusRuntimeException) e).getStatus().getCode())
+              .isEqualTo(Status.Code.UNAUTHENTICATED));
+    } finally {
+      TestChannels.close(ch);
+    }
+  }
+
+  @Test
+  void aServerWithoutAFleetHasNoNodeLink() throws Exception {
+    try (LoopbackServer alone = LoopbackServer.start()) {
+      ManagedChannel ch = TestChannels.open(alone, alone.server().serverIdentity());
+      try {
+        assertThatThrownBy(() -> NodeLinkGrpc.newBlockingStub(ch).inbound(forgedInbound()))
+            .isInstanceOf(StatusRuntimeException.class)
+            .satisfies(e -> org.assertj.core.api.Assertions.assertThat(((StatusRuntimeException) e).getStatus().getCode())
+                .isEqualTo(Status.Code.UNIMPLEMENTED));
+      } finally {
+        TestChannels.close(ch);
+      }
+    }
+  }
+}
