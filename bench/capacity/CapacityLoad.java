@@ -52,7 +52,9 @@ import org.q2q.proto.ServiceOffer;
  * session (heap after a full GC and RSS, via jcmd and /proc) and the Inbound rate with its p50/p99,
  * then {@code RESULT key=value} lines for bench/run.
  *
- * <p>Usage: java -cp q2q.jar:. CapacityLoad --server HOST:PORT --domain D --data DIR --server-pid P
+ * <p>Usage: java -cp q2q.jar:. CapacityLoad --server HOST:PORT[,HOST:PORT...] --domain D --data DIR
+ * --server-pid P[,P...] (several: the nodes of one domain; listener connections and callers go to them
+ * in turn, so most Inbound calls cross nodes; memory is summed over them)
  * [--sessions 500] [--connections 100] [--heartbeat-seconds 15] [--callers 64] [--inbound-seconds 10]
  * [--loops 2]
  */
@@ -111,12 +113,18 @@ public final class CapacityLoad {
     for (int i = 0; i + 1 < args.length; i += 2) {
       o.put(args[i].replaceFirst("^--", ""), args[i + 1]);
     }
-    String[] hp = o.get("server").split(":");
-    String host = hp[0];
-    int port = Integer.parseInt(hp[1]);
+    // several nodes of one domain (issue 14): listeners and callers spread over them round-robin
+    String[] nodes = o.get("server").split(",");
+    String[] hosts = new String[nodes.length];
+    int[] ports = new int[nodes.length];
+    for (int i = 0; i < nodes.length; i++) {
+      String[] hp = nodes[i].split(":");
+      hosts[i] = hp[0];
+      ports[i] = Integer.parseInt(hp[1]);
+    }
     Address domain = Address.ofDomain(o.getOrDefault("domain", "localhost"));
     Path data = Path.of(o.get("data"));
-    long pid = Long.parseLong(o.get("server-pid"));
+    long[] pid = Arrays.stream(o.get("server-pid").split(",")).mapToLong(Long::parseLong).toArray();
     int sessions = Integer.parseInt(o.getOrDefault("sessions", "500"));
     int connections = Integer.parseInt(o.getOrDefault("connections", "100"));
     int heartbeat = Integer.parseInt(o.getOrDefault("heartbeat-seconds", "15"));
@@ -149,7 +157,8 @@ public final class CapacityLoad {
     long t0 = System.nanoTime();
     for (int c = 0; c < connections; c++) {
       Identity id = ca.issueIdentity(Address.parse("load-" + c + "@" + domain.domain()), Duration.ofDays(1));
-      ManagedChannel ch = channel(host, port, domain, trust, id, group, listenerSource(c));
+      ManagedChannel ch = channel(hosts[c % nodes.length], ports[c % nodes.length], domain, trust, id, group,
+          listenerSource(c));
       channels.add(ch);
       stubs.add(PresenceGrpc.newStub(ch));
     }
@@ -214,7 +223,8 @@ public final class CapacityLoad {
       List<PresenceGrpc.PresenceBlockingStub> ids = new ArrayList<>();
       for (int j = 0; j < callerIds; j++) {
         Identity id = ca.issueIdentity(Address.parse("caller-" + k + "-" + j + "@" + domain.domain()), Duration.ofDays(1));
-        ManagedChannel ch = channel(host, port, domain, trust, id, group, callerSource(k));
+        ManagedChannel ch = channel(hosts[k % nodes.length], ports[k % nodes.length], domain, trust, id, group,
+            callerSource(k));
         callerChannels.add(ch);
         ids.add(PresenceGrpc.newBlockingStub(ch));
       }
@@ -330,7 +340,18 @@ public final class CapacityLoad {
         .build();
   }
 
-  /** The server's heap used after a full GC and its RSS, in bytes. */
+  /** The servers' heap used after a full GC and their RSS, in bytes, summed over the nodes. */
+  private static long[] memory(long[] pids) throws Exception {
+    long[] sum = new long[2];
+    for (long pid : pids) {
+      long[] m = memory(pid);
+      sum[0] += m[0];
+      sum[1] += m[1];
+    }
+    return sum;
+  }
+
+  /** One server's heap used after a full GC and its RSS, in bytes. */
   private static long[] memory(long pid) throws Exception {
     run("jcmd", Long.toString(pid), "GC.run");
     String info = run("jcmd", Long.toString(pid), "GC.heap_info");
