@@ -7,6 +7,9 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.netty.InternalNettyServerCredentials;
 import io.grpc.netty.InternalProtocolNegotiators;
 import io.grpc.netty.NettyServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -37,6 +40,9 @@ import org.q2q.server.internal.fleet.NodeDirectory;
 import org.q2q.server.internal.fleet.NodeLinks;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.presence.OtherNodes;
+import org.q2q.server.internal.grpc.StreamsEndedOnClose;
+import org.q2q.server.internal.metrics.MetricsEndpoint;
+import org.q2q.server.internal.metrics.ServerMetrics;
 import org.q2q.server.internal.registration.RegistrationService;
 import org.q2q.server.internal.registration.RevocationService;
 import org.q2q.server.internal.registration.SignGate;
@@ -61,6 +67,12 @@ import org.slf4j.LoggerFactory;
  *   <li>the UDP port of the same number (unless {@link Builder#udp} turns it off) answers STUN
  *       Binding requests, so clients learn the NAT mapping of their PTCP socket (see {@link
  *       #udpPort()});
+ *   <li>the standard gRPC health service ({@code grpc.health.v1.Health}: SERVING once started, for
+ *       the server ("") and each q2q service, NOT_SERVING as soon as {@link #close()} begins) and
+ *       server reflection (v1 and v1alpha) are on the same port, callable without a client
+ *       certificate, so generic probes and tools work;
+ *   <li>{@link #metrics()} counts what the server does; {@link Builder#metrics} serves it over HTTP
+ *       in the Prometheus text format (off by default);
  *   <li>every call passes the {@link CallerIdentity} interceptor (client certificates are optional
  *       in TLS and checked per call against {@link #domainCas()}) and a catch-all that turns
  *       exceptions into described statuses;
@@ -96,6 +108,9 @@ public final class PresenceServer implements AutoCloseable {
   private volatile PresenceService presence;
   private volatile StunPort stun;
   private volatile NodeDirectory directory; // null: alone
+  private final ServerMetrics metrics = new ServerMetrics();
+  private volatile HealthStatusManager health;
+  private volatile MetricsEndpoint metricsEndpoint;
   private final List<AutoCloseable> closeables = new ArrayList<>();
 
   private PresenceServer(Builder b) {
@@ -141,7 +156,8 @@ public final class PresenceServer implements AutoCloseable {
       ConnectionLimits limits = config.connectionLimits;
       connections = new ConnectionGate(
           InternalProtocolNegotiators.serverTls(ServerTls.serverContext(serverCertificate)),
-          limits.maxPerNetwork(), limits.maxTotal(), config.clock);
+          limits.maxPerNetwork(), limits.maxTotal(), config.clock, metrics);
+      metrics.watchConnections(connections::open);
       NettyServerBuilder sb =
           NettyServerBuilder.forAddress(bind, InternalNettyServerCredentials.create(connections))
               .executor(executor)
@@ -154,12 +170,12 @@ public final class PresenceServer implements AutoCloseable {
               .maxConcurrentCallsPerConnection(limits.maxCallsPerConnection())
               .maxInboundMessageSize(config.maxMessageBytes);
 
-      SignGate signGate = new SignGate(config.registrationLimits, config.clock);
+      SignGate signGate = new SignGate(config.registrationLimits, config.clock, metrics);
       closeables.add(0, signGate);
       List<BindableService> services = new ArrayList<>();
       services.add(
           new RegistrationService(
-              ca, accounts, config.hasher, config.registration, config.certificateValidity, signGate));
+              ca, accounts, config.hasher, config.registration, config.certificateValidity, signGate, metrics));
       services.add(new RevocationService(domain, revocations));
       for (ServiceFactory f : config.factories) {
         BindableService s = f.create(this);
@@ -180,7 +196,7 @@ public final class PresenceServer implements AutoCloseable {
           others = new Fleet(directory, links, config.presence.inboundAnswerTimeout());
         }
         presence = new PresenceService(domainCas, config.presence, config.clock,
-            new CaPinStore(config.dataDir.resolve("federation-cas")), config.listenLimits, others);
+            new CaPinStore(config.dataDir.resolve("federation-cas")), config.listenLimits, others, metrics);
         services.add(presence);
         if (directory != null) {
           services.add(presence.nodeLink());
@@ -191,13 +207,16 @@ public final class PresenceServer implements AutoCloseable {
       }
       revocationWatch = watchRevocations(config.revocationCheckInterval);
       closeables.add(0, revocationWatch::shutdownNow);
+      List<String> names = new ArrayList<>();
       for (BindableService s : services) {
         ServerServiceDefinition def = s.bindService();
+        names.add(def.getServiceDescriptor().getName());
         // the catch-all runs inside the identity interceptor's context (interceptors added last run first)
         sb.addService(
             ServerInterceptors.intercept(
                 def, new StatusMappingInterceptor(), CallerIdentity.interceptor(domainCas)));
       }
+      addOperationServices(sb);
       server = sb.build().start();
       if (presence != null && (config.relaySocketPort == null || config.relaySocketPort >= 0)) {
         openRelaySocket(bind);
@@ -209,6 +228,18 @@ public final class PresenceServer implements AutoCloseable {
       if (directory != null) {
         joinFleet();
       }
+      watchCounts();
+      if (config.metricsAddress != null) {
+        metricsEndpoint = MetricsEndpoint.open(config.metricsAddress, metrics);
+        closeables.add(0, metricsEndpoint);
+        log.info("metrics of {} served on http://{}:{}/metrics", domain,
+            config.metricsAddress.getAddress().getHostAddress(), metricsEndpoint.port());
+      }
+      // serving only now that every port is open
+      for (String name : names) {
+        health.setStatus(name, ServingStatus.SERVING);
+      }
+      health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
       ok = true;
       log.info("q2q presence server for {} listening on {}{} (CA {}, registration {})",
           domain, server.getListenSockets(), stun == null ? "" : " and udp " + stun.localAddress(),
@@ -220,6 +251,35 @@ public final class PresenceServer implements AutoCloseable {
       if (!ok) {
         closeQuietly();
       }
+    }
+  }
+
+  /**
+   * Adds the health service and server reflection: no client certificate needed (like
+   * Registration), and their streams end when the server closes instead of holding its grace.
+   */
+  @SuppressWarnings("deprecation") // v1alpha reflection: grpcurl and older tools ask for it first
+  private void addOperationServices(NettyServerBuilder sb) {
+    health = new HealthStatusManager();
+    health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.NOT_SERVING); // until start ends
+    StreamsEndedOnClose ended = new StreamsEndedOnClose();
+    closeables.add(0, ended);
+    for (BindableService s : List.of(health.getHealthService(), ProtoReflectionServiceV1.newInstance(),
+        io.grpc.protobuf.services.ProtoReflectionService.newInstance())) {
+      sb.addService(ServerInterceptors.intercept(s, new StatusMappingInterceptor(), ended));
+    }
+  }
+
+  /** Points the metrics that read counts kept elsewhere at where they are kept. */
+  private void watchCounts() {
+    metrics.identify(domain.domain(), ca.fingerprint().toString());
+    PresenceService p = presence;
+    if (p != null) {
+      metrics.watchListeners(p::listenSessions, p::listenServices);
+    }
+    StunPort u = stun;
+    if (u != null) {
+      metrics.watchStun(u::stats);
     }
   }
 
@@ -431,6 +491,21 @@ public final class PresenceServer implements AutoCloseable {
     return s == null ? 0 : s.localAddress().getPort();
   }
 
+  /**
+   * The server's metrics: counted whether or not they are served ({@link Builder#metrics}). The
+   * node directory reports the domain's live nodes through {@link ServerMetrics#setLiveNodes}.
+   */
+  public ServerMetrics metrics() {
+    return metrics;
+  }
+
+  /** The port of the metrics endpoint; 0 if it is off ({@link Builder#metrics}). */
+  public int metricsPort() {
+    requireStarted(server);
+    MetricsEndpoint m = metricsEndpoint;
+    return m == null ? 0 : m.port();
+  }
+
   /** The UDP port's counters (all zero if UDP is off). */
   public StunStats stunStats() {
     requireStarted(server);
@@ -466,6 +541,10 @@ public final class PresenceServer implements AutoCloseable {
   public synchronized void close() {
     Server s = server;
     if (s != null && !s.isShutdown()) {
+      HealthStatusManager h = health;
+      if (h != null) {
+        h.enterTerminalState(); // NOT_SERVING to probes and watchers while the port is still open
+      }
       s.shutdown();
       log.info("q2q presence server for {} stopping", domain);
     }
@@ -554,8 +633,32 @@ public final class PresenceServer implements AutoCloseable {
     private String advertiseHost;
     private Duration fleetHeartbeat = Duration.ofSeconds(1);
     private Duration fleetDeadAfter = Duration.ofSeconds(5);
+    private InetSocketAddress metricsAddress; // null: no metrics endpoint
 
     private Builder() {}
+
+    /**
+     * Serves the server's metrics over plain HTTP at {@code http://HOST:PORT/metrics}, in the
+     * Prometheus text format (default: off). Port 0 picks a free one ({@link
+     * PresenceServer#metricsPort()}). Bind it where only the monitoring system reaches it.
+     *
+     * @param host a host name or IP literal; null: off
+     */
+    public Builder metrics(String host, int port) {
+      if (host == null) {
+        this.metricsAddress = null;
+        return this;
+      }
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("metrics port " + port + " is not in 0..65535");
+      }
+      InetSocketAddress at = new InetSocketAddress(host, port);
+      if (at.isUnresolved()) {
+        throw new IllegalArgumentException("unknown host for the metrics endpoint: " + host);
+      }
+      this.metricsAddress = at;
+      return this;
+    }
 
     /** The domain this server speaks for (default {@code localhost}). */
     public Builder domain(String domain) {

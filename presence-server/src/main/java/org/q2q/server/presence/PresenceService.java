@@ -36,6 +36,9 @@ import org.q2q.server.internal.federation.CallerResolver;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.limits.TokenBuckets;
 import org.q2q.server.internal.fleet.NodeLinkService;
+import org.q2q.server.internal.metrics.ServerMetrics;
+import org.q2q.server.internal.metrics.ServerMetrics.Outcome;
+import org.q2q.server.internal.metrics.ServerMetrics.Refusal;
 import org.q2q.server.internal.presence.BindUdpForwarder;
 import org.q2q.server.internal.presence.OtherNodes;
 import org.q2q.server.internal.presence.Caller;
@@ -89,6 +92,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   private final ListenLimits listenLimits;
   private final Clock clock;
   private final OutboundBudget outbound;
+  private final ServerMetrics metrics;
   /** One thread for every Listen session's idle and stall check (not a thread per timer). */
   private final ScheduledExecutorService timers;
   /** Open Listen sessions, to end them on close. */
@@ -130,6 +134,13 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
    */
   public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins,
       ListenLimits listenLimits, OtherNodes otherNodes) {
+    this(cas, config, clock, federationPins, listenLimits, otherNodes, new ServerMetrics());
+  }
+
+  /** @param metrics where the service counts what it does (its server's) */
+  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins,
+      ListenLimits listenLimits, OtherNodes otherNodes, ServerMetrics metrics) {
+    this.metrics = metrics;
     this.otherNodes = otherNodes;
     this.registry = new ListenerRegistry(otherNodes);
     this.ownDomain = cas.ownDomain();
@@ -149,13 +160,14 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     this.callers = new CallerResolver(cas, learner);
     this.tickets = new ListenerTickets(clock, config.listenerIdTtl(), listenLimits.maxListenerIds(),
         otherNodes.ticketPrefix());
-    this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout(), otherNodes);
+    this.inbound = new InboundBroker(ownDomain, registry, tickets, config.inboundAnswerTimeout(), otherNodes,
+        metrics);
     this.bindUdps = new BindUdpForwarder(tickets, config.bindUdpTimeout());
     this.limits = new RelayLimits(config.maxRelayStreamsPerAddress(), config.maxRelayBytesInFlightPerAddress(),
         config.relayCaps().maxStreams(), config.relayCaps().maxAnonymousStreams(),
-        config.relayCaps().maxBytesInFlight());
+        config.relayCaps().maxBytesInFlight(), metrics);
     this.relay = new RelayRendezvous(tickets, limits, config.relayTap(), config.maxRelayFrameBytes(),
-        config.relayWindowFrames(), config.relayReadyThresholdBytes(), config.relayJoinTimeout());
+        config.relayWindowFrames(), config.relayReadyThresholdBytes(), config.relayJoinTimeout(), metrics);
   }
 
   /** The service with {@link PresenceConfig#defaults()} and the system clock. */
@@ -203,7 +215,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     log.info("{} {}: Listen session opened", id, caller.address());
     AtomicBoolean released = new AtomicBoolean();
     ListenSession s = new ListenSession(id, caller, out, registry, config.maxServicesPerSession(),
-        config.maxPendingQueriesPerSession(), outbound, clock, ended -> {
+        config.maxPendingQueriesPerSession(), outbound, clock, metrics, ended -> {
           sessions.remove(ended);
           if (released.compareAndSet(false, true)) {
             release(me);
@@ -218,6 +230,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   private String admit(Address me) {
     if (sessionCount.incrementAndGet() > listenLimits.maxSessions()) {
       sessionCount.decrementAndGet();
+      metrics.refused(Refusal.LISTEN_SESSIONS_TOTAL);
       return "the server has " + listenLimits.maxSessions() + " Listen streams open (the limit); try again later";
     }
     boolean[] admitted = {false};
@@ -231,6 +244,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     });
     if (!admitted[0]) {
       sessionCount.decrementAndGet();
+      metrics.refused(Refusal.LISTEN_SESSIONS_PER_ADDRESS);
       return me + " already has " + listenLimits.maxSessionsPerAddress() + " Listen streams open (the limit)";
     }
     return null;
@@ -246,6 +260,11 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     return sessionCount.get();
   }
 
+  /** Services offered by the open Listen sessions now (one per session and service). */
+  public int listenServices() {
+    return registry.size();
+  }
+
   /** Bytes queued now for Listen clients that do not read (bounded by {@link ListenLimits}). */
   public long listenBytesWaiting() {
     return outbound.used();
@@ -254,6 +273,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   @Override
   public void inbound(InboundRequest request, StreamObserver<InboundResponse> responses) {
     String who = callerName(); // read now: the continuation may run outside this call's Context
+    long started = System.nanoTime();
     callers.resolve()
         .thenCompose(caller -> inbound.inbound(caller, request))
         .whenComplete((r, e) -> {
@@ -261,8 +281,11 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
             StatusRuntimeException s = statusOf(e);
             log.info("{}: Inbound {}/{} failed: {}", who, safe(request.getTo()), safe(request.getService()),
                 s.getStatus());
+            metrics.inbound(InboundBroker.noListenerAnswered(s.getStatus()) ? Outcome.TIMEOUT
+                : Outcome.of(s.getStatus().getCode()), System.nanoTime() - started);
             responses.onError(s);
           } else {
+            metrics.inbound(Outcome.OK, System.nanoTime() - started);
             responses.onNext(r);
             responses.onCompleted();
           }

@@ -10,6 +10,8 @@ import java.time.Clock;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.q2q.server.internal.metrics.ServerMetrics;
+import org.q2q.server.internal.metrics.ServerMetrics.Refusal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,9 +31,11 @@ public final class ConnectionGate implements InternalProtocolNegotiator.Protocol
   private final AtomicInteger total = new AtomicInteger();
   private final AtomicInteger refused = new AtomicInteger();
   private final TokenBuckets warnings;
+  private final ServerMetrics metrics;
 
   public ConnectionGate(InternalProtocolNegotiator.ProtocolNegotiator tls, int maxPerNetwork, int maxTotal,
-      Clock clock) {
+      Clock clock, ServerMetrics metrics) {
+    this.metrics = metrics;
     this.tls = tls;
     this.maxPerNetwork = maxPerNetwork;
     this.maxTotal = maxTotal;
@@ -69,6 +73,7 @@ public final class ConnectionGate implements InternalProtocolNegotiator.Protocol
   private String admit(String network) {
     if (total.incrementAndGet() > maxTotal) {
       total.decrementAndGet();
+      metrics.refused(Refusal.CONNECTIONS_TOTAL);
       return maxTotal + " connections are open (the limit)";
     }
     boolean[] ok = {false};
@@ -82,6 +87,7 @@ public final class ConnectionGate implements InternalProtocolNegotiator.Protocol
     });
     if (!ok[0]) {
       total.decrementAndGet();
+      metrics.refused(Refusal.CONNECTIONS_PER_NETWORK);
       return "its network has " + maxPerNetwork + " connections open (the limit)";
     }
     return null;

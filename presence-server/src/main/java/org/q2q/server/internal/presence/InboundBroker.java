@@ -21,6 +21,7 @@ import org.q2q.proto.InboundResponse;
 import org.q2q.proto.Listener;
 import org.q2q.proto.RelayMethod;
 import org.q2q.server.internal.limits.LogText;
+import org.q2q.server.internal.metrics.ServerMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +55,21 @@ public final class InboundBroker {
   private final ListenerTickets tickets;
   private final Duration answerTimeout;
   private final OtherNodes otherNodes;
+  private final ServerMetrics metrics;
+
+  /**
+   * The cause kept (never sent) in the UNAVAILABLE status of an Inbound that no listener answered
+   * in time, so that the metrics can tell it from other UNAVAILABLEs ({@link #noListenerAnswered}).
+   */
+  private static final class NoListenerAnswered extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    NoListenerAnswered() {
+      super("no listener answered", null, false, false);
+    }
+  }
+
+  private static final NoListenerAnswered NO_LISTENER_ANSWERED = new NoListenerAnswered();
 
   /** The relay socket's port announced in relay methods; 0: none (the Relay RPC only). */
   private volatile int relaySocketPort;
@@ -64,12 +80,16 @@ public final class InboundBroker {
   }
 
   public InboundBroker(Address ownDomain, ListenerRegistry registry, ListenerTickets tickets, Duration answerTimeout) {
-    this(ownDomain, registry, tickets, answerTimeout, OtherNodes.NONE);
+    this(ownDomain, registry, tickets, answerTimeout, OtherNodes.NONE, new ServerMetrics());
   }
 
-  /** @param otherNodes the domain's other nodes, asked for the listeners they hold */
+  /**
+   * @param otherNodes the domain's other nodes, asked for the listeners they hold
+   * @param metrics counts the refusals
+   */
   public InboundBroker(Address ownDomain, ListenerRegistry registry, ListenerTickets tickets, Duration answerTimeout,
-      OtherNodes otherNodes) {
+      OtherNodes otherNodes, ServerMetrics metrics) {
+    this.metrics = metrics;
     this.ownDomain = ownDomain;
     this.registry = registry;
     this.tickets = tickets;
@@ -140,6 +160,7 @@ public final class InboundBroker {
       tickets.requireRoom(caller.address(), sessions.size());
     } catch (StatusRuntimeException e) {
       elsewhere.forEach(f -> f.cancel(false));
+      metrics.refused(ServerMetrics.Refusal.LISTENER_IDS);
       return CompletableFuture.failedFuture(e);
     }
     List<ByteString> fromChain = caller.chain().stream().map(c -> ByteString.copyFrom(Certificates.toDer(c))).toList();
@@ -229,7 +250,13 @@ public final class InboundBroker {
     throw new CompletionException(Status.UNAVAILABLE
         .withDescription("the listener of service '" + service + "' at " + to + " did not answer within "
             + answerTimeout.toMillis() + " ms")
+        .withCause(NO_LISTENER_ANSWERED)
         .asRuntimeException());
+  }
+
+  /** Whether {@code s} is the failure of an Inbound that no listener answered in time. */
+  public static boolean noListenerAnswered(Status s) {
+    return s.getCause() instanceof NoListenerAnswered;
   }
 
   private static Address parseTo(String text) {

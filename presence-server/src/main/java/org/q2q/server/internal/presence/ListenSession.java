@@ -33,6 +33,7 @@ import org.q2q.proto.ListenUp;
 import org.q2q.proto.Registered;
 import org.q2q.proto.RelayOpen;
 import org.q2q.proto.ServiceOffer;
+import org.q2q.server.internal.metrics.ServerMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,6 +70,7 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   private final Consumer<ListenSession> onEnd;
   private final OutboundBudget budget;
   private final Clock clock;
+  private final ServerMetrics metrics;
   /** Offered services and their descriptions; changed on ctx only, read anywhere. */
   private final Map<String, String> services = new ConcurrentSkipListMap<>();
   /** An unanswered query: the answer type it expects, and who waits for it. */
@@ -99,10 +101,13 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   /**
    * @param budget bounds what waits for a client that does not read
    * @param clock for the idle and stall timeouts
+   * @param metrics counts the sessions ended for not reading
    */
   public ListenSession(
       String id, Caller caller, ServerCallStreamObserver<ListenDown> out, ListenerRegistry registry,
-      int maxServices, int maxPending, OutboundBudget budget, Clock clock, Consumer<ListenSession> onEnd) {
+      int maxServices, int maxPending, OutboundBudget budget, Clock clock, ServerMetrics metrics,
+      Consumer<ListenSession> onEnd) {
+    this.metrics = metrics;
     this.onEnd = onEnd;
     this.budget = budget;
     this.clock = clock;
@@ -185,6 +190,7 @@ public final class ListenSession implements StreamObserver<ListenUp> {
     } else if (stalledSinceMillis >= 0 && now - stalledSinceMillis >= stall.toMillis()) {
       log.info("{} {}: the client took nothing for {} ms; ending the session", id, caller.address(),
           now - stalledSinceMillis);
+      metrics.refused(ServerMetrics.Refusal.LISTEN_NOT_READING);
       end("not reading", Status.RESOURCE_EXHAUSTED.withDescription(
           "the client did not read its Listen stream for " + (now - stalledSinceMillis) + " ms (the limit is "
               + stall.toMillis() + " ms)"));
@@ -358,6 +364,7 @@ public final class ListenSession implements StreamObserver<ListenUp> {
     if (!budget.tryTake(waitingBytes, n)) {
       log.info("{} {}: the client does not read; {} bytes wait for it, {} more would pass the budget", id,
           caller.address(), waitingBytes, n);
+      metrics.refused(ServerMetrics.Refusal.LISTEN_NOT_READING);
       end("not reading", Status.RESOURCE_EXHAUSTED.withDescription("the client does not read its Listen stream ("
           + waitingBytes + " bytes wait for it; the limit is " + budget.perSession() + ")"));
       return;

@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.q2q.certstore.Address;
 
 /**
@@ -27,12 +28,16 @@ public final class ListenerRegistry {
   public ListenerRegistry(OtherNodes otherNodes) {
     this.otherNodes = otherNodes;
   }
+  /** Registrations held, summed over all keys (counted inside compute, so exact). */
+  private final AtomicInteger size = new AtomicInteger();
 
   /** Registers {@code session} for (address, service); idempotent. */
   public void add(Address address, String service, ListenSession session) {
     listeners.compute(new Key(address, service), (k, v) -> {
       CopyOnWriteArrayList<ListenSession> l = v != null ? v : new CopyOnWriteArrayList<>();
-      l.addIfAbsent(session);
+      if (l.addIfAbsent(session)) {
+        size.incrementAndGet();
+      }
       if (v == null) {
         otherNodes.listening(address, service, true); // inside compute: in order with a removal
       }
@@ -43,7 +48,9 @@ public final class ListenerRegistry {
   /** Unregisters {@code session} for (address, service). */
   public void remove(Address address, String service, ListenSession session) {
     listeners.computeIfPresent(new Key(address, service), (k, v) -> {
-      v.remove(session);
+      if (v.remove(session)) {
+        size.decrementAndGet();
+      }
       if (v.isEmpty()) {
         otherNodes.listening(address, service, false);
         return null;
@@ -61,6 +68,11 @@ public final class ListenerRegistry {
   public List<ListenSession> lookup(Address address, String service) {
     List<ListenSession> l = listeners.get(new Key(address, service));
     return l == null ? List.of() : l.stream().filter(ListenSession::isOpen).toList();
+  }
+
+  /** Registrations held now: (address, service, session) triples. */
+  public int size() {
+    return size.get();
   }
 
   /** Whether anyone listens for any service at {@code address}. */

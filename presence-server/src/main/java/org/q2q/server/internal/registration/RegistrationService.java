@@ -31,6 +31,8 @@ import org.q2q.server.CallerIdentity;
 import org.q2q.server.RegistrationMode;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.limits.ClientNetwork;
+import org.q2q.server.internal.metrics.ServerMetrics;
+import org.q2q.server.internal.metrics.ServerMetrics.Outcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,6 +79,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
   private final RegistrationMode mode;
   private final Duration validity;
   private final SignGate gate;
+  private final ServerMetrics metrics;
   /** A hash no password matches, verified against for unknown accounts (same work as a real check). */
   private volatile String dummyHash;
 
@@ -86,7 +89,9 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
       PasswordHasher hasher,
       RegistrationMode mode,
       Duration validity,
-      SignGate gate) {
+      SignGate gate,
+      ServerMetrics metrics) {
+    this.metrics = metrics;
     this.ca = ca;
     this.accounts = accounts;
     this.hasher = hasher;
@@ -137,18 +142,27 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
     String ip = callerIp(); // read now: the work runs outside this call's Context
     String network = ClientNetwork.of(CallerIdentity.REMOTE_ADDRESS.get());
     io.grpc.Context call = io.grpc.Context.current();
-    gate.submit(network, () -> {
-      if (call.isCancelled()) {
-        return; // the caller gave up while it waited
-      }
-      try {
-        signNow(request, out, ip, network);
-      } catch (StatusRuntimeException e) {
-        out.onError(e);
-      } catch (RuntimeException e) {
-        out.onError(StatusMappingInterceptor.toStatus(e, "Sign").asRuntimeException());
-      }
-    });
+    try {
+      gate.submit(network, () -> {
+        if (call.isCancelled()) {
+          metrics.sign(Outcome.CANCELLED);
+          return; // the caller gave up while it waited
+        }
+        try {
+          signNow(request, out, ip, network);
+          metrics.sign(Outcome.OK);
+        } catch (StatusRuntimeException e) {
+          metrics.sign(Outcome.of(e.getStatus().getCode()));
+          out.onError(e);
+        } catch (RuntimeException e) {
+          metrics.sign(Outcome.ERROR);
+          out.onError(StatusMappingInterceptor.toStatus(e, "Sign").asRuntimeException());
+        }
+      });
+    } catch (StatusRuntimeException e) { // refused before any work: the rate or the executor's room
+      metrics.sign(Outcome.of(e.getStatus().getCode()));
+      throw e;
+    }
   }
 
   private void signNow(SignRequest request, StreamObserver<SignResponse> out, String ip, String network) {
@@ -233,6 +247,7 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
         gate.requireCreation(network);
         String hash = hasher.hash(password);
         if (accounts.create(address, hash)) {
+          metrics.accountCreated();
           log.info("{}: created the account {}", ip, address);
           return;
         }

@@ -14,6 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.q2q.certstore.Address;
 import org.q2q.server.RegistrationLimits;
 import org.q2q.server.internal.limits.TokenBuckets;
+import org.q2q.server.internal.metrics.ServerMetrics;
+import org.q2q.server.internal.metrics.ServerMetrics.Refusal;
 
 /**
  * Admission of Sign attempts: who may try now, and where the work runs.
@@ -37,8 +39,11 @@ public final class SignGate implements AutoCloseable {
   private final FailureLimiter byAddressAndNetwork;
   private final FailureLimiter byNetwork;
   private final FailureLimiter byAddress;
+  private final ServerMetrics metrics;
 
-  public SignGate(RegistrationLimits limits, Clock clock) {
+  /** @param metrics counts the refusals */
+  public SignGate(RegistrationLimits limits, Clock clock, ServerMetrics metrics) {
+    this.metrics = metrics;
     AtomicInteger n = new AtomicInteger();
     ThreadPoolExecutor e = new ThreadPoolExecutor(limits.threads(), limits.threads(), 60, TimeUnit.SECONDS,
         new LinkedBlockingQueue<>(), r -> {
@@ -65,12 +70,14 @@ public final class SignGate implements AutoCloseable {
    */
   public void submit(String network, Runnable work) {
     if (!attempts.tryTake(network)) {
+      metrics.refused(Refusal.SIGN_RATE);
       throw Status.RESOURCE_EXHAUSTED
           .withDescription("too many registration attempts from " + network + "; try again in "
               + Math.max(1, attempts.secondsUntilToken(network)) + " s")
           .asRuntimeException();
     }
     if (!room.tryAcquire()) {
+      metrics.refused(Refusal.SIGN_BUSY);
       throw Status.RESOURCE_EXHAUSTED
           .withDescription("the server is busy checking passwords; try again in a few seconds")
           .asRuntimeException();
@@ -146,6 +153,7 @@ public final class SignGate implements AutoCloseable {
    */
   public void requireCreation(String network) {
     if (!creations.tryTake(network)) {
+      metrics.refused(Refusal.ACCOUNT_CREATION_RATE);
       throw Status.RESOURCE_EXHAUSTED
           .withDescription("too many accounts were created from " + network + "; try again in "
               + Math.max(1, creations.secondsUntilToken(network)) + " s")
@@ -153,7 +161,8 @@ public final class SignGate implements AutoCloseable {
     }
   }
 
-  private static StatusRuntimeException tooMany(String what, Duration blocked) {
+  private StatusRuntimeException tooMany(String what, Duration blocked) {
+    metrics.refused(Refusal.PASSWORD_FAILURES);
     long seconds = Math.max(1, (blocked.toMillis() + 999) / 1000);
     return Status.RESOURCE_EXHAUSTED
         .withDescription("too many failed password attempts " + what + "; try again in " + seconds + " s")

@@ -7,6 +7,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.q2q.certstore.Address;
+import org.q2q.server.internal.metrics.ServerMetrics;
+import org.q2q.server.internal.metrics.ServerMetrics.Refusal;
 import org.q2q.server.presence.RelayStats;
 
 /**
@@ -36,10 +38,11 @@ public final class RelayLimits {
   private final AtomicLong inFlight = new AtomicLong();
   private final AtomicLong highWater = new AtomicLong();
   private final AtomicLong relayed = new AtomicLong();
+  private final ServerMetrics metrics;
 
   /** Per-address limits only (no global caps beyond what int and long hold). */
   public RelayLimits(int maxStreams, long maxBytes) {
-    this(maxStreams, maxBytes, Integer.MAX_VALUE, Integer.MAX_VALUE, Long.MAX_VALUE);
+    this(maxStreams, maxBytes, Integer.MAX_VALUE, Integer.MAX_VALUE, Long.MAX_VALUE, new ServerMetrics());
   }
 
   /**
@@ -49,9 +52,11 @@ public final class RelayLimits {
    * @param maxAnonymousStreams relay streams open before their caller and hello are known (TLS
    *     handshake, federation lookup, waiting for the hello), all callers together
    * @param maxTotalBytes bytes in flight of all addresses together
+   * @param metrics counts the refusals
    */
   public RelayLimits(int maxStreams, long maxBytes, int maxTotalStreams, int maxAnonymousStreams,
-      long maxTotalBytes) {
+      long maxTotalBytes, ServerMetrics metrics) {
+    this.metrics = metrics;
     this.maxStreams = maxStreams;
     this.maxBytes = maxBytes;
     this.maxTotalStreams = maxTotalStreams;
@@ -67,6 +72,7 @@ public final class RelayLimits {
   public void openAnonymous() {
     if (anonymousStreams.incrementAndGet() > maxAnonymousStreams) {
       anonymousStreams.decrementAndGet();
+      metrics.refused(Refusal.RELAY_STREAMS_ANONYMOUS);
       throw Status.RESOURCE_EXHAUSTED
           .withDescription("the relay has " + maxAnonymousStreams + " streams waiting for their hello (the limit)")
           .asRuntimeException();
@@ -86,6 +92,7 @@ public final class RelayLimits {
   public void openStream(Address a) {
     if (totalStreams.incrementAndGet() > maxTotalStreams) {
       totalStreams.decrementAndGet();
+      metrics.refused(Refusal.RELAY_STREAMS_TOTAL);
       throw Status.RESOURCE_EXHAUSTED
           .withDescription("the relay has " + maxTotalStreams + " streams open (the server's limit)")
           .asRuntimeException();
@@ -101,6 +108,7 @@ public final class RelayLimits {
     });
     if (!ok[0]) {
       totalStreams.decrementAndGet();
+      metrics.refused(Refusal.RELAY_STREAMS_PER_ADDRESS);
       throw Status.RESOURCE_EXHAUSTED
           .withDescription(a + " already has " + maxStreams + " relay streams open (the limit)")
           .asRuntimeException();

@@ -18,6 +18,7 @@ import org.q2q.proto.RelayFrame;
 import org.q2q.proto.RelayHello;
 import org.q2q.proto.RelayOpen;
 import org.q2q.proto.RelayRole;
+import org.q2q.server.internal.metrics.ServerMetrics;
 import org.q2q.server.internal.presence.Caller;
 import org.q2q.server.internal.presence.ListenerTicket;
 import org.q2q.server.internal.presence.ListenerTickets;
@@ -56,6 +57,7 @@ public final class RelayRendezvous {
   /** Bytes gRPC may buffer toward a relay client before {@code isReady()} turns false. */
   private final int readyThreshold;
   private final Duration joinTimeout;
+  private final ServerMetrics metrics;
   private final ScheduledExecutorService timers;
   /** Connectors waiting for their listener, by listener id. */
   private final Map<String, WaitingConnector> waiting = new ConcurrentHashMap<>();
@@ -64,7 +66,8 @@ public final class RelayRendezvous {
   private final Set<RelayEndpoint> open = ConcurrentHashMap.newKeySet();
 
   public RelayRendezvous(ListenerTickets tickets, RelayLimits limits, RelayTap tap, int maxFrameBytes,
-      int window, int readyThreshold, Duration joinTimeout) {
+      int window, int readyThreshold, Duration joinTimeout, ServerMetrics metrics) {
+    this.metrics = metrics;
     this.window = window;
     this.readyThreshold = readyThreshold;
     this.tickets = tickets;
@@ -172,7 +175,7 @@ public final class RelayRendezvous {
 
   private void connector(RelayEndpoint ep, Caller caller, String id) {
     ListenerTicket t = claimAsConnector(caller, id, () -> ep.limited = true);
-    RelaySplice splice = new RelaySplice(t, ep, limits, tap, maxFrameBytes, window);
+    RelaySplice splice = new RelaySplice(t, ep, limits, tap, maxFrameBytes, window, metrics);
     ep.splice = splice;
     ep.state = RelayEndpoint.State.WAITING;
     announce(t, splice, caller, 0);
@@ -283,7 +286,7 @@ public final class RelayRendezvous {
    */
   SocketSplice connectSocket(RelaySocket s, Caller caller, String id, int port) {
     ListenerTicket t = claimAsConnector(caller, id, () -> s.limited = true);
-    SocketSplice splice = new SocketSplice(t, s, limits, tap);
+    SocketSplice splice = new SocketSplice(t, s, limits, tap, metrics);
     announce(t, splice, caller, port);
     log.info("{} {}: {} waits for {} ({}) to join the relay socket", ListenerTickets.shorten(id), caller.address(),
         s.id, t.to(), t.session());

@@ -3,10 +3,13 @@ package org.q2q.server.internal.relay;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.SynchronizationContext;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import java.util.ArrayDeque;
 import org.q2q.proto.RelayFrame;
 import org.q2q.proto.RelayRole;
 import org.q2q.proto.RelaySpliced;
+import org.q2q.server.internal.metrics.ServerMetrics;
+import org.q2q.server.internal.metrics.ServerMetrics.RelayTransport;
 import org.q2q.server.internal.presence.ListenerTicket;
 import org.q2q.server.presence.RelayTap;
 import org.slf4j.Logger;
@@ -44,10 +47,13 @@ final class RelaySplice implements WaitingConnector {
     int outstanding;
     /** src will send no more (half-closed, or the call is over). */
     boolean srcEnded;
+    /** Bytes relayed in this direction, server-wide. */
+    final CounterDataPoint bytes;
 
-    Direction(RelayEndpoint src, RelayEndpoint dst) {
+    Direction(RelayEndpoint src, RelayEndpoint dst, boolean toListener) {
       this.src = src;
       this.dst = dst;
+      this.bytes = metrics.relayBytes(RelayTransport.RPC, toListener);
     }
 
     void pump() {
@@ -98,6 +104,7 @@ final class RelaySplice implements WaitingConnector {
   final SynchronizationContext ctx;
   private final RelayLimits limits;
   private final RelayTap tap;
+  private final ServerMetrics metrics;
   private final int maxFrameBytes;
   /**
    * Frames requested ahead from a sender while its receiver is ready: enough to keep both hops
@@ -112,7 +119,8 @@ final class RelaySplice implements WaitingConnector {
   private boolean over;
 
   RelaySplice(ListenerTicket ticket, RelayEndpoint connector, RelayLimits limits, RelayTap tap, int maxFrameBytes,
-      int window) {
+      int window, ServerMetrics metrics) {
+    this.metrics = metrics;
     this.window = window;
     this.ticket = ticket;
     this.connector = connector;
@@ -148,14 +156,15 @@ final class RelaySplice implements WaitingConnector {
     }
     listener = l;
     joined = true;
-    up = new Direction(connector, listener);
-    down = new Direction(listener, connector);
+    up = new Direction(connector, listener, true);
+    down = new Direction(listener, connector, false);
     connector.state = RelayEndpoint.State.SPLICED;
     listener.state = RelayEndpoint.State.SPLICED;
     RelayFrame spliced = RelayFrame.newBuilder().setSpliced(RelaySpliced.getDefaultInstance()).build();
     connector.send(spliced);
     listener.send(spliced);
     limits.spliced();
+    metrics.relayStarted(RelayTransport.RPC);
     log.info("{} {}: spliced {} -> {}/{} ({} <-> {})", ticket.id(), connector.address, ticket.from(), ticket.to(),
         ticket.service(), connector.streamId, listener.streamId);
     pump();
@@ -187,12 +196,14 @@ final class RelaySplice implements WaitingConnector {
       }
       limits.hold(from.address, n);
     } catch (StatusRuntimeException e) {
+      metrics.refused(ServerMetrics.Refusal.RELAY_BYTES);
       log.warn("{} {}: {}", ticket.id(), from.address, e.getStatus().getDescription());
       fail(from, e.getStatus());
       return;
     }
     d.held += n;
     limits.relayed(n);
+    d.bytes.inc(n);
     if (tap != null) {
       tap.onData(ticket.id(), from.role, frame.getData());
     }
@@ -255,6 +266,7 @@ final class RelaySplice implements WaitingConnector {
       if (up != null) {
         up.releaseAll();
         down.releaseAll();
+        metrics.relayEnded(RelayTransport.RPC); // up is set once spliced: counted by join
       }
       connector.state = RelayEndpoint.State.DONE;
       if (listener != null) {

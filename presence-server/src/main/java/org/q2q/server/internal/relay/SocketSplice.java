@@ -3,10 +3,13 @@ package org.q2q.server.internal.relay;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.netty.buffer.ByteBuf;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.SocketChannel;
 import java.util.concurrent.TimeUnit;
+import org.q2q.server.internal.metrics.ServerMetrics;
+import org.q2q.server.internal.metrics.ServerMetrics.RelayTransport;
 import org.q2q.server.internal.presence.ListenerTicket;
 import org.q2q.server.presence.RelayTap;
 import org.slf4j.Logger;
@@ -43,10 +46,13 @@ final class SocketSplice implements WaitingConnector {
     boolean acked;
     boolean inputShut;
     boolean retryScheduled;
+    /** Bytes relayed in this direction, server-wide. */
+    final CounterDataPoint bytes;
 
-    Direction(RelaySocket src, RelaySocket dst) {
+    Direction(RelaySocket src, RelaySocket dst, boolean toListener) {
       this.src = src;
       this.dst = dst;
+      this.bytes = metrics.relayBytes(RelayTransport.SOCKET, toListener);
     }
 
     /** Reads from src while dst can take it and src's address is under its caps. */
@@ -73,6 +79,7 @@ final class SocketSplice implements WaitingConnector {
       }
       limits.holdOver(src.address, n);
       limits.relayed(n);
+      bytes.inc(n); // a LongAdder add per read (up to 64 KiB), like limits.relayed
       if (tap != null) {
         tap.onData(ticket.id(), src.role, ByteString.copyFrom(buf.nioBuffer()));
       }
@@ -95,13 +102,16 @@ final class SocketSplice implements WaitingConnector {
   private final RelaySocket connector;
   private final RelayLimits limits;
   private final RelayTap tap;
+  private final ServerMetrics metrics;
   private RelaySocket listener;
   private Direction up; // connector -> listener
   private Direction down; // listener -> connector
   private boolean running;
   private boolean over;
 
-  SocketSplice(ListenerTicket ticket, RelaySocket connector, RelayLimits limits, RelayTap tap) {
+  SocketSplice(ListenerTicket ticket, RelaySocket connector, RelayLimits limits, RelayTap tap,
+      ServerMetrics metrics) {
+    this.metrics = metrics;
     this.ticket = ticket;
     this.connector = connector;
     this.limits = limits;
@@ -123,9 +133,10 @@ final class SocketSplice implements WaitingConnector {
       throw new IllegalStateException("relay sockets on two event loops");
     }
     listener = l;
-    up = new Direction(connector, listener);
-    down = new Direction(listener, connector);
+    up = new Direction(connector, listener, true);
+    down = new Direction(listener, connector, false);
     limits.spliced();
+    metrics.relayStarted(RelayTransport.SOCKET);
     connector.spliced();
     listener.spliced();
     connector.channel.config().setAutoRead(true); // for the ACK
@@ -251,6 +262,7 @@ final class SocketSplice implements WaitingConnector {
     }
     if (!over) {
       over = true;
+      metrics.relayEnded(RelayTransport.SOCKET);
       // what was read from the leaver before it left still goes out, then the other side ends
       other.channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       log.info("{} {}: relay over", shortId(), connector.address);
