@@ -364,8 +364,9 @@ public final class PresenceServer implements AutoCloseable {
   }
 
   private String describeStartFailure(IOException e) {
-    if (e.getMessage() != null && e.getMessage().startsWith("cannot listen on udp")) {
-      return e.getMessage(); // bindUdp's message already says it all
+    if (e.getMessage() != null && (e.getMessage().startsWith("cannot listen on udp")
+        || e.getMessage().startsWith(MetricsEndpoint.CANNOT_SERVE))) {
+      return e.getMessage(); // bindUdp's and the metrics endpoint's messages already say it all
     }
     for (Throwable c = e; c != null; c = c.getCause()) {
       // NIO throws BindException; Netty's epoll transport (used by gRPC when netty-transport-native-epoll

@@ -59,6 +59,12 @@ final class ServerCommand implements Callable<Integer> {
           + "(default: " + ListenLimits.DEFAULT_MAX_SESSIONS + ").")
   Integer maxListeners;
 
+  @Option(names = "--metrics", paramLabel = "HOST:PORT",
+      description = "Serve metrics in the Prometheus text format at http://HOST:PORT/metrics (plain HTTP; "
+          + "default: off). Bind it where only your monitoring reaches it, e.g. 127.0.0.1:9788. The gRPC port "
+          + "always answers the standard gRPC health checks and server reflection.")
+  String metrics;
+
   @Override
   public Integer call() throws Exception {
     PresenceServer.Builder builder =
@@ -81,6 +87,14 @@ final class ServerCommand implements Callable<Integer> {
       ListenLimits d = ListenLimits.defaults();
       builder.listenLimits(d.withSessions(d.maxSessionsPerAddress(), maxListeners));
     }
+    if (metrics != null) {
+      String[] at = metricsAddress(metrics);
+      try {
+        builder.metrics(at[0], Integer.parseInt(at[1]));
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--metrics " + metrics + ": " + e.getMessage());
+      }
+    }
     PresenceServer server = builder.build().start();
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook =
@@ -101,6 +115,11 @@ final class ServerCommand implements Callable<Integer> {
     out.println("q2q presence server for " + server.domain() + " listening on " + listen + " (gRPC over TLS)"
         + (server.udpPort() == 0 ? "" : ", udp port " + server.udpPort() + " (STUN)")
         + (server.relaySocketPort() == 0 ? "" : ", relay tcp port " + server.relaySocketPort()));
+    if (server.metricsPort() != 0) {
+      String[] at = metricsAddress(metrics);
+      String host = at[0].indexOf(':') >= 0 ? "[" + at[0] + "]" : at[0];
+      out.println("  metrics on http://" + host + ":" + server.metricsPort() + "/metrics");
+    }
     out.println("  CA fingerprint " + server.ca().fingerprint());
     out.println("  data in " + data.toAbsolutePath().normalize() + ", registration " + registration.name().toLowerCase(java.util.Locale.ROOT));
     out.println("  " + registrationNotice(registration, server.domain().domain(),
@@ -113,6 +132,27 @@ final class ServerCommand implements Callable<Integer> {
     server.awaitTermination();
     stopped.await();
     return ExitCodes.OK;
+  }
+
+  /**
+   * Splits {@code HOST:PORT} or {@code [IPv6]:PORT} (port 0: any free one) into host and port.
+   *
+   * @throws CommandLine.ParameterException naming what is wrong
+   */
+  private String[] metricsAddress(String text) {
+    int colon = text.lastIndexOf(':');
+    String host = colon > 0 ? text.substring(0, colon) : "";
+    String port = colon > 0 ? text.substring(colon + 1) : "";
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    } else if (host.indexOf(':') >= 0) {
+      host = ""; // an IPv6 address without brackets
+    }
+    if (host.isEmpty() || !port.matches("\\d{1,5}")) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--metrics " + text + ": expected HOST:PORT, e.g. 127.0.0.1:9788 or [::1]:9788");
+    }
+    return new String[] {host, port};
   }
 
   /** Says plainly who may create accounts (review L19: open registration on a public host). */

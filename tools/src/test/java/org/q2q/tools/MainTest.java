@@ -70,6 +70,19 @@ class MainTest {
   }
 
   @Test
+  void theMetricsOptionNeedsHostAndPortAndIsInTheServersHelp() throws Exception {
+    for (String bad : List.of("9788", "127.0.0.1", "::1:9788", "127.0.0.1:http", "127.0.0.1:70000")) {
+      Run r = q2q("", "server", "--data", home.resolve("data").toString(), "--port", "0", "--bind", "127.0.0.1",
+          "--metrics", bad);
+      assertThat(r.exit()).as(bad).isEqualTo(2);
+      assertThat(r.err()).as(bad).contains("--metrics " + bad + ": ");
+    }
+    Run help = q2q("", "server", "--help");
+    assertThat(help.exit()).isZero();
+    assertThat(help.out()).contains("--metrics=HOST:PORT", "Prometheus", "health");
+  }
+
+  @Test
   void helpListsTheCommands() {
     Run r = q2q("", "--help");
     assertThat(r.exit()).isZero();

@@ -18,6 +18,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * loopback or a management network; the counts are not secret, but they are not for everyone).
  */
 public final class MetricsEndpoint implements AutoCloseable {
+  /** How the message of a failure to open the endpoint starts. */
+  public static final String CANNOT_SERVE = "cannot serve metrics on ";
+
   private final HTTPServer http;
   private final ExecutorService executor;
 
@@ -53,7 +56,9 @@ public final class MetricsEndpoint implements AutoCloseable {
       return new MetricsEndpoint(http, executor);
     } catch (IOException | RuntimeException e) {
       executor.shutdownNow();
-      throw new IOException("cannot serve metrics on " + at + ": " + e.getMessage(), e);
+      String host = at.getAddress().getHostAddress();
+      throw new IOException(CANNOT_SERVE + (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + at.getPort()
+          + ": " + e.getMessage() + " (is the port taken? choose another one for the metrics)", e);
     }
   }
 
