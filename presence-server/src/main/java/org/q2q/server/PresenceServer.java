@@ -281,6 +281,10 @@ public final class PresenceServer implements AutoCloseable {
     if (u != null) {
       metrics.watchStun(u::stats);
     }
+    NodeDirectory d = directory;
+    if (d != null) {
+      metrics.watchLiveNodes(() -> d.liveNodes().size());
+    }
   }
 
   /**

@@ -67,6 +67,15 @@ class MetricsEndpointTest {
     return r.body();
   }
 
+  /** {@code q2q_nodes_live} as scraped now (polled by Await, hence unchecked). */
+  private double liveNodes() {
+    try {
+      return value(scrape(), "q2q_nodes_live", "");
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   private URI metricsUri() {
     return URI.create("http://127.0.0.1:" + server.server().metricsPort() + "/metrics");
   }
@@ -229,6 +238,23 @@ class MetricsEndpointTest {
     assertThat(value(text, "q2q_refusals_total", "reason=listen_sessions_per_address")).isEqualTo(1);
     assertThat(value(text, "q2q_refusals_total", "reason=listen_sessions_total")).isZero();
     assertThat(value(text, "q2q_refusals_total", "reason=connections_per_network")).isZero();
+  }
+
+  @Test
+  void nodesLiveFollowsTheFleetsNodeDirectory() throws Exception {
+    try (org.q2q.server.FleetDatabase db = org.q2q.server.FleetDatabase.create()) {
+      Duration deadAfter = Duration.ofSeconds(1);
+      server = LoopbackServer.start("localhost", b -> b.metrics("127.0.0.1", 0)
+          .fleet(db.dataSource(), "127.0.0.1").fleetTiming(Duration.ofMillis(200), deadAfter));
+      assertThat(liveNodes()).isEqualTo(1);
+      try (LoopbackServer other = LoopbackServer.startNodeOf(server, b -> b
+          .fleet(db.dataSource(), "127.0.0.1").fleetTiming(Duration.ofMillis(200), deadAfter))) {
+        Await.until(Duration.ofSeconds(10), "two live nodes", () -> liveNodes() == 2);
+      }
+      Await.until(Duration.ofSeconds(10), "one live node again", () -> liveNodes() == 1);
+      server.close();
+      server = null;
+    }
   }
 
   @Test

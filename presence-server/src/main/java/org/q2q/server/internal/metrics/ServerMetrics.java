@@ -31,8 +31,8 @@ import org.q2q.server.StunStats;
  *       without allocation, label lookup or exemplar sampling;
  *   <li>what a component already keeps (open connections, Listen sessions, STUN counters) is read
  *       when scraped, through a supplier it hands over, so it is not counted twice;
- *   <li>{@link #setLiveNodes} is the hook for the node directory ({@code q2q_nodes_live}; 1, this
- *       node, until something says otherwise).
+ *   <li>{@link #watchLiveNodes} (or {@link #setLiveNodes}) is the hook for the node directory
+ *       ({@code q2q_nodes_live}; 1, this node, until something says otherwise).
  * </ul>
  * Names follow the Prometheus conventions: the {@code q2q_} prefix, base units (seconds, bytes),
  * {@code _total} on counters. Safe for concurrent use.
@@ -114,7 +114,6 @@ public final class ServerMetrics {
       {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
-  private final GaugeDataPoint liveNodes;
   private final Map<Outcome, CounterDataPoint> inboundCalls = new EnumMap<>(Outcome.class);
   private final Map<Outcome, DistributionDataPoint> inboundSeconds = new EnumMap<>(Outcome.class);
   private final Map<Outcome, CounterDataPoint> signs = new EnumMap<>(Outcome.class);
@@ -126,18 +125,18 @@ public final class ServerMetrics {
   private final Map<RelayTransport, CounterDataPoint[]> relayBytes = new EnumMap<>(RelayTransport.class);
   private final Info info;
 
+  private volatile IntSupplier liveNodes = () -> 1;
   private volatile IntSupplier openConnections = () -> 0;
   private volatile IntSupplier listenSessions = () -> 0;
   private volatile IntSupplier listenServices = () -> 0;
   private volatile Supplier<StunStats> stun = () -> null;
 
   public ServerMetrics() {
-    Gauge nodes = Gauge.builder()
+    GaugeWithCallback.builder()
         .name("q2q_nodes_live")
         .help("Live presence-server nodes of this domain, as this node sees them")
+        .callback(cb -> cb.call(liveNodes.getAsInt()))
         .register(registry);
-    liveNodes = nodes;
-    liveNodes.set(1);
 
     GaugeWithCallback.builder()
         .name("q2q_connections")
@@ -242,7 +241,12 @@ public final class ServerMetrics {
     if (n < 0) {
       throw new IllegalArgumentException("live nodes cannot be negative: " + n);
     }
-    liveNodes.set(n);
+    liveNodes = () -> n;
+  }
+
+  /** Where {@code q2q_nodes_live} is read when scraped (the node directory's live nodes). */
+  public void watchLiveNodes(IntSupplier live) {
+    this.liveNodes = Objects.requireNonNull(live);
   }
 
   /** Names this node: its domain and CA fingerprint ({@code q2q_server_info}). */
