@@ -16,6 +16,7 @@ import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import org.q2q.server.StunStats;
@@ -28,7 +29,8 @@ import org.q2q.server.StunStats;
  * <ul>
  *   <li>events are counters with their label values bound once, at construction ({@link EnumMap}s
  *       of data points), so counting on a hot path (a relay chunk) is one {@code LongAdder} add,
- *       without allocation, label lookup or exemplar sampling;
+ *       without allocation, label lookup or exemplar sampling; the Inbound histogram binds a result
+ *       other than "ok" on its first use instead (16 lines per result: only those that happen show);
  *   <li>what a component already keeps (open connections, Listen sessions, STUN counters) is read
  *       when scraped, through a supplier it hands over, so it is not counted twice;
  *   <li>{@link #watchLiveNodes} (or {@link #setLiveNodes}) is the hook for the node directory
@@ -115,7 +117,10 @@ public final class ServerMetrics {
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final Map<Outcome, CounterDataPoint> inboundCalls = new EnumMap<>(Outcome.class);
-  private final Map<Outcome, DistributionDataPoint> inboundSeconds = new EnumMap<>(Outcome.class);
+  private final Histogram inboundTime;
+  /** Bound on first use, by outcome ordinal. */
+  private final AtomicReferenceArray<DistributionDataPoint> inboundSeconds =
+      new AtomicReferenceArray<>(Outcome.values().length);
   private final Map<Outcome, CounterDataPoint> signs = new EnumMap<>(Outcome.class);
   private final CounterDataPoint accountsCreated;
   private final Map<Refusal, CounterDataPoint> refusals = new EnumMap<>(Refusal.class);
@@ -155,7 +160,7 @@ public final class ServerMetrics {
         .register(registry);
 
     Counter inbound = counter("q2q_inbound_calls", "Inbound calls answered, by result", "result");
-    Histogram inboundTime = (Histogram) Histogram.builder()
+    inboundTime = (Histogram) Histogram.builder()
         .name("q2q_inbound_duration_seconds")
         .unit(Unit.SECONDS)
         .help("Time from an Inbound call to its answer (the listeners' round trip), by result")
@@ -168,9 +173,10 @@ public final class ServerMetrics {
         "result");
     for (Outcome o : Outcome.values()) {
       inboundCalls.put(o, inbound.labelValues(o.label));
-      inboundSeconds.put(o, inboundTime.labelValues(o.label));
       signs.put(o, sign.labelValues(o.label));
     }
+    // the answered series from the start, so the histogram is there before the first Inbound
+    inboundSeconds.set(Outcome.OK.ordinal(), inboundTime.labelValues(Outcome.OK.label));
     accountsCreated = counter("q2q_accounts_created", "Accounts created by open registration");
 
     Counter refused = counter("q2q_refusals", "Work refused because a limit was reached, by limit", "reason");
@@ -273,7 +279,12 @@ public final class ServerMetrics {
   /** An Inbound call ended with {@code outcome} after {@code nanos}. */
   public void inbound(Outcome outcome, long nanos) {
     inboundCalls.get(outcome).inc();
-    inboundSeconds.get(outcome).observe(nanos / 1e9);
+    DistributionDataPoint seconds = inboundSeconds.get(outcome.ordinal());
+    if (seconds == null) { // a race binds the same data point twice: harmless
+      seconds = inboundTime.labelValues(outcome.label);
+      inboundSeconds.set(outcome.ordinal(), seconds);
+    }
+    seconds.observe(nanos / 1e9);
   }
 
   /** A Sign call ended with {@code outcome}. */

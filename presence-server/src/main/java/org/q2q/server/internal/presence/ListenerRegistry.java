@@ -17,6 +17,8 @@ public final class ListenerRegistry {
   public record Key(Address address, String service) {}
 
   private final Map<Key, CopyOnWriteArrayList<ListenSession>> listeners = new ConcurrentHashMap<>();
+  /** Registrations held, summed over all keys (counted inside compute, so exact). */
+  private final AtomicInteger size = new AtomicInteger();
   private final OtherNodes otherNodes;
 
   /** A registry of one node alone. */
@@ -28,8 +30,6 @@ public final class ListenerRegistry {
   public ListenerRegistry(OtherNodes otherNodes) {
     this.otherNodes = otherNodes;
   }
-  /** Registrations held, summed over all keys (counted inside compute, so exact). */
-  private final AtomicInteger size = new AtomicInteger();
 
   /** Registers {@code session} for (address, service); idempotent. */
   public void add(Address address, String service, ListenSession session) {
