@@ -1,7 +1,9 @@
 package org.q2q.certstore;
 
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -13,11 +15,18 @@ import java.util.Objects;
  * <ul>
  *   <li>{@code Q2Q_SERVERS} is {@code domain=server,...}; each server is {@code host:port},
  *       {@code [ipv6]:port}, {@code host} or {@code [ipv6]} (port {@value #DEFAULT_PORT}); an IPv6
- *       literal needs its brackets; spaces around entries are ignored; the first entry for a
- *       domain wins; a malformed entry is an error naming it, whichever domain is looked up;
+ *       literal needs its brackets; spaces around entries are ignored; a domain named several
+ *       times has all those servers (the nodes of one domain), tried in that order, a repeated one
+ *       counted once; a malformed
+ *       entry is an error naming it, whichever domain is looked up;
  *   <li>a domain with no entry: {@code <domain>:}{@value #DEFAULT_PORT} (brackets of an IPv6
  *       domain removed).
  * </ul>
+ *
+ * <p>A server given as a DNS name stands for every address the name resolves to, in the
+ * resolver's order; names are resolved where connections are made (the client's channel, the
+ * server's federation lookup), not here, so this rule stays pure and a node that changes address
+ * is found again.
  *
  * Stateless and safe for concurrent use.
  */
@@ -87,6 +96,25 @@ public final class ServerDirectory {
       return new Endpoint(host, p);
     }
 
+    /**
+     * Parses a comma-separated list of servers (each as for {@link #parse}), in order: the nodes of
+     * one domain, as {@code --server} and the server remembered for an identity give them.
+     *
+     * @throws IllegalArgumentException naming the malformed server, or if there is none
+     */
+    public static List<Endpoint> parseList(String text) {
+      List<Endpoint> out = new ArrayList<>();
+      for (String part : text.split(",", -1)) {
+        if (!part.isBlank()) {
+          out.add(parse(part));
+        }
+      }
+      if (out.isEmpty()) {
+        throw new IllegalArgumentException("server '" + text + "': no host:port in it");
+      }
+      return List.copyOf(out);
+    }
+
     @Override
     public String toString() {
       return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
@@ -96,13 +124,13 @@ public final class ServerDirectory {
   private ServerDirectory() {}
 
   /**
-   * The entries of a {@code Q2Q_SERVERS} value, by lower-case domain, in order (null or blank:
-   * none).
+   * The entries of a {@code Q2Q_SERVERS} value, by lower-case domain, each domain's servers in
+   * the order named (null or blank: none).
    *
    * @throws IllegalArgumentException naming the malformed entry
    */
-  public static Map<String, Endpoint> parseServers(String value) {
-    Map<String, Endpoint> out = new LinkedHashMap<>();
+  public static Map<String, List<Endpoint>> parseServers(String value) {
+    Map<String, List<Endpoint>> out = new LinkedHashMap<>();
     if (value == null || value.isBlank()) {
       return out;
     }
@@ -123,8 +151,12 @@ public final class ServerDirectory {
       } catch (IllegalArgumentException x) {
         throw new IllegalArgumentException("Q2Q_SERVERS entry '" + e + "': " + x.getMessage(), x);
       }
-      out.putIfAbsent(domain, server);
+      List<Endpoint> servers = out.computeIfAbsent(domain, d -> new ArrayList<>());
+      if (!servers.contains(server)) {
+        servers.add(server);
+      }
     }
+    out.replaceAll((d, servers) -> List.copyOf(servers));
     return Collections.unmodifiableMap(out);
   }
 
@@ -138,12 +170,13 @@ public final class ServerDirectory {
   }
 
   /**
-   * The server of {@code domain}: its entry in {@code q2qServers}, else {@link #defaultFor}.
+   * The servers of {@code domain}, in the order to try them: its entries in {@code q2qServers},
+   * else {@link #defaultFor} alone.
    *
    * @throws IllegalArgumentException if {@code q2qServers} is malformed
    */
-  public static Endpoint locate(Address domain, String q2qServers) {
-    Endpoint e = parseServers(q2qServers).get(domain.domainAddress().domain());
-    return e != null ? e : defaultFor(domain.domainAddress());
+  public static List<Endpoint> locate(Address domain, String q2qServers) {
+    List<Endpoint> e = parseServers(q2qServers).get(domain.domainAddress().domain());
+    return e != null ? e : List.of(defaultFor(domain.domainAddress()));
   }
 }

@@ -28,7 +28,8 @@ import org.q2q.certstore.Address;
  *       proved the caller holds the leaf's key), present even when it is not trusted;
  *   <li>{@link #ADDRESS}: the leaf's address, present only when the chain validated against the
  *       CA of the leaf's domain in {@link DomainCas} at the time of the call;
- *   <li>{@link #REMOTE_ADDRESS}: the caller's transport address as this server sees it.
+ *   <li>{@link #REMOTE_ADDRESS}: the caller's transport address as this server sees it;
+ *   <li>{@link #LOCAL_ADDRESS}: this server's address the caller connected to.
  * </ul>
  *
  * Services that need an authenticated caller (Presence: Listen, Inbound, BindUdp, Relay) call
@@ -44,6 +45,8 @@ public final class CallerIdentity {
   public static final Context.Key<List<X509Certificate>> CHAIN = Context.key("q2q-caller-chain");
   /** The caller's IP and port as this server sees them. */
   public static final Context.Key<SocketAddress> REMOTE_ADDRESS = Context.key("q2q-caller-remote");
+  /** This server's IP and port the caller connected to. */
+  public static final Context.Key<SocketAddress> LOCAL_ADDRESS = Context.key("q2q-caller-local");
 
   /** Why {@link #ADDRESS} is absent (shown to the caller by {@link #require()}). */
   private static final Context.Key<String> FAILURE = Context.key("q2q-caller-failure");
@@ -91,6 +94,10 @@ public final class CallerIdentity {
       SocketAddress remote = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
       if (remote != null) {
         ctx = ctx.withValue(REMOTE_ADDRESS, remote);
+      }
+      SocketAddress local = call.getAttributes().get(Grpc.TRANSPORT_ATTR_LOCAL_ADDR);
+      if (local != null) {
+        ctx = ctx.withValue(LOCAL_ADDRESS, local);
       }
       SSLSession session = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
       List<X509Certificate> chain = peerChain(session);

@@ -33,6 +33,7 @@ import org.q2q.certstore.CertificateAuthority;
 import org.q2q.certstore.Identity;
 import org.q2q.certstore.PasswordHasher;
 import org.q2q.proto.HostPort;
+import org.q2q.certstore.ServerDirectory;
 import org.q2q.proto.PresenceGrpc;
 import org.q2q.server.internal.fleet.Fleet;
 import org.q2q.server.internal.fleet.Node;
@@ -175,7 +176,8 @@ public final class PresenceServer implements AutoCloseable {
       List<BindableService> services = new ArrayList<>();
       services.add(
           new RegistrationService(
-              ca, accounts, config.hasher, config.registration, config.certificateValidity, signGate, metrics));
+              ca, accounts, config.hasher, config.registration, config.certificateValidity, signGate, metrics,
+              config.nodes != null ? config.nodes : this::nodesForClients));
       services.add(new RevocationService(domain, revocations));
       for (ServiceFactory f : config.factories) {
         BindableService s = f.create(this);
@@ -338,6 +340,30 @@ public final class PresenceServer implements AutoCloseable {
   /** This node's id in its fleet; empty when it is alone. */
   public java.util.Optional<String> nodeId() {
     return java.util.Optional.ofNullable(directory).map(NodeDirectory::id);
+  }
+
+  /**
+   * The nodes the Registration service's Nodes call names: the live nodes of the node directory
+   * (this one first) when this node is one of a fleet, else {@link #thisNode()}.
+   */
+  private List<ServerDirectory.Endpoint> nodesForClients() {
+    NodeDirectory d = directory;
+    if (d != null) {
+      return d.liveNodes().stream().map(n -> new ServerDirectory.Endpoint(n.host(), n.grpcPort())).toList();
+    }
+    return thisNode();
+  }
+
+  /**
+   * This node as clients should dial it: its advertised host, else the interface it is bound to if
+   * one was given; else nothing, and Nodes answers with the address each caller reached it at.
+   */
+  private List<ServerDirectory.Endpoint> thisNode() {
+    String host = config.advertiseHost != null ? config.advertiseHost : config.bindHost;
+    if (host == null || host.equals("0.0.0.0") || host.equals("::") || server == null) {
+      return List.of();
+    }
+    return List.of(new ServerDirectory.Endpoint(host, port()));
   }
 
   /** The relay socket's TCP port; 0 if there is none. */
@@ -639,6 +665,7 @@ public final class PresenceServer implements AutoCloseable {
     private Duration fleetHeartbeat = Duration.ofSeconds(1);
     private Duration fleetDeadAfter = Duration.ofSeconds(5);
     private InetSocketAddress metricsAddress; // null: no metrics endpoint
+    private java.util.function.Supplier<List<ServerDirectory.Endpoint>> nodes; // null: this node
 
     private Builder() {}
 
@@ -662,6 +689,17 @@ public final class PresenceServer implements AutoCloseable {
         throw new IllegalArgumentException("unknown host for the metrics endpoint: " + host);
       }
       this.metricsAddress = at;
+      return this;
+    }
+
+    /**
+     * The domain's live nodes that the Registration service's Nodes call names, this node first
+     * (default: the node directory's live nodes when this node is one of a {@link #fleet}; else
+     * this node, at its advertised or bind host if one was given, else at the address each caller
+     * reached it at). Called for every Nodes call: keep it cheap.
+     */
+    public Builder nodes(java.util.function.Supplier<List<ServerDirectory.Endpoint>> nodes) {
+      this.nodes = Objects.requireNonNull(nodes, "nodes");
       return this;
     }
 

@@ -55,7 +55,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@link #listen} registers a service on the client's presence session (one Listen stream
  *       to its own domain's server, opened on the first listen, kept alive with heartbeats and
- *       re-established with jittered backoff after any loss, re-registering every service).
+ *       re-established with jittered backoff after any loss, re-registering every service; when
+ *       the domain has several nodes, on another one if its node went away).
  *   <li>{@link #connect} reuses the peer session with the address if there is one, else asks the
  *       address's domain server (Inbound) and races the listener's connection methods; the first
  *       mutual-TLS session that verifies the expected peer wins.
@@ -143,7 +144,15 @@ public final class Q2qClient implements AutoCloseable {
     this.presence = new PresenceSession(identity.address().toString(),
         org.q2q.proto.PresenceGrpc.newStub(servers.own().channel()), group.next(), clock,
         new PresenceSession.Timing(b.heartbeatInterval, b.heartbeatTimeout, b.backoffInitial, b.backoffMax),
-        responder, () -> servers.own().channel().resetConnectBackoff());
+        responder, serverSilent -> {
+          io.grpc.ManagedChannel ch = servers.own().channel();
+          if (serverSilent) {
+            // its connection may look open but lead nowhere: drop it, so the next attempt dials
+            // the domain's nodes again and reaches one that answers
+            ch.enterIdle();
+          }
+          ch.resetConnectBackoff();
+        });
   }
 
   /**
@@ -230,9 +239,20 @@ public final class Q2qClient implements AutoCloseable {
     return identity.address();
   }
 
-  /** The presence server of this client's own domain ({@code host:port}). */
+  /**
+   * The presence server of this client's own domain ({@code host:port}): the node it talks to
+   * now, or the first it will try.
+   */
   public String server() {
     return servers.own().address().toString();
+  }
+
+  /**
+   * The nodes of this client's own domain it knows, in the order it tries them: those the node it
+   * reached named (Nodes), then the configured ones.
+   */
+  public java.util.List<ServerAddress> knownServers() {
+    return servers.own().nodes().all();
   }
 
   /**
@@ -435,9 +455,12 @@ public final class Q2qClient implements AutoCloseable {
       return this;
     }
 
-    /** The presence server of our own domain ({@code host:port}), overriding the lookup. */
+    /**
+     * The presence server of our own domain ({@code host:port}, or the domain's nodes separated by
+     * commas, tried in that order), overriding the lookup.
+     */
     public Builder server(String hostPort) {
-      ServerAddress.parse(hostPort); // fail early on a malformed value
+      ServerAddress.parseList(hostPort); // fail early on a malformed value
       this.ownServer = Optional.of(hostPort);
       return this;
     }

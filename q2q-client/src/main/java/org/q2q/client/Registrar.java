@@ -24,6 +24,7 @@ import org.q2q.certstore.ServerChainCapture;
 import org.q2q.certstore.Identity;
 import org.q2q.client.Q2qException.Reason;
 import org.q2q.client.internal.grpc.PresenceChannels;
+import org.q2q.client.internal.grpc.ServerNodes;
 import org.q2q.client.internal.registration.RegistrationCalls;
 import org.q2q.proto.IdentifyResponse;
 
@@ -127,6 +128,17 @@ public final class Registrar {
   public Registration register(
       Address address, String password, ServerAddress server, Fingerprint expectedCa, ClientHome home,
       Options options) throws Q2qException {
+    return register(address, password, List.of(server), expectedCa, home, options);
+  }
+
+  /**
+   * Like {@link #register(Address, String, ServerAddress, Fingerprint, ClientHome, Options)} at
+   * the first of a domain's nodes {@code servers} that answers (in order); all of them are
+   * remembered for the address.
+   */
+  public Registration register(
+      Address address, String password, List<ServerAddress> servers, Fingerprint expectedCa, ClientHome home,
+      Options options) throws Q2qException {
     if (options.newPassword() != null && options.newPassword().isEmpty()) {
       throw new Q2qException(Reason.INVALID, "the new password is empty");
     }
@@ -138,7 +150,8 @@ public final class Registrar {
       throw new Q2qException(Reason.INVALID, "the password is empty");
     }
     Address domain = address.domainAddress();
-    X509Certificate ca = identifyVerified(domain, server).ca();
+    ServerNodes nodes = new ServerNodes(domain, servers);
+    X509Certificate ca = identifyVerified(nodes).ca();
     boolean newlyPinned;
     try {
       newlyPinned = home.pins().verifyOrPin(domain.domain(), ca, expectedCa);
@@ -153,12 +166,12 @@ public final class Registrar {
     KeyPair keyPair = (options.newKey() ? Optional.<KeyPair>empty() : storedKey(home, address))
         .orElseGet(org.q2q.certstore.KeyPairs::generate);
     RegistrationCalls.Signed signed;
-    ManagedChannel ch = PresenceChannels.open(server, domain, PresenceChannels.trustingCa(domain, ca, clock), null);
+    ManagedChannel ch = PresenceChannels.open(nodes, PresenceChannels.trustingCa(domain, ca, clock), null, null);
     try {
       signed = RegistrationCalls.sign(ch, SIGN_CALL, keyPair, address, password, options.revokeOthers(),
           options.newPassword());
     } catch (StatusRuntimeException e) {
-      throw Q2qException.fromStatus(e, server, "registering " + address);
+      throw Q2qException.fromStatus(e, nodes.current(), "registering " + address);
     } catch (CertificateException e) {
       throw new Q2qException(Reason.PROTOCOL, "the server sent an unreadable certificate: " + e.getMessage(), e);
     } finally {
@@ -182,13 +195,13 @@ public final class Registrar {
     Identity identity = new Identity(address, keyPair.getPrivate(), List.of(chain.get(0), ca));
     try {
       home.save(identity);
-      home.saveServer(address, server.toString());
+      home.saveServer(address, String.join(",", servers.stream().map(ServerAddress::toString).toList()));
     } catch (IOException e) {
       throw local("store the identity of " + address, home, e);
     }
     return new Registration(
-        identity, Fingerprint.of(ca), newlyPinned, home.root().resolve("identities").resolve(address.toString()), server,
-        signed.revoked());
+        identity, Fingerprint.of(ca), newlyPinned, home.root().resolve("identities").resolve(address.toString()),
+        nodes.current(), signed.revoked());
   }
 
   /** The key pair of the identity stored for {@code address}, if there is a readable one. */
@@ -208,8 +221,14 @@ public final class Registrar {
    */
   public Identification identify(Address addressOrDomain, ServerAddress server, ClientHome home)
       throws Q2qException {
+    return identify(addressOrDomain, List.of(server), home);
+  }
+
+  /** Like {@link #identify(Address, ServerAddress, ClientHome)}, asking the first of {@code servers} that answers. */
+  public Identification identify(Address addressOrDomain, List<ServerAddress> servers, ClientHome home)
+      throws Q2qException {
     Address domain = addressOrDomain.domainAddress();
-    Identification id = identifyVerified(domain, server);
+    Identification id = identifyVerified(new ServerNodes(domain, servers));
     if (home == null) {
       return id;
     }
@@ -231,16 +250,21 @@ public final class Registrar {
    * with {@code identity} over TLS that trusts only the identity's domain CA.
    */
   public InetSocketAddress whoAmI(Identity identity, ServerAddress server) throws Q2qException {
+    return whoAmI(identity, List.of(server));
+  }
+
+  /** Like {@link #whoAmI(Identity, ServerAddress)}, asking the first of {@code servers} that answers. */
+  public InetSocketAddress whoAmI(Identity identity, List<ServerAddress> servers) throws Q2qException {
     Address domain = identity.address().domainAddress();
-    ManagedChannel ch =
-        PresenceChannels.open(
-            server, domain, PresenceChannels.trustingCa(domain, identity.caCertificate(), clock), identity);
+    ServerNodes nodes = new ServerNodes(domain, servers);
+    ManagedChannel ch = PresenceChannels.open(
+        nodes, PresenceChannels.trustingCa(domain, identity.caCertificate(), clock), identity, null);
     try {
       org.q2q.proto.HostPort hp = RegistrationCalls.whoAmI(ch, SHORT_CALL);
       // the server sends an IP literal: no name lookup happens here
       return new InetSocketAddress(InetAddress.getByName(hp.getHost()), hp.getPort());
     } catch (StatusRuntimeException e) {
-      throw Q2qException.fromStatus(e, server, "asking who am I");
+      throw Q2qException.fromStatus(e, nodes.current(), "asking who am I");
     } catch (UnknownHostException | IllegalArgumentException e) {
       throw new Q2qException(Reason.PROTOCOL, "the server sent a bad address: " + e.getMessage(), e);
     } finally {
@@ -249,14 +273,17 @@ public final class Registrar {
   }
 
   /** Identify over a capturing TLS connection, then the checks that tie the CA to that server. */
-  private Identification identifyVerified(Address domain, ServerAddress server) throws Q2qException {
+  private Identification identifyVerified(ServerNodes nodes) throws Q2qException {
+    Address domain = nodes.domain();
     ServerChainCapture capture = new ServerChainCapture(domain, false);
-    ManagedChannel ch = PresenceChannels.open(server, domain, capture, null);
+    ManagedChannel ch = PresenceChannels.open(nodes, capture, null, null);
     IdentifyResponse r;
+    ServerAddress server;
     try {
       r = RegistrationCalls.identify(ch, SHORT_CALL, domain);
+      server = nodes.current();
     } catch (StatusRuntimeException e) {
-      throw Q2qException.fromStatus(e, server, "identifying " + domain);
+      throw Q2qException.fromStatus(e, nodes.current(), "identifying " + domain);
     } finally {
       RegistrationCalls.close(ch);
     }

@@ -6,6 +6,7 @@ import org.q2q.certstore.ServerDirectory;
 /**
  * Where a presence server listens: a host (DNS name or IP literal, IPv6 without brackets) and a
  * TCP port. Parsed from {@code host:port}, {@code [v6]:port} or a bare host (default port 8788).
+ * A DNS name stands for every address it resolves to (resolved when the client connects).
  */
 public record ServerAddress(String host, int port) {
   /** The presence server's default port (TCP for gRPC, UDP for PTCP and reflexive answers). */
@@ -29,6 +30,16 @@ public record ServerAddress(String host, int port) {
    */
   public static ServerAddress parse(String text) {
     return of(ServerDirectory.Endpoint.parse(text));
+  }
+
+  /**
+   * Parses a comma-separated list of servers, the nodes of one domain in the order to try them
+   * ({@link ServerDirectory.Endpoint#parseList}).
+   *
+   * @throws IllegalArgumentException naming the input and the problem
+   */
+  public static java.util.List<ServerAddress> parseList(String text) {
+    return ServerDirectory.Endpoint.parseList(text).stream().map(ServerAddress::of).toList();
   }
 
   /** The same place as {@code e}. */

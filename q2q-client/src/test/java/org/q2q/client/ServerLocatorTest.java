@@ -27,16 +27,31 @@ class ServerLocatorTest {
   void explicitThenEnvironmentThenDomainDefault() {
     Address alice = Address.parse("alice@example.com");
     ServerLocator none = new ServerLocator(Map.of());
-    assertThat(none.locate(alice, Optional.of("10.0.0.1:1234"))).isEqualTo(new ServerAddress("10.0.0.1", 1234));
-    assertThat(none.locate(alice, Optional.empty())).isEqualTo(new ServerAddress("example.com", 8788));
-    assertThat(none.locate(Address.parse("bob@[::1]"), Optional.empty())).isEqualTo(new ServerAddress("::1", 8788));
+    assertThat(none.locate(alice, Optional.of("10.0.0.1:1234"))).containsExactly(new ServerAddress("10.0.0.1", 1234));
+    assertThat(none.locate(alice, Optional.empty())).containsExactly(new ServerAddress("example.com", 8788));
+    assertThat(none.locate(Address.parse("bob@[::1]"), Optional.empty())).containsExactly(new ServerAddress("::1", 8788));
 
     ServerLocator env = new ServerLocator(Map.of("Q2Q_SERVERS", "other.test=1.2.3.4:1, EXAMPLE.com=5.6.7.8:9"));
-    assertThat(env.locate(alice, Optional.empty())).isEqualTo(new ServerAddress("5.6.7.8", 9));
-    assertThat(env.locate(alice, Optional.of("h:2"))).isEqualTo(new ServerAddress("h", 2));
-    assertThat(env.locate(Address.parse("x@third.test"), Optional.empty())).isEqualTo(new ServerAddress("third.test", 8788));
+    assertThat(env.locate(alice, Optional.empty())).containsExactly(new ServerAddress("5.6.7.8", 9));
+    assertThat(env.locate(alice, Optional.of("h:2"))).containsExactly(new ServerAddress("h", 2));
+    assertThat(env.locate(Address.parse("x@third.test"), Optional.empty()))
+        .containsExactly(new ServerAddress("third.test", 8788));
 
     assertThatThrownBy(() -> new ServerLocator(Map.of("Q2Q_SERVERS", "example.com")).locate(alice, Optional.empty()))
         .hasMessageContaining("is not domain=host:port");
+  }
+
+  @Test
+  void aDomainsSeveralNodesComeInTheOrderGiven() {
+    Address alice = Address.parse("alice@example.com");
+    ServerLocator env = new ServerLocator(Map.of("Q2Q_SERVERS",
+        "example.com=10.0.0.5:8788,other.test=h:1,example.com=10.0.0.6:8788"));
+    assertThat(env.locate(alice, Optional.empty()))
+        .containsExactly(new ServerAddress("10.0.0.5", 8788), new ServerAddress("10.0.0.6", 8788));
+    // --server given several times (joined with commas) or remembered so: those, in order
+    assertThat(env.locate(alice, Optional.of("[::1]:9,node2.example.com")))
+        .containsExactly(new ServerAddress("::1", 9), new ServerAddress("node2.example.com", 8788));
+    assertThatThrownBy(() -> env.locate(alice, Optional.of("h:1,h:x"))).hasMessageContaining("not a number");
+    assertThatThrownBy(() -> env.locate(alice, Optional.of(" , "))).hasMessageContaining("no host:port");
   }
 }

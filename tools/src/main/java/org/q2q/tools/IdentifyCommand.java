@@ -33,12 +33,12 @@ final class IdentifyCommand implements Callable<Integer> {
     CliEnvironment env = Main.of(spec).environment();
     Address a = Address.parse(subject);
     ClientHome home = env.home();
-    ServerAddress where = server.locate(a, home, env.env());
+    java.util.List<ServerAddress> where = server.locate(a, home, env.env());
     Registrar.Identification id = new Registrar().identify(a, where, home);
 
     PrintWriter out = spec.commandLine().getOut();
     out.println(id.domain() + " CA " + id.fingerprint());
-    out.println("  server " + where);
+    out.println("  server " + ServerOption.describe(where));
     switch (id.pin()) {
       case NOT_PINNED -> out.println("  not pinned in " + home.root());
       case MATCHES -> out.println("  pinned in " + home.root() + ": the same");

@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
     footer = {
       "",
       "Environment: Q2Q_HOME (default ~/.q2q) holds identities and pinned CAs;",
-      "Q2Q_SERVERS=domain=host:port,... says where a domain's presence server is.",
+      "Q2Q_SERVERS=domain=host:port,... says where a domain's presence server is (a domain named several times: its nodes, tried in order).",
       "Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by the server, 4 server unreachable, 5 untrusted certificate."
     })
 public final class Main implements Runnable {

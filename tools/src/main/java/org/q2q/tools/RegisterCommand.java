@@ -71,7 +71,7 @@ final class RegisterCommand implements Callable<Integer> {
       }
     }
     ClientHome home = env.home();
-    ServerAddress where = server.locate(a, home, env.env());
+    java.util.List<ServerAddress> where = server.locate(a, home, env.env());
     Passwords.requireSource(env, passwordStdin);
     Registrar registrar = new Registrar();
     if (expected == null) {
@@ -107,7 +107,7 @@ final class RegisterCommand implements Callable<Integer> {
    * @return the fingerprint to hold the registration to (the one shown), or null when the domain's
    *     CA is already pinned (the registration then checks against the pin)
    */
-  private Fingerprint confirmNewCa(CliEnvironment env, Registrar.Identification id, ServerAddress where) {
+  private Fingerprint confirmNewCa(CliEnvironment env, Registrar.Identification id, java.util.List<ServerAddress> servers) {
     if (id.pin() != Registrar.PinStatus.NOT_PINNED) {
       return null; // pinned: the registration checks it (and refuses a changed CA)
     }
@@ -116,11 +116,11 @@ final class RegisterCommand implements Callable<Integer> {
     }
     if (env.terminal() == null) {
       throw new UsageException("the CA of " + id.domain() + " is not pinned yet and there is no terminal to confirm it: "
-          + "the server at " + where + " presents " + id.fingerprint() + ". Check it with the server's administrator and"
+          + "the server at " + ServerOption.describe(servers) + " presents " + id.fingerprint() + ". Check it with the server's administrator and"
           + " pass --ca-fingerprint " + id.fingerprint() + ", or pass --yes to trust it on first use");
     }
     PrintWriter err = spec.commandLine().getErr();
-    err.println("The server at " + where + " presents this CA for " + id.domain() + ":");
+    err.println("The server at " + ServerOption.describe(servers) + " presents this CA for " + id.domain() + ":");
     err.println("  " + id.fingerprint());
     err.println("It is not pinned yet. Check it with the server's administrator ('q2q server' prints it when it starts).");
     err.flush();

@@ -1,6 +1,7 @@
 package org.q2q.tools;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.q2q.certstore.Address;
@@ -11,27 +12,28 @@ import org.q2q.tools.ExitCodes.UsageException;
 import picocli.CommandLine.Option;
 
 /**
- * {@code --server HOST:PORT}: where a domain's presence server is. Without it: the server
- * remembered for the identity, then {@code Q2Q_SERVERS}, then {@code <domain>:8788}
- * ({@link ServerLocator}).
+ * {@code --server HOST:PORT}, repeatable: where a domain's presence server is (several: the
+ * domain's nodes, tried in that order). Without it: the servers remembered for the identity, then
+ * {@code Q2Q_SERVERS}, then {@code <domain>:8788} ({@link ServerLocator}).
  */
 public final class ServerOption {
   @Option(names = "--server", paramLabel = "HOST:PORT",
-      description = "The presence server (default: the one remembered for the identity, then Q2Q_SERVERS, then DOMAIN:8788).")
-  String server;
+      description = "The presence server; repeat it (or separate with commas) for a domain's several nodes, tried in"
+          + " order (default: the ones remembered for the identity, then Q2Q_SERVERS, then DOMAIN:8788).")
+  List<String> servers;
 
-  /** The server given with --server, or null. */
+  /** The servers given with --server, comma-separated, or null. */
   public String given() {
-    return server;
+    return servers == null || servers.isEmpty() ? null : String.join(",", servers);
   }
 
   /**
-   * The server for {@code address}'s domain.
+   * The servers for {@code address}'s domain, in the order to try them.
    *
-   * @param home where a server remembered for {@code address} is looked up, or null
+   * @param home where servers remembered for {@code address} are looked up, or null
    */
-  public ServerAddress locate(Address address, ClientHome home, Map<String, String> env) throws IOException {
-    Optional<String> explicit = Optional.ofNullable(server);
+  public List<ServerAddress> locate(Address address, ClientHome home, Map<String, String> env) throws IOException {
+    Optional<String> explicit = Optional.ofNullable(given());
     if (explicit.isEmpty() && home != null && !address.isDomain()) {
       explicit = home.server(address);
     }
@@ -40,5 +42,10 @@ public final class ServerOption {
     } catch (IllegalArgumentException e) {
       throw new UsageException(e.getMessage());
     }
+  }
+
+  /** {@code servers} as the user reads them: "host:port", or "host:port or host:port". */
+  static String describe(List<ServerAddress> servers) {
+    return String.join(" or ", servers.stream().map(ServerAddress::toString).toList());
   }
 }

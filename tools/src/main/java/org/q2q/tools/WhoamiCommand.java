@@ -31,13 +31,13 @@ final class WhoamiCommand implements Callable<Integer> {
     CliEnvironment env = Main.of(spec).environment();
     ClientHome home = env.home();
     Identity id = identity.resolve(home);
-    ServerAddress where = server.locate(id.address(), home, env.env());
+    java.util.List<ServerAddress> where = server.locate(id.address(), home, env.env());
     InetSocketAddress seen = new Registrar().whoAmI(id, where);
 
     PrintWriter out = spec.commandLine().getOut();
     out.println("identity     " + id.address());
     out.println("certificate  valid until " + id.notAfter() + " (CA " + org.q2q.certstore.Fingerprint.of(id.caCertificate()) + ")");
-    out.println("server       " + where);
+    out.println("server       " + ServerOption.describe(where));
     out.println("seen as      " + new ServerAddress(seen.getAddress().getHostAddress(), seen.getPort()));
     out.flush();
     return ExitCodes.OK;

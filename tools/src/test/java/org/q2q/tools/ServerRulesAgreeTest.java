@@ -3,6 +3,7 @@ package org.q2q.tools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -14,19 +15,19 @@ import org.q2q.server.presence.DomainServerLocator;
 /**
  * One rule for {@code Q2Q_SERVERS} and the default port: the client (where its own and other
  * domains' servers are) and the presence server (where federation looks) read every value the same
- * way. They used to disagree: the server refused an entry without a port, accepted an unbracketed
- * IPv6 literal, and let the last duplicate win; the client ignored a malformed entry of another
- * domain.
+ * way, a domain named several times giving the same nodes in the same order. They used to
+ * disagree: the server refused an entry without a port, accepted an unbracketed IPv6 literal, and
+ * let the last duplicate win; the client ignored a malformed entry of another domain.
  */
 class ServerRulesAgreeTest {
   private static final Address DOMAIN = Address.parse("a.test");
 
-  /** "host:port", or "error" if the value is refused. */
+  /** "host:port" for each server in order, separated by spaces, or "error" if the value is refused. */
   private static String client(String value) {
     try {
-      ServerAddress a = new ServerLocator(value == null ? Map.of() : Map.of("Q2Q_SERVERS", value))
+      List<ServerAddress> all = new ServerLocator(value == null ? Map.of() : Map.of("Q2Q_SERVERS", value))
           .locate(DOMAIN, Optional.empty());
-      return a.host() + ":" + a.port();
+      return String.join(" ", all.stream().map(a -> a.host() + ":" + a.port()).toList());
     } catch (IllegalArgumentException e) {
       return "error";
     }
@@ -34,8 +35,8 @@ class ServerRulesAgreeTest {
 
   private static String server(String value) {
     try {
-      InetSocketAddress a = DomainServerLocator.fromServersVariable(value).locate(DOMAIN.domain());
-      return a.getHostString() + ":" + a.getPort();
+      List<InetSocketAddress> all = DomainServerLocator.fromServersVariable(value).locateAll(DOMAIN.domain());
+      return String.join(" ", all.stream().map(a -> a.getHostString() + ":" + a.getPort()).toList());
     } catch (IllegalArgumentException e) {
       return "error";
     }
@@ -52,7 +53,9 @@ class ServerRulesAgreeTest {
     expected.put("a.test=[::1]:9000", "::1:9000");
     expected.put("a.test=[::1]", "::1:8788");
     expected.put("a.test=::1:9000", "error");
-    expected.put("a.test=h:1,a.test=h:2", "h:1");
+    expected.put("a.test=h:1,a.test=h:2", "h:1 h:2");
+    expected.put("a.test=10.0.0.5:8788, b.test=h:1, a.test=[::1]", "10.0.0.5:8788 ::1:8788");
+    expected.put("a.test=h:1,a.test=h:1", "h:1");
     expected.put("b.test=h:1", "a.test:8788");
     expected.put("b.test=h:http,a.test=h:1", "error");
     expected.put("a.test", "error");

@@ -20,6 +20,18 @@ class DomainServerLocatorTest {
   }
 
   @Test
+  void aDomainNamedSeveralTimesHasEveryNodeInOrder() {
+    DomainServerLocator l = DomainServerLocator.fromServersVariable(
+        "a.test=10.0.0.5:8788,b.test=h:1,A.test=10.0.0.6,a.test=[::1]:9");
+    assertThat(l.locateAll("a.test")).containsExactly(InetSocketAddress.createUnresolved("10.0.0.5", 8788),
+        InetSocketAddress.createUnresolved("10.0.0.6", 8788), InetSocketAddress.createUnresolved("::1", 9));
+    assertThat(l.locate("a.test")).isEqualTo(InetSocketAddress.createUnresolved("10.0.0.5", 8788));
+    assertThat(l.locateAll("c.test")).containsExactly(InetSocketAddress.createUnresolved("c.test", 8788));
+    DomainServerLocator lambda = d -> InetSocketAddress.createUnresolved("127.0.0.1", 1);
+    assertThat(lambda.locateAll("x.test")).containsExactly(InetSocketAddress.createUnresolved("127.0.0.1", 1));
+  }
+
+  @Test
   void malformedEntriesAreRefusedNamingThem() {
     assertThatThrownBy(() -> DomainServerLocator.fromServersVariable("a.test"))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'a.test'");

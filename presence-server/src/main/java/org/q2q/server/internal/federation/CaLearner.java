@@ -14,6 +14,7 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -40,7 +41,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Learns a foreign domain's CA the first time one of its addresses calls: Identify against that
- * domain's server (found by a {@link DomainServerLocator}), then pins it in {@link DomainCas}
+ * domain's server (found by a {@link DomainServerLocator}; of a domain with several nodes, the
+ * first that answers, in order), then pins it in {@link DomainCas}
  * (trust on first use; a different CA for a known domain is refused there), and in a {@link
  * CaPinStore} if given, so the pin survives restarts.
  *
@@ -73,6 +75,8 @@ public final class CaLearner {
   static final int LOOKUP_BURST = 8;
   /** ... and then one per this long. */
   static final Duration LOOKUP_EVERY = Duration.ofSeconds(6);
+  /** How long one node of a domain may take to accept the connection before the next is tried. */
+  static final Duration NODE_CONNECT_TIMEOUT = Duration.ofSeconds(3);
   /** Foreign domains learned at most (each costs memory and a pin file). */
   static final int MAX_LEARNED_DOMAINS = 10_000;
 
@@ -172,8 +176,8 @@ public final class CaLearner {
     if (running != null) {
       return running;
     }
-    CompletableFuture.supplyAsync(() -> targets.target(domain, locator.locate(domain)), lookupThreads)
-        .thenCompose(server -> identify(domain, server))
+    CompletableFuture.supplyAsync(() -> targets.targets(domain, locator.locateAll(domain)), lookupThreads)
+        .thenCompose(servers -> identifyFirst(domain, servers, 0, ""))
         .whenComplete((ca, e) -> {
       lookups.remove(domain, mine);
       if (e != null) {
@@ -213,6 +217,26 @@ public final class CaLearner {
     }
   }
 
+  /**
+   * Identify at {@code servers.get(i)}, else at the next server (the domain's nodes, in order);
+   * fails with every server's reason once none answered.
+   */
+  private CompletableFuture<X509Certificate> identifyFirst(String domain, List<InetSocketAddress> servers, int i,
+      String failures) {
+    return identify(domain, servers.get(i)).handle((ca, e) -> {
+      if (e == null) {
+        return CompletableFuture.completedFuture(ca);
+      }
+      Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+      String all = (failures.isEmpty() ? "" : failures + "; ") + c.getMessage();
+      if (i + 1 < servers.size()) {
+        log.debug("{}: {}; trying the next server", LogText.safe(domain), LogText.safe(c.getMessage()));
+        return identifyFirst(domain, servers, i + 1, all);
+      }
+      return CompletableFuture.<X509Certificate>failedFuture(new IllegalStateException(all));
+    }).thenCompose(f -> f);
+  }
+
   private CompletableFuture<X509Certificate> identify(String domain, InetSocketAddress server) {
     CompletableFuture<X509Certificate> result = new CompletableFuture<>();
     ServerChainCapture capture = new ServerChainCapture(Address.ofDomain(domain), true);
@@ -222,6 +246,9 @@ public final class CaLearner {
               : NettyChannelBuilder.forAddress(server))
           .sslContext(GrpcSslContexts.forClient().trustManager(capture).build())
           .overrideAuthority(domain)
+          // a node that does not even accept the connection leaves time for the next one
+          .withOption(io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS,
+              (int) Math.max(1, Math.min(timeout.toMillis(), NODE_CONNECT_TIMEOUT.toMillis())))
           .build();
     } catch (SSLException e) {
       return CompletableFuture.failedFuture(new IllegalStateException("TLS setup: " + e.getMessage()));

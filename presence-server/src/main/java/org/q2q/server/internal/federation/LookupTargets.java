@@ -5,6 +5,8 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -14,7 +16,8 @@ import java.util.Locale;
  * name, not an IP literal, and every address it resolves to must be public: no loopback, private,
  * link-local, unique-local, CGNAT, multicast or unspecified addresses. The server then dials the
  * address it checked, so a second DNS answer cannot point elsewhere. A configured server (another
- * host, e.g. from {@code Q2Q_SERVERS}) is dialled as configured.
+ * host, e.g. from {@code Q2Q_SERVERS}) is dialled as configured. A domain with several servers
+ * (its nodes) gets them all, in order, and its name every address it resolves to.
  */
 final class LookupTargets {
   /** Resolves a host name (tests replace DNS). */
@@ -30,14 +33,36 @@ final class LookupTargets {
   }
 
   /**
-   * The address to dial for {@code domain}, whose server the locator placed at {@code located}.
+   * The addresses to dial for {@code domain}, in order, whose servers the locator placed at
+   * {@code located}; a server that may not be dialled is left out.
+   *
+   * @throws IllegalStateException saying why none may be looked up (for the log, not the caller)
+   */
+  List<InetSocketAddress> targets(String domain, List<InetSocketAddress> located) {
+    List<InetSocketAddress> out = new ArrayList<>();
+    IllegalStateException first = null;
+    for (InetSocketAddress l : located) {
+      try {
+        out.addAll(target(domain, l));
+      } catch (IllegalStateException e) {
+        first = first == null ? e : first;
+      }
+    }
+    if (out.isEmpty()) {
+      throw first != null ? first : new IllegalStateException("no server is known");
+    }
+    return out;
+  }
+
+  /**
+   * The addresses to dial for {@code domain}, whose server the locator placed at {@code located}.
    *
    * @throws IllegalStateException saying why it may not be looked up (for the log, not the caller)
    */
-  InetSocketAddress target(String domain, InetSocketAddress located) {
+  List<InetSocketAddress> target(String domain, InetSocketAddress located) {
     String host = strip(located.getHostString()).toLowerCase(Locale.ROOT);
     if (!host.equals(strip(domain).toLowerCase(Locale.ROOT))) {
-      return located; // configured by the operator
+      return List.of(located); // configured by the operator
     }
     if (isIpLiteral(host)) {
       throw new IllegalStateException("the domain is an IP literal (configure its server to allow it)");
@@ -57,7 +82,11 @@ final class LookupTargets {
             + " (configure its server to allow it)");
       }
     }
-    return new InetSocketAddress(all[0], located.getPort());
+    List<InetSocketAddress> out = new ArrayList<>();
+    for (InetAddress a : all) {
+      out.add(new InetSocketAddress(a, located.getPort()));
+    }
+    return out;
   }
 
   static boolean isIpLiteral(String host) {

@@ -11,6 +11,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.AddressFormatException;
 import org.q2q.certstore.CertificateAuthority;
@@ -18,9 +19,12 @@ import org.q2q.certstore.CertificateRequestException;
 import org.q2q.certstore.Certificates;
 import org.q2q.certstore.CertificationRequest;
 import org.q2q.certstore.PasswordHasher;
+import org.q2q.certstore.ServerDirectory;
 import org.q2q.proto.HostPort;
 import org.q2q.proto.IdentifyRequest;
 import org.q2q.proto.IdentifyResponse;
+import org.q2q.proto.NodesRequest;
+import org.q2q.proto.NodesResponse;
 import org.q2q.proto.RegistrationGrpc;
 import org.q2q.proto.SignRequest;
 import org.q2q.proto.SignResponse;
@@ -38,7 +42,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The Registration service: Identify (this domain's CA), Sign (CSR + password -> certificate
- * chain) and WhoAmI (the caller's transport address).
+ * chain), WhoAmI (the caller's transport address) and Nodes (the domain's live nodes, so a client
+ * can move to another when its node goes away).
  *
  * <p>Sign, step by step:
  *
@@ -80,6 +85,8 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
   private final Duration validity;
   private final SignGate gate;
   private final ServerMetrics metrics;
+  /** The domain's live nodes, this one first; empty: this node only, as the caller reached it. */
+  private final Supplier<List<ServerDirectory.Endpoint>> nodes;
   /** A hash no password matches, verified against for unknown accounts (same work as a real check). */
   private volatile String dummyHash;
 
@@ -90,8 +97,10 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
       RegistrationMode mode,
       Duration validity,
       SignGate gate,
-      ServerMetrics metrics) {
+      ServerMetrics metrics,
+      Supplier<List<ServerDirectory.Endpoint>> nodes) {
     this.metrics = metrics;
+    this.nodes = java.util.Objects.requireNonNull(nodes, "nodes");
     this.ca = ca;
     this.accounts = accounts;
     this.hasher = hasher;
@@ -134,6 +143,23 @@ public final class RegistrationService extends RegistrationGrpc.RegistrationImpl
         WhoAmIResponse.newBuilder()
             .setAddress(HostPort.newBuilder().setHost(hostOf(isa)).setPort(isa.getPort()))
             .build());
+    out.onCompleted();
+  }
+
+  @Override
+  public void nodes(NodesRequest request, StreamObserver<NodesResponse> out) {
+    List<ServerDirectory.Endpoint> live = nodes.get();
+    NodesResponse.Builder r = NodesResponse.newBuilder();
+    if (live == null || live.isEmpty()) {
+      // no directory: this node, at the address the caller reached it (what else it listens on
+      // may not be reachable from there)
+      if (CallerIdentity.LOCAL_ADDRESS.get() instanceof InetSocketAddress local && local.getAddress() != null) {
+        r.addNodes(HostPort.newBuilder().setHost(hostOf(local)).setPort(local.getPort()));
+      }
+    } else {
+      live.forEach(e -> r.addNodes(HostPort.newBuilder().setHost(e.host()).setPort(e.port())));
+    }
+    out.onNext(r.build());
     out.onCompleted();
   }
 

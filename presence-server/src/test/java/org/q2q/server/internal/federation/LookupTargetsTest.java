@@ -29,6 +29,9 @@ class LookupTargetsTest {
       "cgnat.test", "100.64.0.1",
       "meta.test", "169.254.169.254");
   private final LookupTargets targets = new LookupTargets(h -> {
+    if (h.equals("multi.test")) {
+      return new InetAddress[] {ip("93.184.216.35"), ip("93.184.216.36")};
+    }
     String a = dns.get(h);
     if (a == null) {
       throw new UnknownHostException(h);
@@ -39,7 +42,7 @@ class LookupTargetsTest {
 
   @Test
   void aPublicDomainIsDialledAtTheAddressThatWasChecked() {
-    InetSocketAddress t = targets.target("public.test", byName.locate("public.test"));
+    InetSocketAddress t = targets.targets("public.test", byName.locateAll("public.test")).get(0);
     assertThat(t.isUnresolved()).isFalse();
     assertThat(t.getAddress()).isEqualTo(ip("93.184.216.34"));
     assertThat(t.getPort()).isEqualTo(8788);
@@ -63,8 +66,23 @@ class LookupTargetsTest {
   void aConfiguredServerIsDialledAsConfigured() {
     DomainServerLocator configured = DomainServerLocator.of(Map.of("intranet.test",
         InetSocketAddress.createUnresolved("10.0.0.7", 9000)));
-    InetSocketAddress t = targets.target("intranet.test", configured.locate("intranet.test"));
+    InetSocketAddress t = targets.target("intranet.test", configured.locate("intranet.test")).get(0);
     assertThat(t.getHostString()).isEqualTo("10.0.0.7");
     assertThat(t.getPort()).isEqualTo(9000);
+  }
+
+  @Test
+  void aDomainsNodesAreDialledInOrderEachNameWithAllItsAddresses() {
+    DomainServerLocator nodes = DomainServerLocator.fromServersVariable(
+        "multi.test=10.0.0.7:9000,multi.test=multi.test:9001,multi.test=10.0.0.8");
+    assertThat(targets.targets("multi.test", nodes.locateAll("multi.test")))
+        .extracting(a -> a.getHostString() + ":" + a.getPort())
+        .containsExactly("10.0.0.7:9000", "93.184.216.35:9001", "93.184.216.36:9001", "10.0.0.8:8788");
+    // the domain's own name resolving to a private address is left out, the configured nodes kept
+    DomainServerLocator mixed = DomainServerLocator.fromServersVariable("intranet.test=intranet.test,intranet.test=h:1");
+    assertThat(targets.targets("intranet.test", mixed.locateAll("intranet.test")))
+        .extracting(a -> a.getHostString() + ":" + a.getPort()).containsExactly("h:1");
+    assertThatThrownBy(() -> targets.targets("loop.test", DomainServerLocator.defaultPort().locateAll("loop.test")))
+        .hasMessageContaining("non-public");
   }
 }

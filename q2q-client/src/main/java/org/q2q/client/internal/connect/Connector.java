@@ -78,6 +78,8 @@ public final class Connector {
   private final LongSupplier nanoTime;
   private final Timing timing;
   private final ConnectionListener events;
+  /** How many times one connect asks Inbound again after its node went away. */
+  private static final int MAX_INBOUND_MOVES = 2;
 
   public Connector(Identity identity, DomainServers servers, PeerSessions sessions, SessionCache<PeerSession> cache,
       TcpTransportAcceptor acceptor, UdpTransportAcceptor udp, EventLoopGroup group, Racer.Scheduler scheduler, LongSupplier nanoTime,
@@ -184,24 +186,7 @@ public final class Connector {
       req.addAllUdpCandidates(mine.subList(0, Math.min(mine.size(), MAX_CANDIDATES)));
     }
     CompletableFuture<InboundResponse> f = new CompletableFuture<>();
-    PresenceGrpc.newStub(server.channel())
-        .withDeadlineAfter(deadline.remainingMillis(), TimeUnit.MILLISECONDS)
-        .inbound(req.build(), new StreamObserver<>() {
-          @Override
-          public void onNext(InboundResponse value) {
-            f.complete(value);
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            f.completeExceptionally(new InboundFailed(server, t));
-          }
-
-          @Override
-          public void onCompleted() {
-            f.complete(InboundResponse.getDefaultInstance()); // no-op if onNext came first
-          }
-        });
+    inboundOnce(server, req.build(), deadline, MAX_INBOUND_MOVES, f);
     return f.thenApply(r -> {
       events.inboundAnswered(to, service, r.getListenersCount());
       return r;
@@ -246,6 +231,52 @@ public final class Connector {
       log.info("{} session with {} established via {}", identity.address(), to, w.value().route());
       return w.value();
     });
+  }
+
+  /**
+   * One Inbound call; when the node went away under it (UNAVAILABLE from the transport, not the
+   * server's own "no listener answered"), again on the channel, which has moved to another node
+   * of the domain by then, at most {@code movesLeft} more times within the deadline.
+   */
+  private void inboundOnce(DomainServers.Server server, InboundRequest req, Deadline deadline, int movesLeft,
+      CompletableFuture<InboundResponse> f) {
+    PresenceGrpc.newStub(server.channel())
+        .withDeadlineAfter(deadline.remainingMillis(), TimeUnit.MILLISECONDS)
+        .inbound(req, new StreamObserver<>() {
+          @Override
+          public void onNext(InboundResponse value) {
+            f.complete(value);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            if (movesLeft > 0 && deadline.remainingMillis() > 0 && nodeWentAway(server, t)) {
+              log.info("{} Inbound for {}: the node at {} went away ({}); asking another node of {}", identity.address(),
+                  req.getTo(), server.address(), Status.fromThrowable(t).getCode(), server.domain());
+              inboundOnce(server, req, deadline, movesLeft - 1, f);
+              return;
+            }
+            f.completeExceptionally(new InboundFailed(server, t));
+          }
+
+          @Override
+          public void onCompleted() {
+            f.complete(InboundResponse.getDefaultInstance()); // no-op if onNext came first
+          }
+        });
+  }
+
+  /**
+   * Whether {@code t} says the node itself went away: UNAVAILABLE raised by the transport (it
+   * carries the local cause) or with the channel's connection gone, rather than an answer of the
+   * server (which cannot carry a cause, and leaves the connection up).
+   */
+  private static boolean nodeWentAway(DomainServers.Server server, Throwable t) {
+    Status s = Status.fromThrowable(t);
+    if (s.getCode() != Status.Code.UNAVAILABLE) {
+      return false;
+    }
+    return s.getCause() != null || server.channel().getState(false) != io.grpc.ConnectivityState.READY;
   }
 
   /** Thrown when Inbound fails; carries the server for the message. */

@@ -2,10 +2,13 @@ package org.q2q.client.internal.grpc;
 
 import io.netty.channel.EventLoop;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -20,13 +23,17 @@ import org.q2q.client.ServerAddress;
 import org.q2q.client.ServerLocator;
 import org.q2q.proto.IdentifyRequest;
 import org.q2q.proto.IdentifyResponse;
+import org.q2q.proto.NodesRequest;
+import org.q2q.proto.NodesResponse;
 import org.q2q.proto.RegistrationGrpc;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The presence servers this client talks to, one gRPC channel per domain (with the client's
- * identity for mutual TLS), and the CAs it trusts for each domain.
+ * identity for mutual TLS) over the domain's nodes ({@link ServerNodes}: the configured ones, and
+ * those the first node reached names when asked with Nodes), and the CAs it trusts for each
+ * domain.
  *
  * <ul>
  *   <li>Own domain: the pinned CA, else the CA at the end of the identity's chain.
@@ -41,6 +48,7 @@ import org.slf4j.LoggerFactory;
 public final class DomainServers implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DomainServers.class);
   private static final long IDENTIFY_TIMEOUT_SECONDS = 15;
+  private static final long NODES_TIMEOUT_SECONDS = 10;
 
   private final io.netty.channel.EventLoopGroup transports;
   private final Identity identity;
@@ -54,11 +62,16 @@ public final class DomainServers implements AutoCloseable {
   private final Map<String, Server> channels = new ConcurrentHashMap<>();
   private final Map<String, io.netty.handler.ssl.SslContext> relayContexts = new ConcurrentHashMap<>();
 
-  /** A domain's server: where it is and the channel to it. */
-  public record Server(Address domain, ServerAddress address, ManagedChannel channel, EventLoop loop) {
+  /** A domain's server: its known nodes and the channel to them. */
+  public record Server(Address domain, ServerNodes nodes, ManagedChannel channel, EventLoop loop) {
     /** The loop of the channel's transport if known, else any of {@code group}'s. */
     public EventLoop loopOr(io.netty.channel.EventLoopGroup group) {
       return loop != null ? loop : group.next();
+    }
+
+    /** The node the channel talks to now (its relay socket is on the same host). */
+    public ServerAddress address() {
+      return nodes.current();
     }
   }
 
@@ -113,8 +126,11 @@ public final class DomainServers implements AutoCloseable {
     return Optional.empty();
   }
 
-  /** Where {@code domain}'s server is (throws IllegalArgumentException for a bad configuration). */
-  public ServerAddress locate(Address domain) {
+  /**
+   * Where {@code domain}'s servers are, in the order to try them (throws IllegalArgumentException
+   * for a bad configuration).
+   */
+  public List<ServerAddress> locate(Address domain) {
     return locator.locate(domain.domainAddress(),
         domain.domain().equals(identity.address().domain()) ? ownServer : Optional.empty());
   }
@@ -164,11 +180,11 @@ public final class DomainServers implements AutoCloseable {
   }
 
   private X509Certificate identify(Address domain, long timeoutMillis) {
-    ServerAddress where = locate(domain);
+    ServerNodes where = new ServerNodes(domain, locate(domain));
     // the extended trust manager of registration (review L10: a plain X509TrustManager got the JDK
     // provider's HTTPS host-name check added, BoringSSL's not)
     ServerChainCapture capture = new ServerChainCapture(domain, true);
-    ManagedChannel ch = PresenceChannels.open(where, domain, capture, null);
+    ManagedChannel ch = PresenceChannels.open(where, capture, null, null);
     try {
       IdentifyResponse r = RegistrationGrpc.newBlockingStub(ch)
           .withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS)
@@ -176,30 +192,66 @@ public final class DomainServers implements AutoCloseable {
       X509Certificate ca = capture.verifyIdentified(r.getCaCertificate().toByteArray(), r.getDomain(), clock.instant());
       if (pins != null) {
         if (pins.verifyOrPin(domain.domain(), ca, null)) {
-          log.info("{} pinned the CA of {} learned from {} (trust on first use)", identity.address(), domain, where);
+          log.info("{} pinned the CA of {} learned from {} (trust on first use)", identity.address(), domain,
+              where.current());
         }
       }
       cas.put(domain.domain(), ca);
       return ca;
     } catch (StatusRuntimeException e) {
       throw new java.util.concurrent.CompletionException(new IOException(
-          "cannot learn the CA of " + domain + " from its server " + where + ": " + e.getStatus().getCode()
+          "cannot learn the CA of " + domain + " from its server at " + describe(where) + ": " + e.getStatus().getCode()
               + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"), e));
     } catch (Exception e) {
       throw new java.util.concurrent.CompletionException(new IOException(
-          "cannot trust the server of " + domain + " at " + where + ": " + e.getMessage(), e));
+          "cannot trust the server of " + domain + " at " + describe(where) + ": " + e.getMessage(), e));
     } finally {
       ch.shutdownNow();
     }
   }
 
+  /** One node as "host:port", several as "host:port or host:port". */
+  private static String describe(ServerNodes nodes) {
+    return String.join(" or ", nodes.all().stream().map(ServerAddress::toString).toList());
+  }
+
   private Server open(Address domain, X509Certificate ca) {
-    ServerAddress where = locate(domain);
+    ServerNodes nodes = new ServerNodes(domain, locate(domain));
     EventLoop loop = transports == null ? null : transports.next();
-    ManagedChannel ch =
-        PresenceChannels.open(where, domain, PresenceChannels.trustingCa(domain, ca, clock), identity, loop);
-    log.debug("{} channel to the server of {} at {}", identity.address(), domain, where);
-    return new Server(domain, where, ch, loop);
+    ManagedChannel ch = PresenceChannels.open(nodes, PresenceChannels.trustingCa(domain, ca, clock), identity, loop);
+    nodes.onNewNode(node -> askNodes(nodes, ch));
+    log.debug("{} channel to the server of {} at {}", identity.address(), domain, nodes);
+    return new Server(domain, nodes, ch, loop);
+  }
+
+  /**
+   * Asks the node the channel just reached for the domain's other live nodes, so that the channel
+   * can move to one of them when this node goes away. A server without Nodes (an older one) leaves
+   * the configured nodes as they are.
+   */
+  private void askNodes(ServerNodes nodes, ManagedChannel ch) {
+    RegistrationGrpc.newStub(ch).withDeadlineAfter(NODES_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+        .nodes(NodesRequest.getDefaultInstance(), new StreamObserver<>() {
+          @Override
+          public void onNext(NodesResponse r) {
+            nodes.learn(r.getNodesList());
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            Status s = Status.fromThrowable(t);
+            if (s.getCode() == Status.Code.UNIMPLEMENTED) {
+              log.debug("{} the server of {} does not list its nodes; keeping {}", identity.address(), nodes.domain(),
+                  nodes.configured());
+            } else {
+              log.debug("{} asking the server of {} for its nodes failed: {}", identity.address(), nodes.domain(),
+                  s.getCode());
+            }
+          }
+
+          @Override
+          public void onCompleted() {}
+        });
   }
 
   /**

@@ -8,6 +8,8 @@ import io.netty.handler.ssl.SslContextBuilder;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
@@ -19,13 +21,18 @@ import org.q2q.certstore.IdentityKeyManager;
 import org.q2q.client.ServerAddress;
 
 /**
- * Opens gRPC channels to a domain's presence server over TLS. The server is authenticated by its
- * domain's CA and the q2q address in its certificate (the domain), never by the DNS name or IP it
+ * Opens gRPC channels to a domain's presence server (one or several nodes) over TLS. The server
+ * is authenticated by its domain's CA and the q2q address in its certificate (the domain), never by the DNS name or IP it
  * was reached at, so {@code 127.0.0.1:8788} can serve {@code localhost} or {@code example.com}.
  */
 public final class PresenceChannels {
   /** Keepalive so a dead server is noticed even on an idle channel. */
   private static final long KEEPALIVE_SECONDS = 30;
+  /**
+   * How long one node may take to accept a TCP connection before the channel tries the next: a
+   * closed port is refused at once, a vanished host answers nothing.
+   */
+  public static final Duration NODE_CONNECT_TIMEOUT = Duration.ofSeconds(3);
 
   private PresenceChannels() {}
 
@@ -40,7 +47,7 @@ public final class PresenceChannels {
   }
 
   /**
-   * Opens a channel (connects lazily).
+   * Opens a channel to one server (connects lazily).
    *
    * @param server where the server listens
    * @param domain the domain it speaks for (used as the TLS authority)
@@ -48,16 +55,23 @@ public final class PresenceChannels {
    * @param client the client identity for mutual TLS, or null for Registration calls
    */
   public static ManagedChannel open(ServerAddress server, Address domain, X509TrustManager trust, Identity client) {
-    return open(server, domain, trust, client, null);
+    return open(new ServerNodes(domain, List.of(server)), trust, client, null);
   }
 
   /**
-   * As {@link #open(ServerAddress, Address, X509TrustManager, Identity)}, with the channel's
-   * transport on {@code loop} (an NIO event loop), or on gRPC's shared loops if null. Relay
-   * streams whose byte pipe runs on the same loop then hand bytes to gRPC and back without a
-   * thread switch (each switch was a queue hand-off plus an eventfd wake-up per message).
+   * Opens a channel to a domain's nodes (connects lazily): to the first of {@code nodes} that
+   * answers, in their order, and to the next that answers whenever its node goes away (gRPC's
+   * {@code pick_first} over {@link NodesNameResolver}); each node gets {@link
+   * #NODE_CONNECT_TIMEOUT} to accept the connection. The channel's transport runs on {@code loop}
+   * (an NIO event loop), or on gRPC's shared loops if null: relay streams whose byte pipe runs on
+   * the same loop then hand bytes to gRPC and back without a thread switch (each switch was a
+   * queue hand-off plus an eventfd wake-up per message).
+   *
+   * @param trust decides whether a node's certificate is acceptable
+   * @param client the client identity for mutual TLS, or null for Registration calls
    */
-  public static ManagedChannel open(ServerAddress server, Address domain, X509TrustManager trust, Identity client,
+  @SuppressWarnings("deprecation") // nameResolverFactory: the way to give one channel its own resolver
+  public static ManagedChannel open(ServerNodes nodes, X509TrustManager trust, Identity client,
       io.netty.channel.EventLoop loop) {
     try {
       SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forClient()).trustManager(trust);
@@ -65,9 +79,13 @@ public final class PresenceChannels {
         b.keyManager(new IdentityKeyManager(client));
       }
       SslContext ssl = b.build();
-      NettyChannelBuilder builder = NettyChannelBuilder.forAddress(server.host(), server.port())
+      NettyChannelBuilder builder = NettyChannelBuilder.forTarget(NodesNameResolver.SCHEME + ":///servers")
+          .nameResolverFactory(new NodesNameResolver.Factory(nodes))
+          .defaultLoadBalancingPolicy("pick_first")
+          .withOption(io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) NODE_CONNECT_TIMEOUT.toMillis())
+          .intercept(nodes.recorder())
           .sslContext(ssl)
-          .overrideAuthority(authority(domain))
+          .overrideAuthority(authority(nodes.domain()))
           .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
           .keepAliveWithoutCalls(true);
       if (loop != null) {
@@ -75,7 +93,7 @@ public final class PresenceChannels {
       }
       return builder.build();
     } catch (SSLException e) {
-      throw new IllegalStateException("cannot set up TLS to " + server + ": " + e.getMessage(), e);
+      throw new IllegalStateException("cannot set up TLS to " + nodes + ": " + e.getMessage(), e);
     }
   }
 

@@ -42,7 +42,10 @@ import org.slf4j.LoggerFactory;
  *       when a {@code Registered} message lists it.
  *   <li>Sends a heartbeat every interval; a server silent for the heartbeat timeout is declared
  *       dead and the stream is cancelled (a half-open TCP connection is noticed).
- *   <li>After any loss it reconnects with jittered exponential {@link Backoff} and re-offers.
+ *   <li>After any loss it reconnects with jittered exponential {@link Backoff} and re-offers;
+ *       the stub's channel may then reach another node of the domain (a node that went away is
+ *       passed over; a silent one is left through {@link BeforeReconnect}), where the services
+ *       are registered again with the same certificate.
  *   <li>Answers the server's queries through {@link Handler}: Inbound, relay-open notices and
  *       BindUdp (the default handler refuses it).
  * </ul>
@@ -105,7 +108,7 @@ public final class PresenceSession implements AutoCloseable {
   private final Clock clock;
   private final Timing timing;
   private final Handler handler;
-  private final Runnable beforeReconnect;
+  private final BeforeReconnect beforeReconnect;
   private final Backoff backoff;
   private final List<PresenceListener> listeners = new CopyOnWriteArrayList<>();
 
@@ -132,14 +135,31 @@ public final class PresenceSession implements AutoCloseable {
     }
   }
 
+  /** Prepares the server connection for a new attempt. */
+  @FunctionalInterface
+  public interface BeforeReconnect {
+    /**
+     * @param serverSilent the last stream was dropped because the server stopped answering (its
+     *     connection may look open but lead nowhere: move to another node), not because the
+     *     server or the transport reported an error
+     */
+    void prepare(boolean serverSilent);
+  }
+
+  /** With a hook that does the same whatever ended the last stream. */
+  public PresenceSession(String name, PresenceGrpc.PresenceStub stub, EventExecutor loop, Clock clock,
+      Timing timing, Handler handler, Runnable beforeReconnect) {
+    this(name, stub, loop, clock, timing, handler, silent -> beforeReconnect.run());
+  }
+
   /**
    * @param name who this session is for, at the start of every log line (the client's address)
    * @param stub the Presence stub to the own domain's server (with the client's identity)
    * @param beforeReconnect run before each reconnection attempt (e.g. reset the gRPC channel's
-   *     own connect backoff, so our backoff decides the timing)
+   *     own connect backoff, so our backoff decides the timing; leave a silent node)
    */
   public PresenceSession(String name, PresenceGrpc.PresenceStub stub, EventExecutor loop, Clock clock,
-      Timing timing, Handler handler, Runnable beforeReconnect) {
+      Timing timing, Handler handler, BeforeReconnect beforeReconnect) {
     this.name = name;
     this.stub = stub.withExecutor(loop);
     this.loop = loop;
@@ -235,7 +255,7 @@ public final class PresenceSession implements AutoCloseable {
       return;
     }
     ClientCallStreamObserver<ListenUp> c = call;
-    lost(gen, "the server did not answer within " + timing.attemptTimeout().toMillis() + " ms", false);
+    lost(gen, "the server did not answer within " + timing.attemptTimeout().toMillis() + " ms", false, true);
     c.cancel("attempt timeout", null);
   }
 
@@ -251,7 +271,7 @@ public final class PresenceSession implements AutoCloseable {
     if (silent > timing.heartbeatTimeout().toMillis()) {
       log.info("{} presence server silent for {} ms: dropping the Listen stream", name, silent);
       ClientCallStreamObserver<ListenUp> c = call;
-      lost(gen, "the server did not answer heartbeats for " + silent + " ms", false);
+      lost(gen, "the server did not answer heartbeats for " + silent + " ms", false, true);
       c.cancel("heartbeat timeout", null);
       return;
     }
@@ -304,12 +324,12 @@ public final class PresenceSession implements AutoCloseable {
         case PERMISSION_DENIED, INVALID_ARGUMENT, UNAUTHENTICATED -> true;
         default -> false;
       };
-      lost(gen, describe(s), fatal);
+      lost(gen, describe(s), fatal, false);
     }
 
     @Override
     public void onCompleted() {
-      lost(gen, "the server ended the Listen stream", false);
+      lost(gen, "the server ended the Listen stream", false, false);
     }
   }
 
@@ -368,7 +388,7 @@ public final class PresenceSession implements AutoCloseable {
     }));
   }
 
-  private void lost(int gen, String why, boolean fatal) {
+  private void lost(int gen, String why, boolean fatal, boolean serverSilent) {
     if (gen != generation) {
       return;
     }
@@ -398,7 +418,7 @@ public final class PresenceSession implements AutoCloseable {
     setState(PresenceState.RECONNECTING, why);
     reconnectTask = loop.schedule(() -> {
       try {
-        beforeReconnect.run();
+        beforeReconnect.prepare(serverSilent);
       } catch (RuntimeException e) {
         log.debug("{} before-reconnect hook failed", name, e);
       }
