@@ -145,13 +145,14 @@ public final class Q2qClient implements AutoCloseable {
         org.q2q.proto.PresenceGrpc.newStub(servers.own().channel()), group.next(), clock,
         new PresenceSession.Timing(b.heartbeatInterval, b.heartbeatTimeout, b.backoffInitial, b.backoffMax),
         responder, serverSilent -> {
-          io.grpc.ManagedChannel ch = servers.own().channel();
+          DomainServers.Server own = servers.own();
           if (serverSilent) {
-            // its connection may look open but lead nowhere: drop it, so the next attempt dials
-            // the domain's nodes again and reaches one that answers
-            ch.enterIdle();
+            // its connection may look open but lead nowhere, and it may still accept new ones:
+            // drop it and dial the domain's other nodes first
+            own.nodes().avoidCurrent();
+            own.channel().enterIdle();
           }
-          ch.resetConnectBackoff();
+          own.channel().resetConnectBackoff();
         });
   }
 

@@ -71,6 +71,23 @@ final class TestNet implements AutoCloseable {
     return s;
   }
 
+  /**
+   * Another node of {@code first}'s domain: a server on a copy of its data folder (the same CA; no
+   * shared database, so no node directory: each node knows only its own listeners), federating
+   * like the others, with {@code more} applied to its builder.
+   */
+  LoopbackServer anotherNode(LoopbackServer first, Consumer<org.q2q.server.PresenceServer.Builder> more)
+      throws IOException {
+    PresenceConfig cfg = PresenceConfig.defaults()
+        .withFederation(d -> InetSocketAddress.createUnresolved("127.0.0.1", ports.getOrDefault(d, 1)));
+    LoopbackServer s = LoopbackServer.startNodeOf(first, b -> {
+      b.presence(cfg);
+      more.accept(b);
+    });
+    servers.add(s);
+    return s;
+  }
+
   /** Notes a server's new port after a restart. */
   void restarted(String domain, LoopbackServer s) {
     ports.put(domain, s.port());

@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * name expanded to every address it resolves to. With gRPC's default {@code pick_first} policy the
  * channel then connects to the first address that answers, and after losing its connection starts
  * again from the first: a dead node is passed over (a closed port at once, a silent one after the
- * connect timeout). Re-resolves when the known nodes change and when gRPC asks (every address
+ * connect timeout), and a node that stopped answering on an open connection ({@link
+ * ServerNodes#avoidCurrent}) is put last. Re-resolves when the known nodes change and when gRPC asks (every address
  * failed), so a name's new addresses are found.
  */
 final class NodesNameResolver extends NameResolver {
@@ -127,7 +128,11 @@ final class NodesNameResolver extends NameResolver {
         log.debug("{} cannot resolve the server {}: {}", nodes.domain(), s, e.getMessage());
       }
     }
-    return List.copyOf(out);
+    // nodes that stopped answering go last (the order is otherwise kept)
+    List<InetSocketAddress> ordered = new ArrayList<>();
+    out.stream().filter(a -> !nodes.avoided(a)).forEach(ordered::add);
+    out.stream().filter(nodes::avoided).forEach(ordered::add);
+    return List.copyOf(ordered);
   }
 
   @Override

@@ -43,6 +43,8 @@ public final class ServerNodes {
   private volatile List<ServerAddress> learned = List.of();
   private volatile InetSocketAddress current;
   private volatile Consumer<InetSocketAddress> onNewNode = a -> {};
+  /** Nodes that stopped answering: tried after the others until one of them answers again. */
+  private final Set<InetSocketAddress> avoided = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * @param domain the domain these nodes serve
@@ -118,6 +120,24 @@ public final class ServerNodes {
     return all().get(0);
   }
 
+  /**
+   * Puts the node the channel talks to now after the others, because it stopped answering (its
+   * connection may still look open, and it may still accept new ones): the next connection tries
+   * the other nodes first. It takes its place again once a call reaches it.
+   */
+  public void avoidCurrent() {
+    InetSocketAddress c = current;
+    if (c != null && avoided.add(c)) {
+      log.info("{} the node at {} stopped answering: trying the other nodes first", domain, text(c));
+      changeListeners.forEach(Runnable::run);
+    }
+  }
+
+  /** Whether {@code a} stopped answering ({@link #avoidCurrent}) and has not answered since. */
+  boolean avoided(InetSocketAddress a) {
+    return avoided.contains(a);
+  }
+
   /** Runs {@code r} whenever the known nodes change (the name resolver re-resolves). */
   Runnable onChange(Runnable r) {
     changeListeners.add(r);
@@ -130,7 +150,11 @@ public final class ServerNodes {
   }
 
   private void reached(SocketAddress a) {
-    if (!(a instanceof InetSocketAddress isa) || isa.equals(current)) {
+    if (!(a instanceof InetSocketAddress isa)) {
+      return;
+    }
+    avoided.remove(isa);
+    if (isa.equals(current)) {
       return;
     }
     InetSocketAddress before = current;
@@ -169,7 +193,7 @@ public final class ServerNodes {
 
               @Override
               public void onClose(Status status, Metadata trailers) {
-                if (status.isOk() || status.getCode() != Status.Code.UNAVAILABLE) {
+                if (fromServer(status)) { // an answer without headers first
                   reached(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
                 }
                 super.onClose(status, trailers);
@@ -178,6 +202,14 @@ public final class ServerNodes {
           }
         };
       }
+    };
+  }
+
+  /** Whether {@code s} can only have come from the server (not made up here: cancelled, timed out, lost). */
+  private static boolean fromServer(Status s) {
+    return switch (s.getCode()) {
+      case CANCELLED, DEADLINE_EXCEEDED, UNAVAILABLE, UNKNOWN, INTERNAL -> false;
+      default -> true;
     };
   }
 
