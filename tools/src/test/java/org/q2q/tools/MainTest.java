@@ -160,6 +160,29 @@ class MainTest {
   }
 
   @Test
+  void severalServersAreTriedInOrderAndAllRemembered() throws Exception {
+    int closed;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+      closed = probe.getLocalPort(); // refused once closed: a node that is down
+    }
+    try (LoopbackServer s = LoopbackServer.start()) {
+      String dead = "127.0.0.1:" + closed;
+      Run reg = q2q("secret\n", "register", "alice@localhost", "--server", dead, "--server", s.hostPort(),
+          "--password-stdin", "--yes");
+      assertThat(reg.exit()).as(reg.err()).isZero();
+      assertThat(reg.out()).contains("registered alice@localhost at " + s.hostPort());
+
+      Run who = q2q("", "whoami"); // both remembered, in order
+      assertThat(who.exit()).as(who.err()).isZero();
+      assertThat(who.out()).contains("server       " + dead + " or " + s.hostPort());
+
+      Run id = q2q("", "identify", "localhost", "--server", dead + "," + s.hostPort());
+      assertThat(id.exit()).as(id.err()).isZero();
+      assertThat(id.out()).contains("localhost CA " + s.server().ca().fingerprint());
+    }
+  }
+
+  @Test
   void aWrongPasswordIsOneLineAndExitCode3() throws Exception {
     try (LoopbackServer s = LoopbackServer.start()) {
       assertThat(q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes").exit()).isZero();
