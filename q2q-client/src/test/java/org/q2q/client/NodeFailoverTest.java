@@ -115,6 +115,51 @@ class NodeFailoverTest {
   }
 
   @Test
+  void aSenderWhoseNodeGoesAwayDuringInboundAsksAnotherNode() throws Exception {
+    try (TestNet net = new TestNet(dir)) {
+      LoopbackServer node1 = net.server("localhost");
+      LoopbackServer node2 = net.anotherNode(node1, b -> {});
+      // on node 1, a session of bob's that never answers, so alice's Inbound there waits...
+      Address domain = Address.ofDomain("localhost");
+      io.grpc.ManagedChannel toNode1 = org.q2q.client.internal.grpc.PresenceChannels.open(
+          ServerAddress.parse(node1.hostPort()), domain, org.q2q.client.internal.grpc.PresenceChannels.trustingCa(
+              domain, node1.server().ca().certificate(), Clock.systemUTC()), node1.issueIdentity("bob@localhost"));
+      io.netty.channel.DefaultEventLoop loop = new io.netty.channel.DefaultEventLoop();
+      CompletableFuture<org.q2q.proto.InboundQuery> asked = new CompletableFuture<>();
+      try (org.q2q.client.internal.presence.PresenceSession stuck = new org.q2q.client.internal.presence.PresenceSession(
+          "bob@localhost (stuck)", org.q2q.proto.PresenceGrpc.newStub(toNode1), loop, Clock.systemUTC(),
+          new org.q2q.client.internal.presence.PresenceSession.Timing(Duration.ofSeconds(15), Duration.ofSeconds(45),
+              Duration.ofMillis(100), Duration.ofSeconds(2)),
+          new org.q2q.client.internal.presence.PresenceSession.Handler() {
+            @Override
+            public CompletableFuture<org.q2q.proto.InboundAnswer> inboundQuery(org.q2q.proto.InboundQuery q) {
+              asked.complete(q);
+              return new CompletableFuture<>(); // never answered
+            }
+
+            @Override
+            public void relayOpen(org.q2q.proto.RelayOpen notice) {}
+          }, () -> {})) {
+        stuck.offer("echo", "").get(10, TimeUnit.SECONDS);
+        // ...and the real bob on node 2
+        Q2qClient bob = net.client(node2, "bob@localhost");
+        bob.listen("echo", TestNet::echo).ready().get(10, TimeUnit.SECONDS);
+
+        Q2qClient alice = net.track(net.builder(node1, "alice@localhost")
+            .server(node1.hostPort() + "," + node2.hostPort()).build());
+        CompletableFuture<VirtualChannel> ch = alice.connect(BOB, "echo");
+        asked.get(10, TimeUnit.SECONDS); // alice's Inbound waits at node 1
+        node1.server().close();
+        assertThat(PresenceReconnectTest.roundTrip(ch.get(20, TimeUnit.SECONDS), "elsewhere")).isEqualTo("elsewhere");
+        assertThat(portOf(alice.server())).isEqualTo(node2.port());
+      } finally {
+        toNode1.shutdownNow();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
   void aListenerLeavesANodeThatFallsSilentForAnother() throws Exception {
     try (TestNet net = new TestNet(dir)) {
       // node 1 is reached through a proxy that can hang (it then still accepts connections, but

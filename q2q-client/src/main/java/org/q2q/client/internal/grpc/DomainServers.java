@@ -180,7 +180,7 @@ public final class DomainServers implements AutoCloseable {
   }
 
   private X509Certificate identify(Address domain, long timeoutMillis) {
-    ServerNodes where = new ServerNodes(domain, locate(domain));
+    ServerNodes where = new ServerNodes(identity.address().toString(), domain, locate(domain));
     // the extended trust manager of registration (review L10: a plain X509TrustManager got the JDK
     // provider's HTTPS host-name check added, BoringSSL's not)
     ServerChainCapture capture = new ServerChainCapture(domain, true);
@@ -216,7 +216,7 @@ public final class DomainServers implements AutoCloseable {
   }
 
   private Server open(Address domain, X509Certificate ca) {
-    ServerNodes nodes = new ServerNodes(domain, locate(domain));
+    ServerNodes nodes = new ServerNodes(identity.address().toString(), domain, locate(domain));
     EventLoop loop = transports == null ? null : transports.next();
     ManagedChannel ch = PresenceChannels.open(nodes, PresenceChannels.trustingCa(domain, ca, clock), identity, loop);
     nodes.onNewNode(node -> askNodes(nodes, ch));

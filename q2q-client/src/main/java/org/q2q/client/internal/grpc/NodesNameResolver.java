@@ -125,7 +125,7 @@ final class NodesNameResolver extends NameResolver {
           out.add(new InetSocketAddress(a, s.port()));
         }
       } catch (UnknownHostException | SecurityException e) {
-        log.debug("{} cannot resolve the server {}: {}", nodes.domain(), s, e.getMessage());
+        log.debug("{} cannot resolve the server {} of {}: {}", nodes.owner(), s, nodes.domain(), e.getMessage());
       }
     }
     // nodes that stopped answering go last (the order is otherwise kept)

@@ -37,6 +37,7 @@ import org.slf4j.LoggerFactory;
 public final class ServerNodes {
   private static final Logger log = LoggerFactory.getLogger(ServerNodes.class);
 
+  private final String owner;
   private final Address domain;
   private final List<ServerAddress> configured;
   private final List<Runnable> changeListeners = new CopyOnWriteArrayList<>();
@@ -46,16 +47,28 @@ public final class ServerNodes {
   /** Nodes that stopped answering: tried after the others until one of them answers again. */
   private final Set<InetSocketAddress> avoided = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /** Nodes whose log lines start with the domain. */
+  public ServerNodes(Address domain, List<ServerAddress> configured) {
+    this(domain.domainAddress().toString(), domain, configured);
+  }
+
   /**
+   * @param owner who uses them, at the start of every log line (the client's address)
    * @param domain the domain these nodes serve
    * @param configured its configured servers, in the order to try them (not empty)
    */
-  public ServerNodes(Address domain, List<ServerAddress> configured) {
+  public ServerNodes(String owner, Address domain, List<ServerAddress> configured) {
+    this.owner = Objects.requireNonNull(owner, "owner");
     this.domain = Objects.requireNonNull(domain, "domain").domainAddress();
     if (configured.isEmpty()) {
       throw new IllegalArgumentException("no server for " + domain);
     }
     this.configured = List.copyOf(configured);
+  }
+
+  /** Who uses them (for log lines). */
+  String owner() {
+    return owner;
   }
 
   /** The domain. */
@@ -94,7 +107,7 @@ public final class ServerNodes {
       try {
         usable.add(new ServerAddress(hp.getHost(), hp.getPort()));
       } catch (IllegalArgumentException e) {
-        log.debug("{} ignoring the node {}:{}: {}", domain, hp.getHost(), hp.getPort(), e.getMessage());
+        log.debug("{} ignoring the node {}:{} of {}: {}", owner, hp.getHost(), hp.getPort(), domain, e.getMessage());
       }
     }
     List<ServerAddress> before = learned;
@@ -103,7 +116,7 @@ public final class ServerNodes {
       return false;
     }
     learned = after;
-    log.info("{} nodes now known: {}", domain, all());
+    log.info("{} nodes of {} now known: {}", owner, domain, all());
     changeListeners.forEach(Runnable::run);
     return true;
   }
@@ -128,7 +141,7 @@ public final class ServerNodes {
   public void avoidCurrent() {
     InetSocketAddress c = current;
     if (c != null && avoided.add(c)) {
-      log.info("{} the node at {} stopped answering: trying the other nodes first", domain, text(c));
+      log.info("{} the node of {} at {} stopped answering: trying the other nodes first", owner, domain, text(c));
       changeListeners.forEach(Runnable::run);
     }
   }
@@ -160,14 +173,14 @@ public final class ServerNodes {
     InetSocketAddress before = current;
     current = isa;
     if (before != null) {
-      log.info("{} now served by the node at {} (was {})", domain, text(isa), text(before));
+      log.info("{} now talks to the node of {} at {} (was {})", owner, domain, text(isa), text(before));
     } else {
-      log.debug("{} served by the node at {}", domain, text(isa));
+      log.debug("{} talks to the node of {} at {}", owner, domain, text(isa));
     }
     try {
       onNewNode.accept(isa);
     } catch (RuntimeException e) {
-      log.debug("{} new-node hook failed", domain, e);
+      log.debug("{} new-node hook of {} failed", owner, domain, e);
     }
   }
 
