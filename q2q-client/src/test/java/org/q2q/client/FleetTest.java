@@ -115,9 +115,34 @@ class FleetTest {
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(3));
   }
 
+  @Test
+  void whenTheListenersNodeDiesItListensOnAnotherAndIsReachedAgain() throws Exception {
+    // bob was given node 3 alone: he learns the others from it (Nodes) and moves there by himself
+    Q2qClient bob = net.track(net.builder(node3, "bob@localhost").directTcp(false).ptcp(false).build());
+    bob.listen("echo", TestNet::echo).ready().get(10, TimeUnit.SECONDS);
+    TestNet.await(() -> node3.server().liveNodes().size() == 3, Duration.ofSeconds(5), "three live nodes");
+    Q2qClient alice = net.track(net.builder(node1, "alice@localhost").directTcp(false).ptcp(false).build());
+    connectSoon(alice, "echo").close();
+
+    int deadPort = node3.port();
+    long killed = System.nanoTime();
+    node3.server().close();
+    VirtualChannel again = connectSoon(alice, "echo", Duration.ofSeconds(10));
+    Duration took = Duration.ofNanos(System.nanoTime() - killed);
+    System.out.println("FleetTest: bob reachable again " + took.toMillis() + " ms after his node stopped");
+    assertThat(took).isLessThan(Duration.ofSeconds(10));
+    assertThat(again.route().toString()).doesNotContain(":" + deadPort);
+    TestNet.assertEchoedIntact(again, 1 << 20, 11, 65_536);
+    again.close();
+  }
+
   /** Connects once the listener's node has written its registration (tens of ms). */
   private static VirtualChannel connectSoon(Q2qClient alice, String service) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    return connectSoon(alice, service, Duration.ofSeconds(5));
+  }
+
+  private static VirtualChannel connectSoon(Q2qClient alice, String service, Duration within) throws Exception {
+    long deadline = System.nanoTime() + within.toNanos();
     while (true) {
       try {
         return alice.connect(BOB, service).get(20, TimeUnit.SECONDS);
