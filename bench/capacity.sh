@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Server capacity: a `q2q server` in its own JVM, and bench/capacity/CapacityLoad in another
+# Server capacity: `q2q server` node(s) in their own JVMs, and bench/capacity/CapacityLoad in another
 # holding N Listen sessions over M TLS connections with heartbeats, then Inbound from C callers.
 # Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--caller-ids 16] [--inbound-seconds 10]
-#        [--heartbeat-seconds 15] [--server-heap 1g]
+#        [--heartbeat-seconds 15] [--server-heap 1g] [--nodes 1] [--database postgresql://USER:PASS@HOST:PORT/DB]
 # (goal of issue 12: --sessions 50000 --connections 10000, Inbound p99 < 50 ms, >= 2000/s)
+# --nodes N > 1 (issue 14): N nodes of one domain on one PostgreSQL database (default: a fresh database
+# on $Q2Q_TEST_POSTGRES, postgresql://q2q:q2q-test@127.0.0.1:5432/postgres, dropped at the end); the
+# listeners and callers are spread over the nodes in turn, so most Inbound calls cross nodes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 heap=1g
+nodes=1
+database=
 args=()
 while (($#)); do
   case "$1" in
     --server-heap) heap=$2; shift 2 ;;
+    --nodes) nodes=$2; shift 2 ;;
+    --database) database=$2; shift 2 ;;
     *) args+=("$1" "$2"); shift 2 ;;
   esac
 done
@@ -20,16 +27,45 @@ echo "open files limit: $(ulimit -n)"
 ./q2q --help >/dev/null # builds the jar when missing or stale
 jar=tools/target/q2q.jar
 work=$(mktemp -d "${TMPDIR:-/tmp}/q2q-capacity.XXXXXX")
-spid=
-cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+pids=()
+dropdb=
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "$dropdb" ]; then psql "$dropdb" -qc "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 trap 'exit 143' INT TERM
 mkdir -p "$work/classes"
 javac -nowarn -cp "$jar" -d "$work/classes" bench/capacity/CapacityLoad.java
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-java -Xmx"$heap" -jar "$jar" server --data "$work/server" --port "$port" --bind 127.0.0.1 >"$work/server.log" 2>&1 &
-spid=$!
-for _ in $(seq 150); do grep -q "listening" "$work/server.log" && break; sleep 0.2; done
-grep -q "listening" "$work/server.log" || { cat "$work/server.log"; echo "the server did not start" >&2; exit 1; }
-java -Xmx2g -cp "$jar:$work/classes" CapacityLoad --server "127.0.0.1:$port" --domain localhost \
-  --data "$work/server" --server-pid "$spid" "${args[@]}"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+fleet=()
+if ((nodes > 1)) && [ -z "$database" ]; then
+  admin=${Q2Q_TEST_POSTGRES:-postgresql://q2q:q2q-test@127.0.0.1:5432/postgres}
+  dbname=q2q_capacity_$$
+  psql "$admin" -qc "CREATE DATABASE $dbname" >/dev/null
+  dropdb=$admin
+  database=${admin%/*}/$dbname
+fi
+[ -n "$database" ] && fleet=(--database "$database" --advertise 127.0.0.1)
+servers=
+spids=
+for n in $(seq "$nodes"); do
+  port=$(free_port)
+  if ((n > 1)); then # another node of the domain: the same CA, as an administrator copies it
+    mkdir -p "$work/server$n"
+    cp -rp "$work/server1/." "$work/server$n"/
+    rm -f "$work/server$n"/q2q.db*
+  fi
+  java -Xmx"$heap" -jar "$jar" server --data "$work/server$n" --port "$port" --bind 127.0.0.1 "${fleet[@]}" \
+    >"$work/server$n.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 150); do grep -q "listening" "$work/server$n.log" && break; sleep 0.2; done
+  grep -q "listening" "$work/server$n.log" || { cat "$work/server$n.log"; echo "node $n did not start" >&2; exit 1; }
+  servers+=${servers:+,}127.0.0.1:$port
+  spids+=${spids:+,}${pids[-1]}
+done
+echo "nodes: $nodes ($servers)${database:+, database ${database%%@*}@...}"
+java -Xmx2g -cp "$jar:$work/classes" CapacityLoad --server "$servers" --domain localhost \
+  --data "$work/server1" --server-pid "$spids" "${args[@]}"
