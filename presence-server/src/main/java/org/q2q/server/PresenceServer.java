@@ -32,6 +32,7 @@ import org.q2q.proto.PresenceGrpc;
 import org.q2q.server.internal.grpc.StatusMappingInterceptor;
 import org.q2q.server.internal.registration.RegistrationService;
 import org.q2q.server.internal.registration.RevocationService;
+import org.q2q.server.internal.registration.DomainRateLimits;
 import org.q2q.server.internal.registration.SignGate;
 import org.q2q.server.internal.stun.StunPort;
 import org.q2q.server.internal.limits.ConnectionGate;
@@ -81,6 +82,7 @@ public final class PresenceServer implements AutoCloseable {
   private volatile ConnectionGate connections;
   /** Server-wide timers (the TLS certificate's renewal). */
   private volatile ScheduledExecutorService timers;
+  private volatile ServerDatabase database;
   private volatile AccountStore accounts;
   private volatile Revocations revocations;
   private volatile ScheduledExecutorService revocationWatch;
@@ -120,8 +122,13 @@ public final class PresenceServer implements AutoCloseable {
       });
       long renewEvery = serverCertificate.checkInterval().toMillis();
       timers.scheduleWithFixedDelay(serverCertificate::renewIfDue, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
-      accounts = AccountStore.open(config.dataDir, config.clock);
-      closeables.add(accounts);
+      database = ServerDatabase.open(
+          config.database != null ? config.database : DatabaseLocation.sqlite(config.dataDir));
+      closeables.add(database);
+      // every node of a domain serves with the same CA: the database keeps the first one's
+      database.recordOrCheckCa(domain, ca.fingerprint());
+      log.info("serving {} with the CA {} (database {})", domain, ca.fingerprint(), database.location());
+      accounts = new AccountStore(database, config.clock);
       revocations = Revocations.of(accounts);
       domainCas = new DomainCas(ca, config.clock, revocations);
 
@@ -146,7 +153,8 @@ public final class PresenceServer implements AutoCloseable {
               .maxConcurrentCallsPerConnection(limits.maxCallsPerConnection())
               .maxInboundMessageSize(config.maxMessageBytes);
 
-      SignGate signGate = new SignGate(config.registrationLimits, config.clock);
+      SignGate signGate = new SignGate(config.registrationLimits, config.clock,
+          new DomainRateLimits(database, config.clock));
       closeables.add(0, signGate);
       List<BindableService> services = new ArrayList<>();
       services.add(
@@ -354,6 +362,11 @@ public final class PresenceServer implements AutoCloseable {
     return requireStarted(accounts);
   }
 
+  /** The server's database (its pool and dialect, for further stores). */
+  public ServerDatabase database() {
+    return requireStarted(database);
+  }
+
   /** This domain's revoked certificates, as the server checks them. */
   public Revocations revocations() {
     return requireStarted(revocations);
@@ -416,7 +429,7 @@ public final class PresenceServer implements AutoCloseable {
     // services first (they may end long-lived streams), each once; the database after the wait
     for (java.util.Iterator<AutoCloseable> it = closeables.iterator(); it.hasNext(); ) {
       AutoCloseable c = it.next();
-      if (!(c instanceof AccountStore)) {
+      if (!(c instanceof ServerDatabase)) {
         it.remove();
         closeOne(c);
       }
@@ -494,6 +507,7 @@ public final class PresenceServer implements AutoCloseable {
     private int stunPerSourceBurst = 20;
     private double stunGlobalPerSecond = 5000;
     private Duration revocationCheckInterval = Duration.ofSeconds(2);
+    private DatabaseLocation database; // null: SQLite in the data folder
 
     private Builder() {}
 
@@ -506,6 +520,15 @@ public final class PresenceServer implements AutoCloseable {
     /** The data folder: CA, database (default {@code ./q2q-data}). */
     public Builder dataDir(Path dataDir) {
       this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
+      return this;
+    }
+
+    /**
+     * The database (default: SQLite {@code q2q.db} in the data folder); a PostgreSQL database is
+     * shared by the nodes of a domain, each with the same CA files in its data folder.
+     */
+    public Builder database(DatabaseLocation database) {
+      this.database = database;
       return this;
     }
 
