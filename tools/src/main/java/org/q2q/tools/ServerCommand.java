@@ -59,6 +59,8 @@ final class ServerCommand implements Callable<Integer> {
           + "(default: " + ListenLimits.DEFAULT_MAX_SESSIONS + ").")
   Integer maxListeners;
 
+  @Mixin DatabaseOptions database;
+
   @Override
   public Integer call() throws Exception {
     PresenceServer.Builder builder =
@@ -71,6 +73,7 @@ final class ServerCommand implements Callable<Integer> {
             // other domains' servers, for learning their CAs (federation): as clients find them
             .presence(PresenceConfig.defaults().withFederation(
                 DomainServerLocator.fromServersVariable(Main.of(spec).environment().env().get("Q2Q_SERVERS"))));
+    builder.database(database.location(data, Main.of(spec).environment().env()));
     if (relayPort != null) {
       builder.relaySocketPort(relayPort);
     }
@@ -102,7 +105,9 @@ final class ServerCommand implements Callable<Integer> {
         + (server.udpPort() == 0 ? "" : ", udp port " + server.udpPort() + " (STUN)")
         + (server.relaySocketPort() == 0 ? "" : ", relay tcp port " + server.relaySocketPort()));
     out.println("  CA fingerprint " + server.ca().fingerprint());
-    out.println("  data in " + data.toAbsolutePath().normalize() + ", registration " + registration.name().toLowerCase(java.util.Locale.ROOT));
+    out.println("  data in " + data.toAbsolutePath().normalize()
+        + (server.database().sqliteFile().isPresent() ? "" : ", database " + server.database().location())
+        + ", registration " + registration.name().toLowerCase(java.util.Locale.ROOT));
     out.println("  " + registrationNotice(registration, server.domain().domain(),
         bind != null && InetAddress.getByName(bind).isLoopbackAddress()));
     out.println("  register with: q2q register alice@" + server.domain() + " --server "
