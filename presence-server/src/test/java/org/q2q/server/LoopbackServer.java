@@ -60,6 +60,27 @@ public final class LoopbackServer implements AutoCloseable {
     return s;
   }
 
+  /**
+   * Another node of {@code first}'s domain: a fresh data folder holding a copy of its CA files
+   * ({@code ca.crt}, {@code ca.key}), as an administrator gives every node; {@code customize}
+   * should point it at the same database ({@link PresenceServer.Builder#database}).
+   */
+  public static LoopbackServer startNode(LoopbackServer first, Consumer<PresenceServer.Builder> customize)
+      throws IOException {
+    Path dir = Files.createTempDirectory("q2q-server-");
+    LoopbackServer s = new LoopbackServer(first.domain, dir, customize);
+    try {
+      for (String f : new String[] {"ca.crt", "ca.key"}) {
+        Files.copy(first.dataDir.resolve(f), dir.resolve(f), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+      }
+      s.server = s.newServer().start();
+    } catch (IOException | RuntimeException e) {
+      s.deleteDataDir();
+      throw e;
+    }
+    return s;
+  }
+
   private PresenceServer newServer() {
     PresenceServer.Builder b =
         PresenceServer.builder()
