@@ -38,6 +38,7 @@ final class AddUserCommand implements Callable<Integer> {
     CliEnvironment env = Main.of(spec).environment();
     Address a = target.account();
     checkDomain(a);
+    target.location(Main.of(spec)); // a bad --database is a usage error before the password is asked
     String password = Passwords.read(env, passwordStdin, "New password for " + a + ": ", true);
     try (AccountStore accounts = target.openStore(Main.of(spec))) {
       try {

@@ -32,6 +32,7 @@ final class ServerPasswdCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     CliEnvironment env = Main.of(spec).environment();
     Address a = target.account();
+    target.location(Main.of(spec)); // a bad --database is a usage error before the password is asked
     String password = Passwords.read(env, passwordStdin, "New password for " + a + ": ", true);
     try (AccountStore accounts = target.openStore(Main.of(spec))) {
       try {
