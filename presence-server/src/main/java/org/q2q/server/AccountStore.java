@@ -2,13 +2,8 @@ package org.q2q.server;
 
 import java.io.IOException;
 import java.math.BigInteger;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystems;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -22,33 +17,32 @@ import java.util.Optional;
 import java.util.Set;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.PasswordHasher;
-import org.q2q.certstore.SecureFiles;
 
 /**
- * The presence server's accounts and issued certificates, in an embedded SQLite database
- * ({@code q2q.db} in the data folder, mode 0600, WAL journal so the server and an offline
- * {@code q2q server adduser} can use it at the same time).
+ * The presence server's accounts, the certificates it issued and their revocations, in its {@link
+ * ServerDatabase} (SQLite by default, or PostgreSQL shared by several nodes).
  *
  * <pre>
  * accounts(address PK, password_hash, created_ms)          password_hash: Argon2id PHC string
  * certificates(serial PK, address, not_after_ms, issued_ms, key_sha256)
  *                                                          serial: hex; key_sha256: hex, null before v2
  * revocations(serial PK, address, revoked_ms, reason)      serials this server no longer honours
+ * revisions('revocations', value)                          bumped with every revocation
  * </pre>
  *
  * <p>Revocation is by serial: a certificate this domain's CA issued is refused by the server (and
  * so never offered to peers) once its serial is in {@code revocations}; {@link Revocations} keeps
  * the in-memory copy the server checks on every call, and notices changes made by another process
- * (the administrator's {@code q2q server revoke}) through {@link #dataVersion()}.
+ * or node (the administrator's {@code q2q server revoke}, Sign on another node) through {@link
+ * #dataVersion()}, the revocation counter each revocation bumps in its own transaction.
  *
- * The schema version is SQLite's {@code user_version}; a database from a newer q2q is refused.
- * Safe for concurrent use (one connection, calls serialised).
+ * Safe for concurrent use.
  */
 public final class AccountStore implements AutoCloseable {
-  /** The database file name inside the data folder. */
-  public static final String FILE_NAME = "q2q.db";
-  /** The schema version this code writes. */
-  static final int SCHEMA_VERSION = 2;
+  /** The SQLite file name inside the data folder. */
+  public static final String FILE_NAME = DatabaseLocation.SQLITE_FILE_NAME;
+  /** SQLite's {@code user_version} this code writes. */
+  static final int SCHEMA_VERSION = ServerDatabase.SQLITE_USER_VERSION;
 
   /** One account. */
   public record Account(Address address, String passwordHash, Instant created) {}
@@ -59,117 +53,54 @@ public final class AccountStore implements AutoCloseable {
   /** One issued certificate and whether it was revoked (for listings). */
   public record CertificateStatus(IssuedCertificate certificate, Optional<Instant> revoked, String reason) {}
 
-  private final Path file;
+  private final ServerDatabase db;
+  private final boolean ownsDatabase;
   private final Clock clock;
-  private final Connection db; // guarded by this
   private final List<Runnable> revocationListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-  private AccountStore(Path file, Clock clock, Connection db) {
-    this.file = file;
-    this.clock = clock;
+  /** The accounts in {@code db}, which the caller closes. */
+  public AccountStore(ServerDatabase db, Clock clock) {
+    this(db, false, clock);
+  }
+
+  private AccountStore(ServerDatabase db, boolean ownsDatabase, Clock clock) {
     this.db = db;
+    this.ownsDatabase = ownsDatabase;
+    this.clock = clock;
   }
 
   /**
-   * Opens (creating if needed) the database in {@code dataDir}.
+   * Opens (creating if needed) the SQLite database in {@code dataDir}; {@link #close()} closes it.
    *
    * @throws IOException if it cannot be opened or is from a newer version of q2q
    */
   public static AccountStore open(Path dataDir, Clock clock) throws IOException {
-    Path dir = SecureFiles.createPrivateDirectories(dataDir);
-    Path file = dir.resolve(FILE_NAME);
-    createPrivateFile(file);
-    Connection c = null;
-    try {
-      c = DriverManager.getConnection("jdbc:sqlite:" + file);
-      try (Statement s = c.createStatement()) {
-        s.execute("PRAGMA busy_timeout = 5000");
-        s.execute("PRAGMA journal_mode = WAL");
-        s.execute("PRAGMA foreign_keys = ON");
-      }
-      migrate(c, file);
-      return new AccountStore(file, clock, c);
-    } catch (SQLException e) {
-      closeQuietly(c);
-      throw new IOException("cannot open the account database " + file + ": " + e.getMessage(), e);
-    } catch (IOException | RuntimeException e) {
-      closeQuietly(c);
-      throw e;
-    }
+    return open(DatabaseLocation.sqlite(dataDir), clock);
   }
 
-  private static void createPrivateFile(Path file) throws IOException {
-    // SQLite creates its -wal and -shm files with the permissions of the database file.
-    if (FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
-      try {
-        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      } catch (FileAlreadyExistsException e) {
-        // existing database
-      }
-    }
+  /**
+   * Opens the database at {@code location} (the administrator's commands); {@link #close()} closes it.
+   *
+   * @throws IOException if it cannot be opened or is from a newer version of q2q
+   */
+  public static AccountStore open(DatabaseLocation location, Clock clock) throws IOException {
+    return new AccountStore(ServerDatabase.open(location), true, clock);
   }
 
-  private static void migrate(Connection c, Path file) throws SQLException, IOException {
-    int version;
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("PRAGMA user_version")) {
-      version = rs.next() ? rs.getInt(1) : 0;
-    }
-    if (version > SCHEMA_VERSION) {
-      throw new IOException(
-          "the account database " + file + " has schema version " + version
-              + ", newer than this q2q understands (" + SCHEMA_VERSION + "); upgrade q2q");
-    }
-    if (version == SCHEMA_VERSION) {
-      return;
-    }
-    c.setAutoCommit(false);
-    try (Statement s = c.createStatement()) {
-      if (version < 1) {
-        createVersion1(s);
-      }
-      // version 1 -> 2: revocations, and the key of each certificate (a renewal replaces the
-      // certificates of the same key; the per-account cap counts keys, i.e. devices)
-      s.execute("ALTER TABLE certificates ADD COLUMN key_sha256 TEXT");
-      s.execute(
-          "CREATE TABLE IF NOT EXISTS revocations ("
-              + " serial TEXT PRIMARY KEY NOT NULL,"
-              + " address TEXT NOT NULL,"
-              + " revoked_ms INTEGER NOT NULL,"
-              + " reason TEXT NOT NULL)");
-      s.execute("PRAGMA user_version = " + SCHEMA_VERSION);
-      c.commit();
-    } catch (SQLException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(true);
-    }
+  /** The database. */
+  public ServerDatabase database() {
+    return db;
   }
 
-  private static void createVersion1(Statement s) throws SQLException {
-    s.execute(
-        "CREATE TABLE IF NOT EXISTS accounts ("
-            + " address TEXT PRIMARY KEY NOT NULL,"
-            + " password_hash TEXT NOT NULL,"
-            + " created_ms INTEGER NOT NULL)");
-    s.execute(
-        "CREATE TABLE IF NOT EXISTS certificates ("
-            + " serial TEXT PRIMARY KEY NOT NULL,"
-            + " address TEXT NOT NULL REFERENCES accounts(address),"
-            + " not_after_ms INTEGER NOT NULL,"
-            + " issued_ms INTEGER NOT NULL)");
-    s.execute("CREATE INDEX IF NOT EXISTS certificates_by_address ON certificates(address)");
-  }
-
-  /** The database file. */
-  public Path file() {
-    return file;
+  /** Where the database is (for messages). */
+  public DatabaseLocation location() {
+    return db.location();
   }
 
   /** The account of {@code address}, if any. */
-  public synchronized Optional<Account> find(Address address) throws IOException {
-    try (PreparedStatement p =
-        db.prepareStatement("SELECT password_hash, created_ms FROM accounts WHERE address = ?")) {
+  public Optional<Account> find(Address address) throws IOException {
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement p = c.prepareStatement("SELECT password_hash, created_ms FROM accounts WHERE address = ?")) {
       p.setString(1, address.toString());
       try (ResultSet rs = p.executeQuery()) {
         if (!rs.next()) {
@@ -187,11 +118,11 @@ public final class AccountStore implements AutoCloseable {
    *
    * @return false (and changes nothing) if the account exists
    */
-  public synchronized boolean create(Address address, String passwordHash) throws IOException {
+  public boolean create(Address address, String passwordHash) throws IOException {
     checkUserAddress(address);
-    try (PreparedStatement p =
-        db.prepareStatement(
-            "INSERT OR IGNORE INTO accounts(address, password_hash, created_ms) VALUES (?, ?, ?)")) {
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement p = c.prepareStatement(
+            "INSERT INTO accounts(address, password_hash, created_ms) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")) {
       p.setString(1, address.toString());
       p.setString(2, passwordHash);
       p.setLong(3, clock.millis());
@@ -217,9 +148,9 @@ public final class AccountStore implements AutoCloseable {
   }
 
   /** Every account's address, sorted. */
-  public synchronized List<Address> addresses() throws IOException {
+  public List<Address> addresses() throws IOException {
     List<Address> out = new ArrayList<>();
-    try (Statement s = db.createStatement();
+    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT address FROM accounts ORDER BY address")) {
       while (rs.next()) {
         out.add(Address.parse(rs.getString(1)));
@@ -239,10 +170,10 @@ public final class AccountStore implements AutoCloseable {
    * Records a certificate issued for {@code address} to the key whose SHA-256 (of its encoding) is
    * {@code keySha256} (hex; null if unknown).
    */
-  public synchronized void recordCertificate(BigInteger serial, Address address, Instant notAfter, String keySha256)
+  public void recordCertificate(BigInteger serial, Address address, Instant notAfter, String keySha256)
       throws IOException {
-    try (PreparedStatement p =
-        db.prepareStatement(
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement p = c.prepareStatement(
             "INSERT INTO certificates(serial, address, not_after_ms, issued_ms, key_sha256) VALUES (?, ?, ?, ?, ?)")) {
       p.setString(1, serial.toString(16));
       p.setString(2, address.toString());
@@ -260,8 +191,9 @@ public final class AccountStore implements AutoCloseable {
    *
    * @return false if there is no such account
    */
-  public synchronized boolean changePassword(Address address, String passwordHash) throws IOException {
-    try (PreparedStatement p = db.prepareStatement("UPDATE accounts SET password_hash = ? WHERE address = ?")) {
+  public boolean changePassword(Address address, String passwordHash) throws IOException {
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement p = c.prepareStatement("UPDATE accounts SET password_hash = ? WHERE address = ?")) {
       p.setString(1, passwordHash);
       p.setString(2, address.toString());
       return p.executeUpdate() == 1;
@@ -298,22 +230,8 @@ public final class AccountStore implements AutoCloseable {
    * @return false if no such certificate was issued to {@code address} or it is revoked already
    */
   public boolean revoke(Address address, BigInteger serial, String reason) throws IOException {
-    return revoked(revokeLocked(address, serial, reason)) == 1;
-  }
-
-  private synchronized int revokeLocked(Address address, BigInteger serial, String reason) throws IOException {
-    try (PreparedStatement p =
-        db.prepareStatement(
-            "INSERT OR IGNORE INTO revocations(serial, address, revoked_ms, reason)"
-                + " SELECT serial, address, ?, ? FROM certificates WHERE serial = ? AND address = ?")) {
-      p.setLong(1, clock.millis());
-      p.setString(2, reason);
-      p.setString(3, serial.toString(16));
-      p.setString(4, address.toString());
-      return p.executeUpdate();
-    } catch (SQLException e) {
-      throw failure("revoke a certificate of " + address, e);
-    }
+    return revoked(revokeWhere("serial = ? AND address = ?", "revoke a certificate of " + address, reason,
+        serial.toString(16), address.toString())) == 1;
   }
 
   /**
@@ -322,22 +240,8 @@ public final class AccountStore implements AutoCloseable {
    * @return how many were revoked
    */
   public int revokeAll(Address address, BigInteger keep, String reason) throws IOException {
-    return revoked(revokeAllLocked(address, keep, reason));
-  }
-
-  private synchronized int revokeAllLocked(Address address, BigInteger keep, String reason) throws IOException {
-    try (PreparedStatement p =
-        db.prepareStatement(
-            "INSERT OR IGNORE INTO revocations(serial, address, revoked_ms, reason)"
-                + " SELECT serial, address, ?, ? FROM certificates WHERE address = ? AND serial <> ?")) {
-      p.setLong(1, clock.millis());
-      p.setString(2, reason);
-      p.setString(3, address.toString());
-      p.setString(4, keep == null ? "" : keep.toString(16));
-      return p.executeUpdate();
-    } catch (SQLException e) {
-      throw failure("revoke the certificates of " + address, e);
-    }
+    return revoked(revokeWhere("address = ? AND serial <> ?", "revoke the certificates of " + address,
+        reason, address.toString(), keep == null ? "" : keep.toString(16)));
   }
 
   /**
@@ -348,24 +252,39 @@ public final class AccountStore implements AutoCloseable {
    */
   public int revokeSameKey(Address address, String keySha256, BigInteger keep, String reason)
       throws IOException {
-    return revoked(revokeSameKeyLocked(address, keySha256, keep, reason));
+    return revoked(revokeWhere("address = ? AND key_sha256 = ? AND serial <> ?",
+        "revoke the older certificates of a key of " + address, reason, address.toString(), keySha256,
+        keep.toString(16)));
   }
 
-  private synchronized int revokeSameKeyLocked(Address address, String keySha256, BigInteger keep, String reason)
-      throws IOException {
-    try (PreparedStatement p =
-        db.prepareStatement(
-            "INSERT OR IGNORE INTO revocations(serial, address, revoked_ms, reason)"
-                + " SELECT serial, address, ?, ? FROM certificates"
-                + " WHERE address = ? AND key_sha256 = ? AND serial <> ?")) {
-      p.setLong(1, clock.millis());
-      p.setString(2, reason);
-      p.setString(3, address.toString());
-      p.setString(4, keySha256);
-      p.setString(5, keep.toString(16));
-      return p.executeUpdate();
+  /**
+   * Revokes the issued certificates matching {@code where} (with {@code args} after the reason) and
+   * bumps the revocation counter in the same transaction, so that pollers cannot miss it.
+   */
+  private int revokeWhere(String where, String what, String reason, String... args) throws IOException {
+    try {
+      return db.inTransaction(c -> {
+        int n;
+        try (PreparedStatement p = c.prepareStatement(
+            "INSERT INTO revocations(serial, address, revoked_ms, reason)"
+                + " SELECT serial, address, ?, ? FROM certificates WHERE " + where + " ON CONFLICT DO NOTHING")) {
+          p.setLong(1, clock.millis());
+          p.setString(2, reason);
+          for (int i = 0; i < args.length; i++) {
+            p.setString(3 + i, args[i]);
+          }
+          n = p.executeUpdate();
+        }
+        if (n > 0) {
+          try (PreparedStatement p = c.prepareStatement(
+              "UPDATE revisions SET value = value + 1 WHERE name = 'revocations'")) {
+            p.executeUpdate();
+          }
+        }
+        return n;
+      });
     } catch (SQLException e) {
-      throw failure("revoke the older certificates of a key of " + address, e);
+      throw failure(what, e);
     }
   }
 
@@ -378,9 +297,9 @@ public final class AccountStore implements AutoCloseable {
   }
 
   /** Like {@link #liveKeys}, not counting the key {@code keySha256} (a renewal of a known device). */
-  public synchronized int liveKeysOtherThan(Address address, String keySha256, Instant now) throws IOException {
-    try (PreparedStatement p =
-        db.prepareStatement(
+  public int liveKeysOtherThan(Address address, String keySha256, Instant now) throws IOException {
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement p = c.prepareStatement(
             "SELECT COUNT(DISTINCT COALESCE(c.key_sha256, 'serial:' || c.serial)) FROM certificates c"
                 + " WHERE c.address = ? AND c.not_after_ms > ? AND (c.key_sha256 IS NULL OR c.key_sha256 <> ?)"
                 + " AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.serial = c.serial)")) {
@@ -396,9 +315,9 @@ public final class AccountStore implements AutoCloseable {
   }
 
   /** Every revoked serial (the server's revocation list). */
-  public synchronized Set<BigInteger> revokedSerials() throws IOException {
+  public Set<BigInteger> revokedSerials() throws IOException {
     Set<BigInteger> out = new HashSet<>();
-    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT serial FROM revocations")) {
+    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT serial FROM revocations")) {
       while (rs.next()) {
         out.add(new BigInteger(rs.getString(1), 16));
       }
@@ -409,21 +328,21 @@ public final class AccountStore implements AutoCloseable {
   }
 
   /** The certificates issued for {@code address} with their revocation, oldest first. */
-  public synchronized List<CertificateStatus> certificateStatuses(Address address) throws IOException {
+  public List<CertificateStatus> certificateStatuses(Address address) throws IOException {
     List<CertificateStatus> out = new ArrayList<>();
-    try (PreparedStatement p =
-        db.prepareStatement(
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement p = c.prepareStatement(
             "SELECT c.serial, c.not_after_ms, c.issued_ms, r.revoked_ms, r.reason FROM certificates c"
                 + " LEFT JOIN revocations r ON r.serial = c.serial WHERE c.address = ?"
                 + " ORDER BY c.issued_ms, c.serial")) {
       p.setString(1, address.toString());
       try (ResultSet rs = p.executeQuery()) {
         while (rs.next()) {
-          IssuedCertificate c = new IssuedCertificate(new BigInteger(rs.getString(1), 16), address,
+          IssuedCertificate cert = new IssuedCertificate(new BigInteger(rs.getString(1), 16), address,
               Instant.ofEpochMilli(rs.getLong(2)), Instant.ofEpochMilli(rs.getLong(3)));
           long revoked = rs.getLong(4);
           boolean isRevoked = !rs.wasNull();
-          out.add(new CertificateStatus(c, isRevoked ? Optional.of(Instant.ofEpochMilli(revoked)) : Optional.empty(),
+          out.add(new CertificateStatus(cert, isRevoked ? Optional.of(Instant.ofEpochMilli(revoked)) : Optional.empty(),
               isRevoked ? rs.getString(5) : ""));
         }
       }
@@ -434,23 +353,23 @@ public final class AccountStore implements AutoCloseable {
   }
 
   /**
-   * SQLite's {@code data_version} of this connection: it changes when another connection (another
-   * process, e.g. {@code q2q server revoke}) commits a change, so a poller can tell cheaply whether
-   * to reload.
+   * The revocation counter: it changes with every revocation, made by this store, another process
+   * ({@code q2q server revoke}) or another node, so a poller can tell cheaply whether to reload.
    */
-  public synchronized long dataVersion() throws IOException {
-    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("PRAGMA data_version")) {
+  public long dataVersion() throws IOException {
+    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT value FROM revisions WHERE name = 'revocations'")) {
       return rs.next() ? rs.getLong(1) : 0;
     } catch (SQLException e) {
-      throw failure("read the data version", e);
+      throw failure("read the revocation counter", e);
     }
   }
 
   /** The certificates issued for {@code address}, oldest first. */
-  public synchronized List<IssuedCertificate> certificates(Address address) throws IOException {
+  public List<IssuedCertificate> certificates(Address address) throws IOException {
     List<IssuedCertificate> out = new ArrayList<>();
-    try (PreparedStatement p =
-        db.prepareStatement(
+    try (Connection c = db.dataSource().getConnection();
+        PreparedStatement p = c.prepareStatement(
             "SELECT serial, not_after_ms, issued_ms FROM certificates WHERE address = ?"
                 + " ORDER BY issued_ms, serial")) {
       p.setString(1, address.toString());
@@ -466,9 +385,17 @@ public final class AccountStore implements AutoCloseable {
     }
   }
 
+  /** Closes the database if this store opened it ({@link #open}). */
   @Override
-  public synchronized void close() {
-    closeQuietly(db);
+  public void close() {
+    if (ownsDatabase) {
+      db.close();
+    }
+  }
+
+  /** The SQLite file ({@code q2q.db} in the data folder). */
+  public Path file() {
+    return db.sqliteFile().orElseThrow(() -> new IllegalStateException("the database is not SQLite: " + location()));
   }
 
   private static void checkUserAddress(Address address) {
@@ -479,16 +406,6 @@ public final class AccountStore implements AutoCloseable {
   }
 
   private IOException failure(String what, SQLException e) {
-    return new IOException("cannot " + what + " in " + file + ": " + e.getMessage(), e);
-  }
-
-  private static void closeQuietly(Connection c) {
-    if (c != null) {
-      try {
-        c.close();
-      } catch (SQLException ignored) {
-        // closing: nothing left to do
-      }
-    }
+    return new IOException("cannot " + what + " in " + location() + ": " + e.getMessage(), e);
   }
 }

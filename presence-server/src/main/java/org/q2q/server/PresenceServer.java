@@ -46,6 +46,7 @@ import org.q2q.server.internal.metrics.MetricsEndpoint;
 import org.q2q.server.internal.metrics.ServerMetrics;
 import org.q2q.server.internal.registration.RegistrationService;
 import org.q2q.server.internal.registration.RevocationService;
+import org.q2q.server.internal.registration.DomainRateLimits;
 import org.q2q.server.internal.registration.SignGate;
 import org.q2q.server.internal.stun.StunPort;
 import org.q2q.server.internal.limits.ConnectionGate;
@@ -101,6 +102,7 @@ public final class PresenceServer implements AutoCloseable {
   private volatile ConnectionGate connections;
   /** Server-wide timers (the TLS certificate's renewal). */
   private volatile ScheduledExecutorService timers;
+  private volatile ServerDatabase database;
   private volatile AccountStore accounts;
   private volatile Revocations revocations;
   private volatile ScheduledExecutorService revocationWatch;
@@ -144,8 +146,13 @@ public final class PresenceServer implements AutoCloseable {
       });
       long renewEvery = serverCertificate.checkInterval().toMillis();
       timers.scheduleWithFixedDelay(serverCertificate::renewIfDue, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
-      accounts = AccountStore.open(config.dataDir, config.clock);
-      closeables.add(accounts);
+      database = ServerDatabase.open(
+          config.database != null ? config.database : DatabaseLocation.sqlite(config.dataDir));
+      closeables.add(database);
+      // every node of a domain serves with the same CA: the database keeps the first one's
+      database.recordOrCheckCa(domain, ca.fingerprint());
+      log.info("serving {} with the CA {} (database {})", domain, ca.fingerprint(), database.location());
+      accounts = new AccountStore(database, config.clock);
       revocations = Revocations.of(accounts);
       domainCas = new DomainCas(ca, config.clock, revocations);
 
@@ -171,7 +178,8 @@ public final class PresenceServer implements AutoCloseable {
               .maxConcurrentCallsPerConnection(limits.maxCallsPerConnection())
               .maxInboundMessageSize(config.maxMessageBytes);
 
-      SignGate signGate = new SignGate(config.registrationLimits, config.clock, metrics);
+      SignGate signGate = new SignGate(config.registrationLimits, config.clock,
+          new DomainRateLimits(database, config.clock), metrics);
       closeables.add(0, signGate);
       List<BindableService> services = new ArrayList<>();
       services.add(
@@ -190,8 +198,8 @@ public final class PresenceServer implements AutoCloseable {
       if (config.presence != null && services.stream().noneMatch(
           s -> s.bindService().getServiceDescriptor().getName().equals(PresenceGrpc.SERVICE_NAME))) {
         OtherNodes others = OtherNodes.NONE;
-        if (config.fleetDatabase != null) {
-          directory = new NodeDirectory(config.fleetDatabase, Node.newId(), config.fleetHeartbeat,
+        if (database.dialect() == SqlDialect.POSTGRESQL) { // a shared database: one node of a fleet
+          directory = new NodeDirectory(database.dataSource(), Node.newId(), config.fleetHeartbeat,
               config.fleetDeadAfter, () -> presence == null ? List.of() : presence.listening());
           NodeLinks links = new NodeLinks(domain, ca.certificate(), serverCertificate::identity, executor);
           closeables.add(0, links);
@@ -501,6 +509,11 @@ public final class PresenceServer implements AutoCloseable {
     return requireStarted(accounts);
   }
 
+  /** The server's database (its pool and dialect, for further stores). */
+  public ServerDatabase database() {
+    return requireStarted(database);
+  }
+
   /** This domain's revoked certificates, as the server checks them. */
   public Revocations revocations() {
     return requireStarted(revocations);
@@ -582,7 +595,7 @@ public final class PresenceServer implements AutoCloseable {
     // services first (they may end long-lived streams), each once; the database after the wait
     for (java.util.Iterator<AutoCloseable> it = closeables.iterator(); it.hasNext(); ) {
       AutoCloseable c = it.next();
-      if (!(c instanceof AccountStore)) {
+      if (!(c instanceof ServerDatabase)) {
         it.remove();
         closeOne(c);
       }
@@ -660,12 +673,12 @@ public final class PresenceServer implements AutoCloseable {
     private int stunPerSourceBurst = 20;
     private double stunGlobalPerSecond = 5000;
     private Duration revocationCheckInterval = Duration.ofSeconds(2);
-    private javax.sql.DataSource fleetDatabase; // null: alone
     private String advertiseHost;
     private Duration fleetHeartbeat = Duration.ofSeconds(1);
     private Duration fleetDeadAfter = Duration.ofSeconds(5);
     private InetSocketAddress metricsAddress; // null: no metrics endpoint
     private java.util.function.Supplier<List<ServerDirectory.Endpoint>> nodes; // null: this node
+    private DatabaseLocation database; // null: SQLite in the data folder
 
     private Builder() {}
 
@@ -712,6 +725,15 @@ public final class PresenceServer implements AutoCloseable {
     /** The data folder: CA, database (default {@code ./q2q-data}). */
     public Builder dataDir(Path dataDir) {
       this.dataDir = Objects.requireNonNull(dataDir, "dataDir");
+      return this;
+    }
+
+    /**
+     * The database (default: SQLite {@code q2q.db} in the data folder); a PostgreSQL database is
+     * shared by the nodes of a domain, each with the same CA files in its data folder.
+     */
+    public Builder database(DatabaseLocation database) {
+      this.database = database;
       return this;
     }
 
@@ -885,16 +907,14 @@ public final class PresenceServer implements AutoCloseable {
     }
 
     /**
-     * Makes this server one node of a fleet serving the domain: who listens where and which nodes
-     * are live are kept in {@code database} (PostgreSQL, migrated), so that a client on any node
-     * reaches a listener on any other. Without it the server is alone (the default).
-     *
-     * @param advertiseHost the host the other nodes and clients reach this node at (its gRPC port
-     *     and relay socket); null: the bind host, else this machine's address
+     * The host the domain's other nodes and clients reach this node at (its gRPC port and relay
+     * socket), as the node directory and Nodes announce it; default: the bind host, else this
+     * machine's address. Matters only on a shared (PostgreSQL) database, where the server is one
+     * node of a fleet: who listens where and which nodes are live are kept there, so that a client
+     * on any node reaches a listener on any other.
      */
-    public Builder fleet(javax.sql.DataSource database, String advertiseHost) {
-      this.fleetDatabase = Objects.requireNonNull(database, "database");
-      this.advertiseHost = advertiseHost == null || advertiseHost.isBlank() ? null : advertiseHost;
+    public Builder advertise(String host) {
+      this.advertiseHost = host == null || host.isBlank() ? null : host;
       return this;
     }
 

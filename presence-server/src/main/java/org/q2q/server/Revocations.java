@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It follows the database two ways: revocations made through the same {@link AccountStore}
  * (Sign with "revoke my other devices") reach it at once; those of another process (the
- * administrator's {@code q2q server revoke} on the data folder) when {@link #refresh()} runs, which
- * the server does every couple of seconds. Listeners ({@link #onChange}) then drop the streams of
+ * administrator's {@code q2q server revoke}) or another node sharing the PostgreSQL database when
+ * {@link #refresh()} runs, which the server does every couple of seconds: it reloads when the
+ * revocation counter ({@link AccountStore#dataVersion()}) has moved. Listeners ({@link #onChange}) then drop the streams of
  * revoked certificates. Safe for concurrent use.
  */
 public final class Revocations {

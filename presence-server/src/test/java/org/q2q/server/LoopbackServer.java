@@ -61,24 +61,18 @@ public final class LoopbackServer implements AutoCloseable {
   }
 
   /**
-   * Another node of {@code first}'s domain: a server on a copy of its data folder (the same CA key,
-   * as an administrator gives every node), customized by {@code customize}.
+   * Another node of {@code first}'s domain: a fresh data folder holding a copy of its CA files
+   * ({@code ca.crt}, {@code ca.key}), as an administrator gives every node; {@code customize}
+   * should point it at the same database ({@link PresenceServer.Builder#database}) or fleet.
    */
   public static LoopbackServer startNodeOf(LoopbackServer first, Consumer<PresenceServer.Builder> customize)
       throws IOException {
     Path dir = Files.createTempDirectory("q2q-server-");
-    try (Stream<Path> files = Files.walk(first.dataDir)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        Path to = dir.resolve(first.dataDir.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(to);
-        } else if (!p.getFileName().toString().startsWith("q2q.db")) { // its own account store
-          Files.copy(p, to, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
-        }
-      }
-    }
     LoopbackServer s = new LoopbackServer(first.domain, dir, customize);
     try {
+      for (String f : new String[] {"ca.crt", "ca.key"}) {
+        Files.copy(first.dataDir.resolve(f), dir.resolve(f), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+      }
       s.server = s.newServer().start();
     } catch (IOException | RuntimeException e) {
       s.deleteDataDir();

@@ -17,14 +17,14 @@ import org.q2q.proto.NodeLinkGrpc;
 /** The node link answers only the nodes of its domain: a user's certificate, or none, is refused. */
 @Timeout(60)
 class NodeLinkTest {
-  private FleetDatabase db;
+  private PostgresTestDatabase db;
   private LoopbackServer node;
 
   @BeforeEach
   void start() throws Exception {
-    db = FleetDatabase.create();
+    db = PostgresTestDatabase.create();
     node = LoopbackServer.start("localhost",
-        b -> b.fleet(db.dataSource(), "127.0.0.1").fleetTiming(Duration.ofMillis(200), Duration.ofSeconds(1)));
+        b -> b.database(db.location()).advertise("127.0.0.1").fleetTiming(Duration.ofMillis(200), Duration.ofSeconds(1)));
   }
 
   @AfterEach

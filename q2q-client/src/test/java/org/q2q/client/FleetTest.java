@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.q2q.certstore.Address;
-import org.q2q.server.FleetDatabase;
+import org.q2q.server.PostgresTestDatabase;
 import org.q2q.server.LoopbackServer;
 import org.q2q.server.PresenceServer;
 
@@ -31,7 +31,7 @@ class FleetTest {
   private static final Address BOB = Address.parse("bob@localhost");
 
   @TempDir Path dir;
-  private FleetDatabase db;
+  private PostgresTestDatabase db;
   private TestNet net;
   private LoopbackServer node1;
   private LoopbackServer node2;
@@ -39,7 +39,7 @@ class FleetTest {
 
   @BeforeEach
   void start() throws Exception {
-    db = FleetDatabase.create();
+    db = PostgresTestDatabase.create();
     net = new TestNet(dir);
     node1 = net.server("localhost", c -> c, this::fleetNode);
     node2 = LoopbackServer.startNodeOf(node1, this::fleetNode);
@@ -47,7 +47,7 @@ class FleetTest {
   }
 
   private void fleetNode(PresenceServer.Builder b) {
-    b.fleet(db.dataSource(), "127.0.0.1").fleetTiming(Duration.ofMillis(200), Duration.ofSeconds(1));
+    b.database(db.location()).advertise("127.0.0.1").fleetTiming(Duration.ofMillis(200), Duration.ofSeconds(1));
   }
 
   @AfterEach
@@ -103,7 +103,7 @@ class FleetTest {
   @Test
   void anInboundForAListenerWhoseNodeJustDiedFailsFastWithNotFound() throws Exception {
     // a node that died without leaving: its row is still fresh, its port refuses connections
-    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+    try (Connection c = node1.server().database().dataSource().getConnection(); Statement s = c.createStatement()) {
       s.execute("INSERT INTO nodes (node_id, host, grpc_port, relay_port) VALUES ('deadnode', '127.0.0.1', 1, 2)");
       s.execute("INSERT INTO listeners VALUES ('bob@localhost', 'echo', 'deadnode')");
     }

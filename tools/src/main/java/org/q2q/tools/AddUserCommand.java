@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.concurrent.Callable;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.Certificates;
@@ -38,10 +37,10 @@ final class AddUserCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     CliEnvironment env = Main.of(spec).environment();
     Address a = target.account();
-    Path data = target.data();
     checkDomain(a);
+    target.location(Main.of(spec)); // a bad --database is a usage error before the password is asked
     String password = Passwords.read(env, passwordStdin, "New password for " + a + ": ", true);
-    try (AccountStore accounts = AccountStore.open(data, Clock.systemUTC())) {
+    try (AccountStore accounts = target.openStore(Main.of(spec))) {
       try {
         accounts.addAccount(a, password, PasswordHasher.DEFAULT);
       } catch (IllegalStateException e) {
@@ -49,7 +48,7 @@ final class AddUserCommand implements Callable<Integer> {
       }
     }
     PrintWriter out = spec.commandLine().getOut();
-    out.println("added " + a + " to " + data.toAbsolutePath().normalize());
+    out.println("added " + a + " to " + target.where(Main.of(spec)));
     out.flush();
     return ExitCodes.OK;
   }

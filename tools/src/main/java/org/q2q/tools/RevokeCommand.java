@@ -2,8 +2,6 @@ package org.q2q.tools;
 
 import java.io.PrintWriter;
 import java.math.BigInteger;
-import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.q2q.certstore.Address;
@@ -38,11 +36,10 @@ final class RevokeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Address a = target.account();
-    Path data = target.data();
     PrintWriter out = spec.commandLine().getOut();
-    try (AccountStore accounts = AccountStore.open(data, Clock.systemUTC())) {
+    try (AccountStore accounts = target.openStore(Main.of(spec))) {
       if (accounts.find(a).isEmpty()) {
-        throw new ExitCodes.CommandFailedException(ExitCodes.FAILURE, "there is no account " + a + " in " + data);
+        throw new ExitCodes.CommandFailedException(ExitCodes.FAILURE, "there is no account " + a + " in " + target.where(Main.of(spec)));
       }
       if (list) {
         List<AccountStore.CertificateStatus> all = accounts.certificateStatuses(a);

@@ -65,6 +65,13 @@ final class ServerCommand implements Callable<Integer> {
           + "always answers the standard gRPC health checks and server reflection.")
   String metrics;
 
+  @Mixin DatabaseOptions database;
+
+  @Option(names = "--advertise", paramLabel = "HOST",
+      description = "With a PostgreSQL --database this server is one node of the domain's fleet: the host the "
+          + "other nodes and clients reach it at (default: --bind, else this machine's address).")
+  String advertise;
+
   @Override
   public Integer call() throws Exception {
     PresenceServer.Builder builder =
@@ -77,6 +84,8 @@ final class ServerCommand implements Callable<Integer> {
             // other domains' servers, for learning their CAs (federation): as clients find them
             .presence(PresenceConfig.defaults().withFederation(
                 DomainServerLocator.fromServersVariable(Main.of(spec).environment().env().get("Q2Q_SERVERS"))));
+    builder.database(database.location(data, Main.of(spec).environment().env()));
+    builder.advertise(advertise);
     if (relayPort != null) {
       builder.relaySocketPort(relayPort);
     }
@@ -121,7 +130,9 @@ final class ServerCommand implements Callable<Integer> {
       out.println("  metrics on http://" + host + ":" + server.metricsPort() + "/metrics");
     }
     out.println("  CA fingerprint " + server.ca().fingerprint());
-    out.println("  data in " + data.toAbsolutePath().normalize() + ", registration " + registration.name().toLowerCase(java.util.Locale.ROOT));
+    out.println("  data in " + data.toAbsolutePath().normalize()
+        + (server.database().sqliteFile().isPresent() ? "" : ", database " + server.database().location())
+        + ", registration " + registration.name().toLowerCase(java.util.Locale.ROOT));
     out.println("  " + registrationNotice(registration, server.domain().domain(),
         bind != null && InetAddress.getByName(bind).isLoopbackAddress()));
     out.println("  register with: q2q register alice@" + server.domain() + " --server "

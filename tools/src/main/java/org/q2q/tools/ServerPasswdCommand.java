@@ -1,8 +1,6 @@
 package org.q2q.tools;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.time.Clock;
 import java.util.concurrent.Callable;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.PasswordHasher;
@@ -34,13 +32,13 @@ final class ServerPasswdCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     CliEnvironment env = Main.of(spec).environment();
     Address a = target.account();
-    Path data = target.data();
+    target.location(Main.of(spec)); // a bad --database is a usage error before the password is asked
     String password = Passwords.read(env, passwordStdin, "New password for " + a + ": ", true);
-    try (AccountStore accounts = AccountStore.open(data, Clock.systemUTC())) {
+    try (AccountStore accounts = target.openStore(Main.of(spec))) {
       try {
         accounts.setPassword(a, password, PasswordHasher.DEFAULT);
       } catch (IllegalStateException e) {
-        throw new ExitCodes.CommandFailedException(ExitCodes.FAILURE, e.getMessage() + " in " + data);
+        throw new ExitCodes.CommandFailedException(ExitCodes.FAILURE, e.getMessage() + " in " + target.where(Main.of(spec)));
       }
     }
     PrintWriter out = spec.commandLine().getOut();

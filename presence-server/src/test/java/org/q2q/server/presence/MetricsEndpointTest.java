@@ -242,13 +242,13 @@ class MetricsEndpointTest {
 
   @Test
   void nodesLiveFollowsTheFleetsNodeDirectory() throws Exception {
-    try (org.q2q.server.FleetDatabase db = org.q2q.server.FleetDatabase.create()) {
+    try (org.q2q.server.PostgresTestDatabase db = org.q2q.server.PostgresTestDatabase.create()) {
       Duration deadAfter = Duration.ofSeconds(1);
       server = LoopbackServer.start("localhost", b -> b.metrics("127.0.0.1", 0)
-          .fleet(db.dataSource(), "127.0.0.1").fleetTiming(Duration.ofMillis(200), deadAfter));
+          .database(db.location()).advertise("127.0.0.1").fleetTiming(Duration.ofMillis(200), deadAfter));
       assertThat(liveNodes()).isEqualTo(1);
       try (LoopbackServer other = LoopbackServer.startNodeOf(server, b -> b
-          .fleet(db.dataSource(), "127.0.0.1").fleetTiming(Duration.ofMillis(200), deadAfter))) {
+          .database(db.location()).advertise("127.0.0.1").fleetTiming(Duration.ofMillis(200), deadAfter))) {
         Await.until(Duration.ofSeconds(10), "two live nodes", () -> liveNodes() == 2);
       }
       Await.until(Duration.ofSeconds(10), "one live node again", () -> liveNodes() == 1);

@@ -2,9 +2,10 @@ package org.q2q.server.internal.registration;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Optional;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
@@ -16,6 +17,8 @@ import org.q2q.server.RegistrationLimits;
 import org.q2q.server.internal.limits.TokenBuckets;
 import org.q2q.server.internal.metrics.ServerMetrics;
 import org.q2q.server.internal.metrics.ServerMetrics.Refusal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Admission of Sign attempts: who may try now, and where the work runs.
@@ -29,20 +32,25 @@ import org.q2q.server.internal.metrics.ServerMetrics.Refusal;
  *       per address before a password is hashed, refunded on success (M3);
  *   <li>{@link #requireCreation}: a token of the network's account-creation bucket.
  * </ul>
+ * The failure counts and the creation buckets are {@link DomainRateLimits} in the database, so
+ * they hold for every node of the domain; the attempt bucket and the executor bound this node's
+ * work and stay in memory.
  * Safe for concurrent use.
  */
 public final class SignGate implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(SignGate.class);
   private final ExecutorService executor;
   private final Semaphore room;
   private final TokenBuckets attempts;
-  private final TokenBuckets creations;
-  private final FailureLimiter byAddressAndNetwork;
-  private final FailureLimiter byNetwork;
-  private final FailureLimiter byAddress;
+  private final DomainRateLimits shared;
+  private final RegistrationLimits limits;
   private final ServerMetrics metrics;
 
-  /** @param metrics counts the refusals */
-  public SignGate(RegistrationLimits limits, Clock clock, ServerMetrics metrics) {
+  /**
+   * @param shared the domain-wide counts (failed passwords, account creations) in the database
+   * @param metrics counts the refusals
+   */
+  public SignGate(RegistrationLimits limits, Clock clock, DomainRateLimits shared, ServerMetrics metrics) {
     this.metrics = metrics;
     AtomicInteger n = new AtomicInteger();
     ThreadPoolExecutor e = new ThreadPoolExecutor(limits.threads(), limits.threads(), 60, TimeUnit.SECONDS,
@@ -55,11 +63,8 @@ public final class SignGate implements AutoCloseable {
     this.executor = e;
     this.room = new Semaphore(limits.threads() + limits.queue()); // bounds the executor's queue too
     this.attempts = new TokenBuckets(limits.attemptBurst(), limits.attemptsPerMinute() / 60, clock, 100_000);
-    this.creations = new TokenBuckets(limits.creationBurst(), limits.creationsPerHour() / 3600, clock, 100_000);
-    Duration w = limits.failureWindow();
-    this.byAddressAndNetwork = new FailureLimiter(limits.maxFailures(), w, clock, 100_000);
-    this.byNetwork = new FailureLimiter(limits.maxFailures(), w, clock, 100_000);
-    this.byAddress = new FailureLimiter(limits.maxFailuresPerAddress(), w, clock, 100_000);
+    this.shared = shared;
+    this.limits = limits;
   }
 
   /**
@@ -98,52 +103,46 @@ public final class SignGate implements AutoCloseable {
 
   /** A password attempt counted as failed until {@link #succeeded}. */
   public final class Attempt {
-    private final String pair;
-    private final String network;
-    private final String address;
+    private final DomainRateLimits.Reservation reservation;
 
-    private Attempt(String pair, String network, String address) {
-      this.pair = pair;
-      this.network = network;
-      this.address = address;
+    private Attempt(DomainRateLimits.Reservation reservation) {
+      this.reservation = reservation;
     }
 
     /** The password was right (or the account new): the attempt does not count. */
     public void succeeded() {
-      byAddressAndNetwork.refund(pair);
-      byNetwork.refund(network);
-      byAddress.refund(address);
+      try {
+        shared.refund(reservation);
+      } catch (SQLException e) {
+        throw storageFailure("refund a password attempt", e);
+      }
     }
   }
 
   /**
-   * Counts a password attempt for {@code address} from {@code network} before it is checked.
+   * Counts a password attempt for {@code address} from {@code network} before it is checked: per
+   * (address, network), per network and per address, all or nothing.
    *
    * @throws StatusRuntimeException RESOURCE_EXHAUSTED "try again in N s" if one of the limits is
    *     reached (nothing counted then)
    */
   public Attempt reserve(Address address, String network) {
-    String pair = address + " from " + network;
-    String a = address.toString();
-    // one lock order for the three, so that a refusal can refund what was taken
-    synchronized (this) {
-      Optional<Duration> blocked = byAddressAndNetwork.tryReserve(pair);
-      if (blocked.isPresent()) {
-        throw tooMany("for " + address, blocked.get());
-      }
-      blocked = byNetwork.tryReserve(network);
-      if (blocked.isPresent()) {
-        byAddressAndNetwork.refund(pair);
-        throw tooMany("from " + network, blocked.get());
-      }
-      blocked = byAddress.tryReserve(a);
-      if (blocked.isPresent()) {
-        byAddressAndNetwork.refund(pair);
-        byNetwork.refund(network);
-        throw tooMany("for " + address, blocked.get());
-      }
+    Duration w = limits.failureWindow();
+    DomainRateLimits.Window pair =
+        new DomainRateLimits.Window("pair " + address + " from " + network, limits.maxFailures(), w);
+    DomainRateLimits.Window net = new DomainRateLimits.Window("network " + network, limits.maxFailures(), w);
+    DomainRateLimits.Window addr =
+        new DomainRateLimits.Window("address " + address, limits.maxFailuresPerAddress(), w);
+    DomainRateLimits.Result r;
+    try {
+      r = shared.tryReserve(List.of(pair, net, addr));
+    } catch (SQLException e) {
+      throw storageFailure("count a password attempt", e);
     }
-    return new Attempt(pair, network, a);
+    if (r.blocked() != null) {
+      throw tooMany(r.blocked().window().equals(net) ? "from " + network : "for " + address, r.blocked().remaining());
+    }
+    return new Attempt(r.reservation());
   }
 
   /**
@@ -152,13 +151,25 @@ public final class SignGate implements AutoCloseable {
    * @throws StatusRuntimeException RESOURCE_EXHAUSTED if it has none now
    */
   public void requireCreation(String network) {
-    if (!creations.tryTake(network)) {
+    long wait;
+    try {
+      wait = shared.tryTake("creations", network, limits.creationBurst(), limits.creationsPerHour() / 3600);
+    } catch (SQLException e) {
+      throw storageFailure("count an account creation", e);
+    }
+    if (wait > 0) {
       metrics.refused(Refusal.ACCOUNT_CREATION_RATE);
       throw Status.RESOURCE_EXHAUSTED
-          .withDescription("too many accounts were created from " + network + "; try again in "
-              + Math.max(1, creations.secondsUntilToken(network)) + " s")
+          .withDescription("too many accounts were created from " + network + "; try again in " + wait + " s")
           .asRuntimeException();
     }
+  }
+
+  private static StatusRuntimeException storageFailure(String what, SQLException e) {
+    log.error("cannot {} in the database: {}", what, e.toString());
+    return Status.UNAVAILABLE
+        .withDescription("the server cannot reach its account database; try again later")
+        .asRuntimeException();
   }
 
   private StatusRuntimeException tooMany(String what, Duration blocked) {

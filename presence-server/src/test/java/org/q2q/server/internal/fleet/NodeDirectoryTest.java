@@ -14,7 +14,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.q2q.certstore.Address;
-import org.q2q.server.FleetDatabase;
+import org.q2q.server.PostgresTestDatabase;
+import org.q2q.server.ServerDatabase;
 import org.q2q.server.internal.presence.ListenerRegistry.Key;
 
 /** The node directory on a real PostgreSQL: liveness, listener changes, recovery of a lost row. */
@@ -24,7 +25,8 @@ class NodeDirectoryTest {
   private static final Duration HEARTBEAT = Duration.ofMillis(100);
   private static final Duration DEAD_AFTER = Duration.ofMillis(600);
 
-  private FleetDatabase db;
+  private PostgresTestDatabase pg;
+  private ServerDatabase db;
   private ScheduledExecutorService timer;
   private final List<Key> localOfA = new CopyOnWriteArrayList<>();
   private NodeDirectory a;
@@ -32,7 +34,8 @@ class NodeDirectoryTest {
 
   @BeforeEach
   void start() throws Exception {
-    db = FleetDatabase.create();
+    pg = PostgresTestDatabase.create();
+    db = ServerDatabase.open(pg.location()); // migrated: the node directory's tables
     timer = Executors.newScheduledThreadPool(2);
     a = new NodeDirectory(db.dataSource(), "nodeAAAA", HEARTBEAT, DEAD_AFTER, () -> List.copyOf(localOfA));
     b = new NodeDirectory(db.dataSource(), "nodeBBBB", HEARTBEAT, DEAD_AFTER, List::of);
@@ -46,6 +49,7 @@ class NodeDirectoryTest {
     b.close();
     timer.shutdownNow();
     db.close();
+    pg.close();
   }
 
   private static void await(java.util.concurrent.Callable<Boolean> c, String what) throws Exception {
