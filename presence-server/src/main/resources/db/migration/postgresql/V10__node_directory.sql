@@ -10,12 +10,22 @@ CREATE TABLE nodes (
   heartbeat_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Every change to the listeners table takes the next number, and writers take one advisory lock for
+-- their transaction first, so that numbers are committed in order: a node that has read every change
+-- up to N can ask for those after N and miss none. Each node keeps the table in memory this way.
+CREATE SEQUENCE listener_changes;
+
 -- (address, service) -> the nodes holding a Listen session for it; one row per node however many
--- sessions it holds for the pair.
+-- sessions it holds for the pair. A pair a node stopped listening for stays as present = false (its
+-- change must reach the other nodes) until collected an hour later.
 CREATE TABLE listeners (
-  address text NOT NULL,
-  service text NOT NULL,
-  node_id text NOT NULL REFERENCES nodes (node_id) ON DELETE CASCADE,
+  address    text NOT NULL,
+  service    text NOT NULL,
+  node_id    text NOT NULL REFERENCES nodes (node_id) ON DELETE CASCADE,
+  present    boolean NOT NULL DEFAULT true,
+  change     bigint NOT NULL DEFAULT nextval('listener_changes'),
+  changed_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (address, service, node_id)
 );
 CREATE INDEX listeners_by_node ON listeners (node_id);
+CREATE INDEX listeners_by_change ON listeners (change);

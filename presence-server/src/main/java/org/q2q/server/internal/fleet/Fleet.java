@@ -6,7 +6,6 @@ import com.google.common.util.concurrent.MoreExecutors;
 import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *       died fails fast with NOT_FOUND, not after a timeout.
  *   <li>A listener id starts with the id of the node that issued it; a BindUdp with another node's
  *       id goes to that node (NOT_FOUND if it is no longer live).
- *   <li>If the database cannot be read, the Inbound goes on with this node's listeners alone.
+ *   <li>Who listens where is read from the directory's memory, never from the database on the
+ *       Inbound path; if the database cannot be read for a while, that memory grows stale.
  * </ul>
  */
 public final class Fleet implements OtherNodes {
@@ -74,14 +74,7 @@ public final class Fleet implements OtherNodes {
 
   @Override
   public List<CompletableFuture<Outcome>> inbound(Caller caller, InboundRequest request, Address to, String service) {
-    List<Node> holders;
-    try {
-      holders = directory.holders(to, service);
-    } catch (SQLException e) {
-      log.warn("{}: node directory unreadable; Inbound {}/{} of {} asks this node's listeners only: {}",
-          directory.self(), to, service, caller.address(), e.toString());
-      return List.of();
-    }
+    List<Node> holders = directory.holders(to, service);
     if (holders.isEmpty()) {
       return List.of();
     }
