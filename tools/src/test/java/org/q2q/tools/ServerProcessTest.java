@@ -32,26 +32,49 @@ import picocli.CommandLine;
 class ServerProcessTest {
   @TempDir Path dir;
 
+  /** A started {@code q2q server} process and the lines it printed up to "Stop with". */
+  private record Started(Process process, List<String> lines) {}
+
+  /** Starts {@code q2q server} on a free port of 127.0.0.1 with {@code extra} options, production logging. */
+  private Started startServer(String... extra) throws IOException {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    List<String> cmd = new ArrayList<>(List.of(java,
+        // the production logging (WARN to stderr): a configuration file that does not exist, not the tests' logback-test.xml
+        "-Dlogback.configurationFile=logback.xml",
+        "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+        "server", "--port", "0", "--bind", "127.0.0.1", "--data", dir.resolve("data").toString()));
+    cmd.addAll(List.of(extra));
+    Process p = new ProcessBuilder(cmd).redirectError(dir.resolve("stderr.txt").toFile()).start();
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    List<String> lines = new ArrayList<>();
+    String line;
+    while ((line = out.readLine()) != null) { // the test's @Timeout bounds this
+      lines.add(line);
+      if (line.startsWith("Stop with")) {
+        break;
+      }
+    }
+    assertThat(lines).as("server output; stderr: %s", Files.readString(dir.resolve("stderr.txt"))).isNotEmpty();
+    return new Started(p, lines);
+  }
+
+  /** Registers alice@localhost at the server on {@code port} with the CLI, in this JVM. */
+  private void registerAlice(String port) {
+    StringWriter err = new StringWriter();
+    CommandLine cl = Main.commandLine(new CliEnvironment(Map.of("Q2Q_HOME", dir.resolve("home").toString()),
+        new ByteArrayInputStream("secret\n".getBytes(StandardCharsets.UTF_8)), null));
+    cl.setOut(new PrintWriter(new StringWriter()));
+    cl.setErr(new PrintWriter(err, true));
+    assertThat(cl.execute("register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin", "--yes"))
+        .as(err.toString()).isZero();
+  }
+
   @Test
   void theServerServesAndStopsGracefullyOnSigterm() throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    // the production logging (WARN to stderr): a configuration file that does not exist, not the tests' logback-test.xml
-    Process p = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml",
-            "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-            "server", "--port", "0", "--bind", "127.0.0.1", "--data", dir.resolve("data").toString())
-        .redirectError(dir.resolve("stderr.txt").toFile())
-        .start();
+    Started started = startServer();
+    Process p = started.process();
     try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      List<String> lines = new ArrayList<>();
-      String line;
-      while ((line = out.readLine()) != null) { // the test's @Timeout bounds this
-        lines.add(line);
-        if (line.startsWith("Stop with")) {
-          break;
-        }
-      }
-      assertThat(lines).as("server output; stderr: %s", Files.readString(dir.resolve("stderr.txt"))).isNotEmpty();
+      List<String> lines = started.lines();
       assertThat(lines.get(0)).startsWith("q2q presence server for localhost listening on 127.0.0.1, port ");
       Matcher m = Pattern.compile("port (\\d+)").matcher(lines.get(0));
       assertThat(m.find()).isTrue();
@@ -63,13 +86,7 @@ class ServerProcessTest {
       assertThat(ServerCommand.registrationNotice(org.q2q.server.RegistrationMode.OPEN, "example.com", false))
           .startsWith("WARNING: registration is OPEN: anyone who can reach this port can create accounts @example.com");
 
-      StringWriter err = new StringWriter();
-      CommandLine cl = Main.commandLine(new CliEnvironment(Map.of("Q2Q_HOME", dir.resolve("home").toString()),
-          new ByteArrayInputStream("secret\n".getBytes(StandardCharsets.UTF_8)), null));
-      cl.setOut(new PrintWriter(new StringWriter()));
-      cl.setErr(new PrintWriter(err, true));
-      assertThat(cl.execute("register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin", "--yes"))
-          .as(err.toString()).isZero();
+      registerAlice(Integer.toString(port));
 
       p.destroy(); // SIGTERM
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
@@ -81,24 +98,10 @@ class ServerProcessTest {
 
   @Test
   void withMetricsTheServerServesPrometheusTextThatCountsARegistration() throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Process p = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml",
-            "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-            "server", "--port", "0", "--bind", "127.0.0.1", "--data", dir.resolve("data").toString(),
-            "--metrics", "127.0.0.1:0")
-        .redirectError(dir.resolve("stderr.txt").toFile())
-        .start();
+    Started started = startServer("--metrics", "127.0.0.1:0");
+    Process p = started.process();
     try {
-      BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-      List<String> lines = new ArrayList<>();
-      String line;
-      while ((line = out.readLine()) != null) { // the test's @Timeout bounds this
-        lines.add(line);
-        if (line.startsWith("Stop with")) {
-          break;
-        }
-      }
-      assertThat(lines).as("server output; stderr: %s", Files.readString(dir.resolve("stderr.txt"))).isNotEmpty();
+      List<String> lines = started.lines();
       Matcher grpc = Pattern.compile("port (\\d+)").matcher(lines.get(0));
       assertThat(grpc.find()).isTrue();
       String metricsLine = lines.stream().filter(l -> l.startsWith("  metrics on ")).findFirst().orElseThrow();
@@ -106,13 +109,7 @@ class ServerProcessTest {
       assertThat(m.matches()).as(metricsLine).isTrue();
       URI metrics = URI.create(m.group(1));
 
-      StringWriter err = new StringWriter();
-      CommandLine cl = Main.commandLine(new CliEnvironment(Map.of("Q2Q_HOME", dir.resolve("home").toString()),
-          new ByteArrayInputStream("secret\n".getBytes(StandardCharsets.UTF_8)), null));
-      cl.setOut(new PrintWriter(new StringWriter()));
-      cl.setErr(new PrintWriter(err, true));
-      assertThat(cl.execute("register", "alice@localhost", "--server", "127.0.0.1:" + grpc.group(1),
-          "--password-stdin", "--yes")).as(err.toString()).isZero();
+      registerAlice(grpc.group(1));
 
       HttpResponse<String> r = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(metrics).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());

@@ -132,51 +132,47 @@ class HealthAndReflectionTest {
 
   private static ServerReflectionResponse reflect(ManagedChannel ch, ServerReflectionRequest request)
       throws Exception {
-    CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
+    FirstAnswer<ServerReflectionResponse> answer = new FirstAnswer<>();
     StreamObserver<ServerReflectionRequest> out = ServerReflectionGrpc.newStub(ch)
         .withDeadlineAfter(10, TimeUnit.SECONDS)
-        .serverReflectionInfo(new StreamObserver<>() {
-          @Override
-          public void onNext(ServerReflectionResponse r) {
-            answer.complete(r);
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            answer.completeExceptionally(t);
-          }
-
-          @Override
-          public void onCompleted() {}
-        });
+        .serverReflectionInfo(answer);
     out.onNext(request);
     out.onCompleted();
-    return answer.get(10, TimeUnit.SECONDS);
+    return answer.get();
+  }
+
+  /** The first message of a stream (or its error). */
+  private static final class FirstAnswer<T> implements StreamObserver<T> {
+    private final CompletableFuture<T> answer = new CompletableFuture<>();
+
+    @Override
+    public void onNext(T r) {
+      answer.complete(r);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      answer.completeExceptionally(t);
+    }
+
+    @Override
+    public void onCompleted() {}
+
+    T get() throws Exception {
+      return answer.get(10, TimeUnit.SECONDS);
+    }
   }
 
   @SuppressWarnings("deprecation")
   private static io.grpc.reflection.v1alpha.ServerReflectionResponse reflectAlpha(ManagedChannel ch)
       throws Exception {
-    CompletableFuture<io.grpc.reflection.v1alpha.ServerReflectionResponse> answer = new CompletableFuture<>();
+    FirstAnswer<io.grpc.reflection.v1alpha.ServerReflectionResponse> answer = new FirstAnswer<>();
     StreamObserver<io.grpc.reflection.v1alpha.ServerReflectionRequest> out =
         io.grpc.reflection.v1alpha.ServerReflectionGrpc.newStub(ch)
             .withDeadlineAfter(10, TimeUnit.SECONDS)
-            .serverReflectionInfo(new StreamObserver<>() {
-              @Override
-              public void onNext(io.grpc.reflection.v1alpha.ServerReflectionResponse r) {
-                answer.complete(r);
-              }
-
-              @Override
-              public void onError(Throwable t) {
-                answer.completeExceptionally(t);
-              }
-
-              @Override
-              public void onCompleted() {}
-            });
+            .serverReflectionInfo(answer);
     out.onNext(io.grpc.reflection.v1alpha.ServerReflectionRequest.newBuilder().setListServices("").build());
     out.onCompleted();
-    return answer.get(10, TimeUnit.SECONDS);
+    return answer.get();
   }
 }
