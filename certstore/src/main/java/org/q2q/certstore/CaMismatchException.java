@@ -7,7 +7,7 @@ public final class CaMismatchException extends Exception {
   private final transient Fingerprint expected;
   private final transient Fingerprint actual;
 
-  CaMismatchException(String domain, Fingerprint expected, Fingerprint actual, boolean pinned) {
+  public CaMismatchException(String domain, Fingerprint expected, Fingerprint actual, boolean pinned) {
     super((pinned ? "the CA of " + domain + " has CHANGED since it was pinned"
             : "the CA of " + domain + " does not have the expected fingerprint")
         + ": expected " + expected + " but the server presented " + actual

@@ -12,7 +12,7 @@ import java.util.Optional;
  * {@code <domain>.crt} per domain. A pinned domain whose CA changes is a hard error naming both
  * fingerprints. Safe for concurrent use within one process.
  */
-public final class CaPinStore {
+public final class CaPinStore implements CaPins {
   private final Path dir;
 
   /** A store in {@code dir} (created on first write, mode 0700). */
@@ -21,6 +21,7 @@ public final class CaPinStore {
   }
 
   /** The pinned CA of {@code domain}, if any. */
+  @Override
   public synchronized Optional<X509Certificate> get(String domain) throws IOException {
     Path f = file(domain);
     return Files.exists(f) ? Optional.of(Certificates.readPem(f).get(0)) : Optional.empty();
@@ -35,9 +36,10 @@ public final class CaPinStore {
    * @throws CaMismatchException if a different CA is pinned, or {@code expected} does not match
    * @throws java.security.cert.CertificateException if {@code ca} is not a self-signed CA for the domain
    */
+  @Override
   public synchronized boolean verifyOrPin(String domain, X509Certificate ca, Fingerprint expected)
       throws IOException, CaMismatchException, java.security.cert.CertificateException {
-    checkIsCaFor(domain, ca);
+    CaPins.checkIsCaFor(domain, ca);
     Fingerprint actual = Fingerprint.of(ca);
     if (expected != null && !expected.equals(actual)) {
       throw new CaMismatchException(domain, expected, actual, false);
@@ -57,6 +59,7 @@ public final class CaPinStore {
    * Every pinned CA by domain, sorted (the domain as the CA certificate names it; an unreadable
    * file is skipped).
    */
+  @Override
   public synchronized java.util.SortedMap<String, X509Certificate> all() throws IOException {
     java.util.SortedMap<String, X509Certificate> out = new java.util.TreeMap<>();
     if (!Files.isDirectory(dir)) {
@@ -80,25 +83,9 @@ public final class CaPinStore {
    *
    * @return false if none was pinned
    */
+  @Override
   public synchronized boolean forget(String domain) throws IOException {
     return Files.deleteIfExists(file(domain));
-  }
-
-  /** Vertex stored whatever Identify returned; we check it is a self-signed CA for the domain. */
-  private static void checkIsCaFor(String domain, X509Certificate ca) throws java.security.cert.CertificateException {
-    Address named = Certificates.addressOf(ca).orElse(null);
-    if (named == null || !named.isDomain() || !named.domain().equals(domain)) {
-      throw new java.security.cert.CertificateException(
-          "the CA certificate offered for " + domain + " names '" + named + "'");
-    }
-    if (ca.getBasicConstraints() < 0 || !ca.getSubjectX500Principal().equals(ca.getIssuerX500Principal())) {
-      throw new java.security.cert.CertificateException("the certificate offered for " + domain + " is not a self-signed CA");
-    }
-    try {
-      ca.verify(ca.getPublicKey());
-    } catch (java.security.GeneralSecurityException e) {
-      throw new java.security.cert.CertificateException("the CA certificate for " + domain + " does not verify: " + e.getMessage());
-    }
   }
 
   private Path file(String domain) {

@@ -73,6 +73,15 @@ public final class Certificates {
     return certs;
   }
 
+  /** Every certificate in PEM text, in order. */
+  public static List<X509Certificate> fromPem(String pem) throws IOException {
+    List<X509Certificate> certs = Bc.certificatesFromPem(pem);
+    if (certs.isEmpty()) {
+      throw new IOException("no certificate in the PEM text");
+    }
+    return certs;
+  }
+
   /**
    * Reads a private key file, refusing one readable by others.
    *

@@ -28,7 +28,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.q2q.certstore.Address;
-import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.CertificateAuthority;
 import org.q2q.certstore.Identity;
 import org.q2q.certstore.PasswordHasher;
@@ -206,7 +205,7 @@ public final class PresenceServer implements AutoCloseable {
           others = new Fleet(directory, links, config.presence.inboundAnswerTimeout());
         }
         presence = new PresenceService(domainCas, config.presence, config.clock,
-            new CaPinStore(config.dataDir.resolve("federation-cas")), config.listenLimits, others, metrics);
+            DatabaseCaPins.open(database, config.dataDir, config.clock), config.listenLimits, others, metrics);
         services.add(presence);
         if (directory != null) {
           services.add(presence.nodeLink());

@@ -46,7 +46,7 @@ abstract class ServerDatabaseContract {
     db.inTransaction(c -> {
       try (Statement s = c.createStatement()) {
         for (String table : List.of("revocations", "certificates", "accounts", "server_facts", "password_failures",
-            "rate_buckets")) {
+            "rate_buckets", "foreign_cas")) {
           s.executeUpdate("DELETE FROM " + table);
         }
       }
@@ -193,5 +193,44 @@ abstract class ServerDatabaseContract {
         s.executeUpdate("DELETE FROM flyway_schema_history WHERE version = '99'");
       }
     }
+  }
+
+  @Test
+  void aForeignCaPinnedThroughOneNodeHoldsOnAnotherUntilForgotten() throws Exception {
+    java.security.cert.X509Certificate otherCa = org.q2q.certstore.CertificateAuthority.create(
+        Address.ofDomain("other.org"), java.time.Clock.systemUTC()).certificate();
+    java.security.cert.X509Certificate impostor = org.q2q.certstore.CertificateAuthority.create(
+        Address.ofDomain("other.org"), java.time.Clock.systemUTC()).certificate();
+    DatabaseCaPins here = new DatabaseCaPins(db, clock);
+    DatabaseCaPins there = new DatabaseCaPins(this.other, clock);
+
+    assertThat(here.verifyOrPin("other.org", otherCa, null)).isTrue();
+    assertThat(here.verifyOrPin("other.org", otherCa, null)).isFalse(); // already pinned
+    assertThat(there.get("other.org")).contains(otherCa);
+    assertThat(there.all()).containsOnlyKeys("other.org");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> there.verifyOrPin("other.org", impostor, null))
+        .isInstanceOf(org.q2q.certstore.CaMismatchException.class);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> there.verifyOrPin("another.org", otherCa, null))
+        .isInstanceOf(java.security.cert.CertificateException.class); // names another domain
+
+    assertThat(there.forget("other.org")).isTrue();
+    assertThat(here.get("other.org")).isEmpty();
+    assertThat(here.forget("other.org")).isFalse();
+    assertThat(here.verifyOrPin("other.org", impostor, null)).isTrue(); // learned again on first use
+  }
+
+  @Test
+  void pinsAnOlderVersionKeptInFilesAreImportedOnce(@org.junit.jupiter.api.io.TempDir java.nio.file.Path data)
+      throws Exception {
+    java.security.cert.X509Certificate otherCa = org.q2q.certstore.CertificateAuthority.create(
+        Address.ofDomain("other.org"), java.time.Clock.systemUTC()).certificate();
+    new org.q2q.certstore.CaPinStore(data.resolve(DatabaseCaPins.OLD_FOLDER)).verifyOrPin("other.org", otherCa, null);
+
+    DatabaseCaPins pins = DatabaseCaPins.open(db, data, clock);
+    assertThat(pins.get("other.org")).contains(otherCa);
+    assertThat(data.resolve(DatabaseCaPins.OLD_FOLDER)).doesNotExist();
+    assertThat(data.resolve(DatabaseCaPins.OLD_FOLDER + ".imported")).isDirectory();
+    assertThat(pins.forget("other.org")).isTrue();
+    assertThat(DatabaseCaPins.open(db, data, clock).get("other.org")).isEmpty(); // a forgotten pin stays forgotten
   }
 }

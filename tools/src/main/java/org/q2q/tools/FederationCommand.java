@@ -6,8 +6,9 @@ import java.security.cert.X509Certificate;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.q2q.certstore.Address;
-import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.Fingerprint;
+import org.q2q.server.DatabaseCaPins;
+import org.q2q.server.ServerDatabase;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code q2q server federation list|forget}: the other domains' CAs a server has pinned (learned
- * on first use, in {@code <data>/federation-cas}).
+ * on first use, in its database: shared by the nodes of a domain on PostgreSQL).
  */
 @Command(
     name = "federation",
@@ -27,8 +28,25 @@ import picocli.CommandLine.Spec;
 final class FederationCommand {
   private FederationCommand() {}
 
-  private static CaPinStore pins(Path data) {
-    return new CaPinStore(data.resolve("federation-cas"));
+  /** The data folder and database of a server, as the other admin commands take them. */
+  static final class Where {
+    @Option(names = "--data", paramLabel = "DIR", defaultValue = "q2q-data",
+        description = "The server's data folder (default: ./${DEFAULT-VALUE}).")
+    Path data;
+
+    @Mixin DatabaseOptions database;
+
+    /** Runs {@code work} on the server's pins (files of an older version imported first). */
+    <T> T withPins(CommandSpec spec, PinsWork<T> work) throws Exception {
+      try (ServerDatabase db = ServerDatabase.open(database.location(data, Main.of(spec).environment().env()))) {
+        return work.run(DatabaseCaPins.open(db, data, java.time.Clock.systemUTC()));
+      }
+    }
+  }
+
+  /** Work on the pins. */
+  interface PinsWork<T> {
+    T run(DatabaseCaPins pins) throws Exception;
   }
 
   /** {@code q2q server federation list}. */
@@ -37,16 +55,14 @@ final class FederationCommand {
     @Spec private CommandSpec spec;
     @Mixin private VerboseMixin verbose;
 
-    @Option(names = "--data", paramLabel = "DIR", defaultValue = "q2q-data",
-        description = "The server's data folder (default: ./${DEFAULT-VALUE}).")
-    Path data;
+    @Mixin Where where;
 
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      Map<String, X509Certificate> all = pins(data).all();
+      Map<String, X509Certificate> all = where.withPins(spec, DatabaseCaPins::all);
       if (all.isEmpty()) {
-        out.println("no other domain's CA is pinned in " + data.toAbsolutePath().normalize());
+        out.println("no other domain's CA is pinned in " + where.data.toAbsolutePath().normalize());
       }
       all.forEach((domain, ca) -> out.println(domain + "  " + Fingerprint.of(ca) + "  until "
           + ca.getNotAfter().toInstant()));
@@ -66,14 +82,12 @@ final class FederationCommand {
     @Parameters(paramLabel = "DOMAIN", description = "The domain, e.g. example.org.")
     String domain;
 
-    @Option(names = "--data", paramLabel = "DIR", defaultValue = "q2q-data",
-        description = "The server's data folder (default: ./${DEFAULT-VALUE}).")
-    Path data;
+    @Mixin Where where;
 
     @Override
     public Integer call() throws Exception {
       String d = Address.ofDomain(domain).domain();
-      if (!pins(data).forget(d)) {
+      if (!where.withPins(spec, pins -> pins.forget(d))) {
         throw new ExitCodes.CommandFailedException(ExitCodes.FAILURE, "no CA is pinned for " + d);
       }
       PrintWriter out = spec.commandLine().getOut();

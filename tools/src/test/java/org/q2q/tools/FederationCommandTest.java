@@ -33,6 +33,7 @@ class FederationCommandTest {
 
   @Test
   void listShowsPinsAndForgetRemovesOne() throws Exception {
+    // pinned in files, as versions before the database kept them: the first command imports them
     CaPinStore pins = new CaPinStore(data.resolve("federation-cas"));
     CertificateAuthority a = CertificateAuthority.create(Address.ofDomain("a.test"), Clock.systemUTC());
     CertificateAuthority b = CertificateAuthority.create(Address.ofDomain("b.test"), Clock.systemUTC());
@@ -46,7 +47,7 @@ class FederationCommandTest {
 
     Run forget = q2q("server", "federation", "forget", "A.test", "--data", data.toString());
     assertThat(forget.exit()).as(forget.err()).isZero();
-    assertThat(pins.get("a.test")).isEmpty();
+    assertThat(data.resolve("federation-cas")).doesNotExist(); // imported into the database
     assertThat(q2q("server", "federation", "list", "--data", data.toString()).out())
         .doesNotContain("a.test").contains("b.test");
 

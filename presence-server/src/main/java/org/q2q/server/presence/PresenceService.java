@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.q2q.certstore.Address;
-import org.q2q.certstore.CaPinStore;
+import org.q2q.certstore.CaPins;
 import org.q2q.certstore.Identity;
 import org.q2q.proto.BindUdpRequest;
 import org.q2q.proto.BindUdpResponse;
@@ -118,12 +118,12 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
    * @param federationPins where CAs learned by federation are pinned across restarts (one file per
    *     domain), or null to keep them in memory only
    */
-  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins) {
+  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPins federationPins) {
     this(cas, config, clock, federationPins, ListenLimits.defaults());
   }
 
   /** @param listenLimits the bounds of Listen streams and listener ids */
-  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins,
+  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPins federationPins,
       ListenLimits listenLimits) {
     this(cas, config, clock, federationPins, listenLimits, OtherNodes.NONE);
   }
@@ -132,13 +132,13 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
    * @param otherNodes the other nodes serving the domain (a fleet sharing a database), told who
    *     listens here and asked for the listeners they hold; {@link OtherNodes#NONE} alone
    */
-  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins,
+  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPins federationPins,
       ListenLimits listenLimits, OtherNodes otherNodes) {
     this(cas, config, clock, federationPins, listenLimits, otherNodes, new ServerMetrics());
   }
 
   /** @param metrics where the service counts what it does (its server's) */
-  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPinStore federationPins,
+  public PresenceService(DomainCas cas, PresenceConfig config, Clock clock, CaPins federationPins,
       ListenLimits listenLimits, OtherNodes otherNodes, ServerMetrics metrics) {
     this.metrics = metrics;
     this.otherNodes = otherNodes;

@@ -56,8 +56,9 @@
  * org.q2q.server.presence.DomainServerLocator}: an explicit map, else {@code <domain>:8788}), whose
  * TLS certificate must validate against the returned CA and name the domain; the CA is then pinned
  * in {@link org.q2q.server.DomainCas} (trust on first use; a different CA later is refused) and,
- * under {@code PresenceServer}, on disk in {@code <data>/federation-cas/<domain>.crt}, so a pin
- * survives restarts and is used without asking the network again. Failures are remembered for
+ * under {@code PresenceServer}, in its database ({@link org.q2q.server.DatabaseCaPins}), so a pin
+ * survives restarts, holds on every node of the domain, and is used without asking the network
+ * again. Failures are remembered for
  * 10 s, and at most 16 lookups run at once (any caller can name any domain). Failure:
  * UNAUTHENTICATED naming the domain.
  */

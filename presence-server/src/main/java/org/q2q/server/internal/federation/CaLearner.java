@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.CaMismatchException;
-import org.q2q.certstore.CaPinStore;
+import org.q2q.certstore.CaPins;
 import org.q2q.certstore.Fingerprint;
 import org.q2q.certstore.ServerChainCapture;
 import org.q2q.proto.IdentifyRequest;
@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * domain's server (found by a {@link DomainServerLocator}; of a domain with several nodes, the
  * first that answers, in order), then pins it in {@link DomainCas}
  * (trust on first use; a different CA for a known domain is refused there), and in a {@link
- * CaPinStore} if given, so the pin survives restarts.
+ * CaPins} if given (the database), so the pin survives restarts and holds on every node.
  *
  * <ul>
  *   <li>the answer is tied to the TLS session it came on: the server's own certificate chain must
@@ -82,7 +82,7 @@ public final class CaLearner {
 
   private final DomainCas cas;
   /** Pins kept across restarts (null: in memory only, in {@link #cas}). */
-  private final CaPinStore pins;
+  private final CaPins pins;
   private final DomainServerLocator locator;
   private final Clock clock;
   private final Duration timeout;
@@ -100,12 +100,12 @@ public final class CaLearner {
    * @param pins where learned CAs are pinned across restarts, or null (memory only: after a
    *     restart the first use is trusted again)
    */
-  public CaLearner(DomainCas cas, CaPinStore pins, DomainServerLocator locator, Clock clock, Duration timeout) {
+  public CaLearner(DomainCas cas, CaPins pins, DomainServerLocator locator, Clock clock, Duration timeout) {
     this(cas, pins, locator, clock, timeout, InetAddress::getAllByName, MAX_LEARNED_DOMAINS);
   }
 
   /** With another resolver (tests replace DNS) and learned-domain cap. */
-  CaLearner(DomainCas cas, CaPinStore pins, DomainServerLocator locator, Clock clock, Duration timeout,
+  CaLearner(DomainCas cas, CaPins pins, DomainServerLocator locator, Clock clock, Duration timeout,
       LookupTargets.Resolver resolver, int maxLearned) {
     this.targets = new LookupTargets(resolver);
     this.maxLearned = maxLearned;
@@ -199,7 +199,7 @@ public final class CaLearner {
     return mine;
   }
 
-  /** A CA pinned on disk by an earlier run, now trusted again (no network). */
+  /** A CA pinned earlier (by this node or another of the domain), now trusted again (no network). */
   private Optional<X509Certificate> pinned(String domain) {
     if (pins == null) {
       return Optional.empty();
