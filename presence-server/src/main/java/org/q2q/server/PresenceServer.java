@@ -31,7 +31,6 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.CertificateAuthority;
 import org.q2q.certstore.Identity;
 import org.q2q.certstore.PasswordHasher;
-import org.q2q.proto.HostPort;
 import org.q2q.certstore.ServerDirectory;
 import org.q2q.proto.PresenceGrpc;
 import org.q2q.server.internal.fleet.Fleet;
@@ -184,7 +183,7 @@ public final class PresenceServer implements AutoCloseable {
       services.add(
           new RegistrationService(
               ca, accounts, config.hasher, config.registration, config.certificateValidity, signGate, metrics,
-              config.nodes != null ? config.nodes : this::nodesForClients));
+              config.nodes != null ? config.nodes : this::liveNodes));
       services.add(new RevocationService(domain, revocations));
       for (ServiceFactory f : config.factories) {
         BindableService s = f.create(this);
@@ -332,28 +331,12 @@ public final class PresenceServer implements AutoCloseable {
     closeables.add(0, directory);
   }
 
-  /** The live nodes of this server's domain, this one first; just this one when it is alone. */
-  public List<HostPort> liveNodes() {
-    requireStarted(server);
-    if (directory == null) {
-      return List.of(HostPort.newBuilder()
-          .setHost(config.advertiseHost != null ? config.advertiseHost
-              : config.bindHost != null ? config.bindHost : "localhost")
-          .setPort(port()).build());
-    }
-    return directory.liveNodes().stream().map(Node::grpc).toList();
-  }
-
-  /** This node's id in its fleet; empty when it is alone. */
-  public java.util.Optional<String> nodeId() {
-    return java.util.Optional.ofNullable(directory).map(NodeDirectory::id);
-  }
-
   /**
-   * The nodes the Registration service's Nodes call names: the live nodes of the node directory
-   * (this one first) when this node is one of a fleet, else {@link #thisNode()}.
+   * The live nodes of this server's domain as clients should dial them, as the Registration
+   * service's Nodes call names them: the node directory's (this one first) when this node is one
+   * of a fleet, else {@link #thisNode()}.
    */
-  private List<ServerDirectory.Endpoint> nodesForClients() {
+  public List<ServerDirectory.Endpoint> liveNodes() {
     NodeDirectory d = directory;
     if (d != null) {
       return d.liveNodes().stream().map(n -> new ServerDirectory.Endpoint(n.host(), n.grpcPort())).toList();

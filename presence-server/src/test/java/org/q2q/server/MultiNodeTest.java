@@ -26,8 +26,6 @@ import org.q2q.certstore.PasswordHasher;
 import org.q2q.proto.RegistrationGrpc;
 import org.q2q.proto.SignRequest;
 import org.q2q.proto.SignResponse;
-import org.q2q.proto.InboundRequest;
-import org.q2q.proto.PresenceGrpc;
 
 /**
  * Two presence server nodes of one domain on one real PostgreSQL database: two data folders with
@@ -70,17 +68,6 @@ class MultiNodeTest {
         chain.add(Certificates.fromDer(der.toByteArray()));
       }
       return new Identity(a, kp.getPrivate(), chain);
-    } finally {
-      TestChannels.close(ch);
-    }
-  }
-
-  /** Inbound presenting {@code id}: the server checks the certificate on every Presence call. */
-  private static void inbound(LoopbackServer s, Identity id, Address to) throws Exception {
-    ManagedChannel ch = TestChannels.open(s, id);
-    try {
-      PresenceGrpc.newBlockingStub(ch).withDeadlineAfter(Duration.ofSeconds(10))
-          .inbound(InboundRequest.newBuilder().setTo(to.toString()).setService("file").build());
     } finally {
       TestChannels.close(ch);
     }
@@ -137,14 +124,14 @@ class MultiNodeTest {
       Identity laptop = register(one, erin, "erin-pw");
       Address nobody = Address.parse("nobody@localhost");
       // accepted on node 2: the call gets as far as finding no listener
-      assertRefused(() -> inbound(two, laptop, nobody), Status.Code.NOT_FOUND, "nobody@localhost");
+      assertRefused(() -> TestChannels.inbound(two, laptop, nobody), Status.Code.NOT_FOUND, "nobody@localhost");
       assertThat(one.server().accounts().revokeAll(erin, null, "stolen laptop")).isEqualTo(1);
       long start = System.nanoTime();
       while (!two.server().revocations().isRevoked(laptop.certificate())) {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(POLL.multipliedBy(10));
         Thread.sleep(20);
       }
-      assertRefused(() -> inbound(two, laptop, nobody), Status.Code.UNAUTHENTICATED, "revoked");
+      assertRefused(() -> TestChannels.inbound(two, laptop, nobody), Status.Code.UNAUTHENTICATED, "revoked");
     }
   }
 

@@ -119,16 +119,6 @@ class RevocationTest {
     }
   }
 
-  private static void inbound(LoopbackServer s, Identity from, Address to) throws Exception {
-    ManagedChannel ch = TestChannels.open(s, from);
-    try {
-      PresenceGrpc.newBlockingStub(ch).withDeadlineAfter(Duration.ofSeconds(10))
-          .inbound(InboundRequest.newBuilder().setTo(to.toString()).setService("file").build());
-    } finally {
-      TestChannels.close(ch);
-    }
-  }
-
   private static void bindUdp(LoopbackServer s, Identity from) throws Exception {
     ManagedChannel ch = TestChannels.open(s, from);
     try {
@@ -192,7 +182,7 @@ class RevocationTest {
         Status end = stolen.ended.get(5, TimeUnit.SECONDS);
         assertThat(end.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
         assertThat(end.getDescription()).contains("revoked");
-        assertRevoked(() -> inbound(s, laptop, BOB));
+        assertRevoked(() -> TestChannels.inbound(s, laptop, BOB));
         assertRevoked(() -> bindUdp(s, laptop));
         assertThat(relay(s, laptop).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
         try (Listener again = new Listener(s, laptop)) {
@@ -247,9 +237,9 @@ class RevocationTest {
         Status end = listener.ended.get(5, TimeUnit.SECONDS);
         assertThat(end.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
       }
-      assertRevoked(() -> inbound(s, laptop, BOB));
+      assertRevoked(() -> TestChannels.inbound(s, laptop, BOB));
       // others are unaffected: bob is authenticated, alice simply has no listener now
-      assertThatThrownBy(() -> inbound(s, bob, ALICE)).isInstanceOfSatisfying(StatusRuntimeException.class,
+      assertThatThrownBy(() -> TestChannels.inbound(s, bob, ALICE)).isInstanceOfSatisfying(StatusRuntimeException.class,
           e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
     }
   }

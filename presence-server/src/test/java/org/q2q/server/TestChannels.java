@@ -49,6 +49,20 @@ final class TestChannels {
     return nb.build();
   }
 
+  /**
+   * An Inbound for {@code to}'s "file" service from {@code s}'s client presenting {@code from} (the
+   * server checks the certificate on every Presence call), on a channel of its own.
+   */
+  static void inbound(LoopbackServer s, Identity from, org.q2q.certstore.Address to) throws Exception {
+    ManagedChannel ch = open(s, from);
+    try {
+      org.q2q.proto.PresenceGrpc.newBlockingStub(ch).withDeadlineAfter(java.time.Duration.ofSeconds(10))
+          .inbound(org.q2q.proto.InboundRequest.newBuilder().setTo(to.toString()).setService("file").build());
+    } finally {
+      close(ch);
+    }
+  }
+
   static void close(ManagedChannel ch) throws InterruptedException {
     ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
   }

@@ -77,7 +77,7 @@ class FleetTest {
   void everyNodeListsTheThreeLiveNodes() throws Exception {
     TestNet.await(() -> node1.server().liveNodes().size() == 3 && node3.server().liveNodes().size() == 3,
         Duration.ofSeconds(5), "three live nodes");
-    assertThat(node2.server().liveNodes().get(0).getPort()).isEqualTo(node2.port()); // itself first
+    assertThat(node2.server().liveNodes().get(0).port()).isEqualTo(node2.port()); // itself first
   }
 
   @Test

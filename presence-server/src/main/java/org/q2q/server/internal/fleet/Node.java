@@ -21,11 +21,6 @@ public record Node(String id, String host, int grpcPort, int relayPort) {
     return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
   }
 
-  /** What starts the listener ids this node issues. */
-  public String ticketPrefix() {
-    return id + TICKET_SEPARATOR;
-  }
-
   /** The node id a listener id names, or "" if it names none. */
   public static String ofTicket(String listenerId) {
     int dot = listenerId.indexOf(TICKET_SEPARATOR);

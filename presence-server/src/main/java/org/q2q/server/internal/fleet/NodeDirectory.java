@@ -72,6 +72,8 @@ public final class NodeDirectory implements AutoCloseable {
   private volatile Map<String, Node> liveById = Map.of();
   private final List<ScheduledFuture<?>> tasks = new ArrayList<>();
   private int beats;
+  /** The node ids in the table at the last heartbeat; on the heartbeat's thread only. */
+  private Set<String> knownBefore = Set.of();
   private volatile boolean closed;
 
   /**
@@ -218,9 +220,13 @@ public final class NodeDirectory implements AutoCloseable {
       if (!before.isEmpty() && !before.stream().map(Node::id).toList().equals(live.stream().map(Node::id).toList())) {
         log.info("{}: live nodes now {}", self, live);
       }
-      // nodes collected from the table (dead an hour) leave the mirror too
-      mirror.replaceAll((k, ids) -> ids.stream().allMatch(known::contains) ? ids : prune(ids, known));
-      mirror.values().removeIf(Set::isEmpty);
+      // nodes gone from the table (left, or collected dead) leave the mirror too: a walk of the
+      // mirror only when some node went, not every heartbeat
+      if (!known.containsAll(knownBefore)) {
+        mirror.replaceAll((k, ids) -> ids.stream().allMatch(known::contains) ? ids : prune(ids, known));
+        mirror.values().removeIf(Set::isEmpty);
+      }
+      knownBefore = known;
       if (created || ++beats % 600 == 0) {
         collect(c);
       }

@@ -85,14 +85,6 @@ public final class NodeLinks implements AutoCloseable {
         .build();
   }
 
-  /** Drops the link to a node that left. */
-  public void forget(String nodeId) {
-    Link l = links.remove(nodeId);
-    if (l != null) {
-      l.channel().shutdown();
-    }
-  }
-
   @Override
   public void close() {
     closed = true;

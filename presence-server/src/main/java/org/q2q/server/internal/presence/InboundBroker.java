@@ -97,11 +97,6 @@ public final class InboundBroker {
     this.otherNodes = otherNodes;
   }
 
-  /** How long listeners have to answer. */
-  public Duration answerTimeout() {
-    return answerTimeout;
-  }
-
   private record Asked(ListenSession session, String id, CompletableFuture<Object> answer) {}
 
   /**
