@@ -229,9 +229,20 @@ public final class Q2qClient implements AutoCloseable {
   public static Builder builder(ClientHome home, Address address) throws IOException {
     Identity id = home.load(address).orElseThrow(() -> new IOException(
         "no identity for " + address + " in " + home.root() + " (register it first: q2q register " + address + ")"));
-    Builder b = new Builder(id);
+    return builder(home, id);
+  }
+
+  /**
+   * A builder for {@code identity}, already loaded from {@code home} (loading checks the key
+   * against the certificate, tens of ms of a short command: once is enough), trusting the CAs
+   * pinned there and pinning the ones it learns, with the server remembered for the address.
+   *
+   * @throws IOException if the home cannot be read
+   */
+  public static Builder builder(ClientHome home, Identity identity) throws IOException {
+    Builder b = new Builder(identity);
     b.pins = home.pins();
-    b.ownServer = home.server(address);
+    b.ownServer = home.server(identity.address());
     return b;
   }
 

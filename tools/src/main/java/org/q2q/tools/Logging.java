@@ -10,6 +10,7 @@ final class Logging {
 
   /** Sets the level for {@code verbosity} = number of -v flags. */
   static void setVerbosity(int verbosity) {
+    Preload.awaitLogging();
     Level level = verbosity <= 0 ? Level.WARN : verbosity == 1 ? Level.INFO : Level.DEBUG;
     ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(level);
     GRPC_JUL.setLevel(verbosity <= 0 ? java.util.logging.Level.SEVERE

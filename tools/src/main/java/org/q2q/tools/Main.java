@@ -58,6 +58,14 @@ public final class Main implements Runnable {
     // Logback itself starts on first use (logback.xml: WARN to stderr); not touching it here keeps
     // `q2q --help` fast. gRPC logs through java.util.logging: quiet it the same way.
     Logging.quietJavaUtilLogging();
+    // Netty's buffer allocators register JFR events on first use, which starts JFR's metadata
+    // machinery: about 50 ms of a small send. Nobody records JFR in a CLI run; -D... turns it back on.
+    if (System.getProperty("io.netty.jfr.enabled") == null) {
+      System.setProperty("io.netty.jfr.enabled", "false");
+    }
+    if (named(args) != null && !Arrays.asList(args).contains("--help") && !Arrays.asList(args).contains("-h")) {
+      Preload.start();
+    }
     System.exit(commandLine(CliEnvironment.system(), args).execute(args));
   }
 
@@ -73,14 +81,20 @@ public final class Main implements Runnable {
    * an unknown one, help) gets the whole tree, so usage and suggestions list every command.
    */
   public static CommandLine commandLine(CliEnvironment environment, String[] args) {
+    Class<?> c = named(args);
+    return c != null ? build(environment, List.of(c)) : commandLine(environment);
+  }
+
+  /** The subcommand {@code args} name (not help), or null. */
+  private static Class<?> named(String[] args) {
     String first = Arrays.stream(args).filter(a -> !a.startsWith("-")).findFirst().orElse(null);
     for (Class<?> c : COMMANDS) {
       Command command = c.getAnnotation(Command.class);
       if (c != HelpCommand.class && (command.name().equals(first) || Arrays.asList(command.aliases()).contains(first))) {
-        return build(environment, List.of(c));
+        return c;
       }
     }
-    return commandLine(environment);
+    return null;
   }
 
   private static CommandLine build(CliEnvironment environment, List<Class<?>> commands) {

@@ -118,7 +118,7 @@ final class ReceiveCommand implements Callable<Integer> {
     if (port < 0 || port > 65535 || udpPort < 0 || udpPort > 65535) {
       throw new UsageException("--port and --udp-port must be in 0..65535");
     }
-    Q2qClient.Builder b = Q2qClient.builder(home, id.address()).environment(env.env())
+    Q2qClient.Builder b = Q2qClient.builder(home, id).environment(env.env())
         .tcpPort(port).directTcp(!noDirect).udpPort(udpPort).ptcp(!noDirect)
         .peerFlowControl(FileTransfer.CHANNEL_BUFFER, FileTransfer.SESSION_WINDOW);
     if (server.given() != null) {

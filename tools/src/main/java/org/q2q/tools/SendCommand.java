@@ -85,7 +85,7 @@ final class SendCommand implements Callable<Integer> {
     ClientHome home = env.home();
     Identity id = identity.resolve(home);
     PrintWriter out = spec.commandLine().getOut();
-    Q2qClient.Builder b = Q2qClient.builder(home, id.address()).environment(env.env())
+    Q2qClient.Builder b = Q2qClient.builder(home, id).environment(env.env())
         .peerFlowControl(FileTransfer.CHANNEL_BUFFER, FileTransfer.SESSION_WINDOW);
     if (Main.of(spec).verbose()) {
       b.connectionListener(new AttemptLog(spec.commandLine().getErr(), System::nanoTime));

@@ -35,7 +35,7 @@ final class TunnelClients {
   /** A client for {@code id} whose connects take the routes {@code transport} allows. */
   static Q2qClient build(CliEnvironment env, ClientHome home, Identity id, ServerOption server,
       java.io.PrintWriter err, org.q2q.client.Transport transport) throws IOException {
-    Q2qClient.Builder b = Q2qClient.builder(home, id.address()).environment(env.env()).transport(transport);
+    Q2qClient.Builder b = Q2qClient.builder(home, id).environment(env.env()).transport(transport);
     if (server.given() != null) {
       b.server(server.given());
     }
