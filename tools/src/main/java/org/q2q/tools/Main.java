@@ -63,10 +63,20 @@ public final class Main implements Runnable {
     if (System.getProperty("io.netty.jfr.enabled") == null) {
       System.setProperty("io.netty.jfr.enabled", "false");
     }
-    if (named(args) != null && !Arrays.asList(args).contains("--help") && !Arrays.asList(args).contains("-h")) {
+    boolean runsACommand = named(args) != null && !Arrays.asList(args).contains("--help") && !Arrays.asList(args).contains("-h");
+    if (runsACommand) {
       Preload.start();
     }
-    System.exit(commandLine(CliEnvironment.system(), args).execute(args));
+    CommandLine cl = commandLine(CliEnvironment.system(), args);
+    if (runsACommand) {
+      // the command's own code logs: let it find SLF4J bound, not half-way (see Preload)
+      CommandLine.IExecutionStrategy run = cl.getExecutionStrategy();
+      cl.setExecutionStrategy(parsed -> {
+        Preload.awaitLogging();
+        return run.execute(parsed);
+      });
+    }
+    System.exit(cl.execute(args));
   }
 
   /** The configured command line (tests run {@code execute} on it with their own environment). */

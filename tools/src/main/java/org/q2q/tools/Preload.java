@@ -29,7 +29,9 @@ final class Preload {
 
   /**
    * Waits until the preload thread has finished binding SLF4J, if it is running. Why: while one
-   * thread initializes SLF4J, others get stand-in loggers, which {@link Logging} cannot configure.
+   * thread initializes SLF4J, others get stand-in loggers, which {@link Logging} cannot configure
+   * and whose messages SLF4J replays later with a warning of its own on stderr. Called before
+   * anything on the main thread logs: setting the verbosity and running the command.
    */
   static void awaitLogging() {
     if (!started) {
