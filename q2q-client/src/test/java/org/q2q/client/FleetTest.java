@@ -15,7 +15,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.q2q.certstore.Address;
@@ -42,8 +44,13 @@ class FleetTest {
   private LoopbackServer node2;
   private LoopbackServer node3;
 
+  /** Tests tagged so run nodes without relay sockets: relays then take the Relay RPC. */
+  private static final String NO_RELAY_SOCKET = "no-relay-socket";
+  private boolean relaySockets = true;
+
   @BeforeEach
-  void start() throws Exception {
+  void start(TestInfo test) throws Exception {
+    relaySockets = !test.getTags().contains(NO_RELAY_SOCKET);
     db = PostgresTestDatabase.create();
     net = new TestNet(dir);
     node1 = net.server("localhost", c -> c, this::fleetNode);
@@ -53,6 +60,9 @@ class FleetTest {
 
   private void fleetNode(PresenceServer.Builder b) {
     b.database(db.location()).advertise("127.0.0.1").fleetTiming(Duration.ofMillis(200), Duration.ofSeconds(1));
+    if (!relaySockets) {
+      b.relaySocketPort(-1);
+    }
   }
 
   @AfterEach
@@ -87,6 +97,16 @@ class FleetTest {
     VirtualChannel ch = sendAFile(bob, alice, 3 << 20);
     assertThat(ch.route().kind()).isEqualTo(Route.Kind.RELAY);
     assertThat(ch.route().toString()).contains(String.valueOf(node3.port())); // the relay met at bob's node
+  }
+
+  @Test
+  @Tag(NO_RELAY_SOCKET)
+  void withoutRelaySocketsTheRelayRpcIsOpenedAtTheListenersNodeNotTheOneThatAnswered() throws Exception {
+    Q2qClient bob = net.track(net.builder(node3, "bob@localhost").directTcp(false).ptcp(false).build());
+    Q2qClient alice = net.track(net.builder(node1, "alice@localhost").directTcp(false).ptcp(false).build());
+    VirtualChannel ch = sendAFile(bob, alice, 1 << 20);
+    assertThat(ch.route().kind()).isEqualTo(Route.Kind.RELAY);
+    assertThat(ch.route().toString()).contains(String.valueOf(node3.port())); // node 1 holds no such listener
   }
 
   @Test

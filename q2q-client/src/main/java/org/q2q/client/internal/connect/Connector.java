@@ -205,7 +205,7 @@ public final class Connector {
       methods.add(new PtcpConnectMethod<>(udp, PresenceGrpc.newStub(server.channel()), deadline,
           (route, step) -> events.attemptProgress(to, route, step), secure));
     }
-    methods.add(new RelayConnectMethod<>(PresenceGrpc.newStub(server.channel()), server.loopOr(group),
+    methods.add(new RelayConnectMethod<>(node -> PresenceGrpc.newStub(servers.channelTo(server, node)), server.loopOr(group),
         server.address(), () -> servers.relaySocketTls(server), secure));
     MethodPlanner.Planned<PeerSession> planned = MethodPlanner.plan(resp.getListenersList(),
         timing.softTimeoutMillis(), timing.staggerMillis(), methods, choice);

@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiFunction;
+import java.util.function.Supplier;
 import org.q2q.client.Route;
 import org.q2q.client.internal.relay.RelayChannel;
 import org.q2q.proto.PresenceGrpc;
@@ -16,12 +17,15 @@ import org.q2q.proto.RelayRole;
  * @param <S> the session type
  */
 final class RelayPlan<S> extends ReachThenSecure<S> {
-  private final PresenceGrpc.PresenceStub stub;
+  private final Supplier<PresenceGrpc.PresenceStub> stub;
   private final EventLoop loop;
   private final String listenerId;
 
-  /** @param via the relaying server, as {@code host:port} */
-  RelayPlan(PresenceGrpc.PresenceStub stub, EventLoop loop, String listenerId, String via,
+  /**
+   * @param stub the relaying server's stub, asked for when the stream is opened
+   * @param via the relaying server, as {@code host:port}
+   */
+  RelayPlan(Supplier<PresenceGrpc.PresenceStub> stub, EventLoop loop, String listenerId, String via,
       BiFunction<Channel, Route, CompletableFuture<S>> secure) {
     super(Route.relay(via), secure);
     this.stub = stub;
@@ -31,6 +35,6 @@ final class RelayPlan<S> extends ReachThenSecure<S> {
 
   @Override
   protected CompletableFuture<RelayChannel> reach() {
-    return RelayChannel.open(stub, loop, listenerId, RelayRole.RELAY_ROLE_CONNECTOR, route().via());
+    return RelayChannel.open(stub.get(), loop, listenerId, RelayRole.RELAY_ROLE_CONNECTOR, route().via());
   }
 }

@@ -61,6 +61,10 @@ public final class DomainServers implements AutoCloseable {
   private final Map<String, CompletableFuture<X509Certificate>> learning = new ConcurrentHashMap<>();
   private final Map<String, Server> channels = new ConcurrentHashMap<>();
   private final Map<String, io.netty.handler.ssl.SslContext> relayContexts = new ConcurrentHashMap<>();
+  /** Channels to one named node each ({@link #channelTo}), by "domain|host:port"; at most {@link #MAX_NODE_CHANNELS}. */
+  private final Map<String, ManagedChannel> nodeChannels = new ConcurrentHashMap<>();
+  /** A server names the nodes: this bounds what a confused or hostile one can make us open. */
+  static final int MAX_NODE_CHANNELS = 16;
 
   /** A domain's server: its known nodes and the channel to them. */
   public record Server(Address domain, ServerNodes nodes, ManagedChannel channel, EventLoop loop) {
@@ -263,9 +267,44 @@ public final class DomainServers implements AutoCloseable {
         PresenceChannels.trustingCa(server.domain(), cas.get(d), clock), identity));
   }
 
+  /**
+   * A channel to {@code node} of {@code server}'s domain alone: {@code server}'s own channel when
+   * that is the node it talks to now. Why: in a domain of several nodes, a listener's relay is at
+   * the node holding its session, which the others do not forward Relay streams to; the relay's
+   * Relay RPC must be opened there. Channels to other nodes are kept for later connections (gRPC
+   * idles them), at most {@value #MAX_NODE_CHANNELS}; past that, {@code server}'s channel.
+   */
+  public ManagedChannel channelTo(Server server, ServerAddress node) {
+    if (node.equals(server.address())) {
+      return server.channel();
+    }
+    String key = server.domain().domain() + "|" + node;
+    ManagedChannel known = nodeChannels.get(key);
+    if (known != null) {
+      return known;
+    }
+    synchronized (nodeChannels) {
+      if (!nodeChannels.containsKey(key) && nodeChannels.size() >= MAX_NODE_CHANNELS) {
+        log.debug("{} already holds {} channels to single nodes; relaying through {} instead of {}",
+            identity.address(), MAX_NODE_CHANNELS, server.address(), node);
+        return server.channel();
+      }
+      return nodeChannels.computeIfAbsent(key, k -> {
+        log.debug("{} channel to the node {} of {}", identity.address(), node, server.domain());
+        return PresenceChannels.open(new ServerNodes(identity.address().toString(), server.domain(), List.of(node)),
+            PresenceChannels.trustingCa(server.domain(), cas.get(server.domain().domain()), clock), identity,
+            server.loop());
+      });
+    }
+  }
+
   @Override
   public void close() {
     channels.values().forEach(s -> s.channel().shutdownNow());
     channels.clear();
+    synchronized (nodeChannels) {
+      nodeChannels.values().forEach(ManagedChannel::shutdownNow);
+      nodeChannels.clear();
+    }
   }
 }
