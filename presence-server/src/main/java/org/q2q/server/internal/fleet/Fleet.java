@@ -21,6 +21,7 @@ import org.q2q.proto.InboundRequest;
 import org.q2q.proto.InboundResponse;
 import org.q2q.proto.NodeBindUdpRequest;
 import org.q2q.proto.NodeInboundRequest;
+import org.q2q.proto.NodeLinkGrpc;
 import org.q2q.server.internal.presence.Caller;
 import org.q2q.server.internal.presence.ListenerTickets;
 import org.q2q.server.internal.presence.OtherNodes;
@@ -90,7 +91,7 @@ public final class Fleet implements OtherNodes {
       CompletableFuture<Outcome> f = new CompletableFuture<>();
       try {
         Futures.addCallback(
-            links.stub(n).withDeadlineAfter(answerTimeout.plus(MARGIN).toMillis(), TimeUnit.MILLISECONDS)
+            link(n).withDeadlineAfter(answerTimeout.plus(MARGIN).toMillis(), TimeUnit.MILLISECONDS)
                 .inbound(forwarded),
             new FutureCallback<InboundResponse>() {
               @Override
@@ -110,6 +111,12 @@ public final class Fleet implements OtherNodes {
       out.add(f);
     }
     return out;
+  }
+
+  /** A stub on the link to {@code node}; links to nodes that have left are closed first. */
+  private NodeLinkGrpc.NodeLinkFutureStub link(Node node) {
+    links.retainOnly(directory.liveNodes());
+    return links.stub(node);
   }
 
   private Outcome outcomeOf(Node n, Caller caller, Address to, String service, Status s) {
@@ -146,7 +153,7 @@ public final class Fleet implements OtherNodes {
     }
     CompletableFuture<BindUdpResponse> f = new CompletableFuture<>();
     Futures.addCallback(
-        links.stub(node.get()).withDeadlineAfter(answerTimeout.plus(MARGIN).toMillis(), TimeUnit.MILLISECONDS)
+        link(node.get()).withDeadlineAfter(answerTimeout.plus(MARGIN).toMillis(), TimeUnit.MILLISECONDS)
             .bindUdp(NodeBindUdpRequest.newBuilder().setRequest(request).setFrom(caller.address().toString()).build()),
         new FutureCallback<BindUdpResponse>() {
           @Override

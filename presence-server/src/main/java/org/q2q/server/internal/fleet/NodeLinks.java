@@ -65,6 +65,23 @@ public final class NodeLinks implements AutoCloseable {
     return NodeLinkGrpc.newFutureStub(link.channel());
   }
 
+  /**
+   * Closes the links to nodes not in {@code live}. Why: node ids are per process, so every restart
+   * of a node would otherwise leave a channel (and its reconnect attempts) behind for good.
+   */
+  public void retainOnly(java.util.Collection<Node> live) {
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    live.forEach(n -> ids.add(n.id()));
+    links.entrySet().removeIf(e -> {
+      if (ids.contains(e.getKey())) {
+        return false;
+      }
+      log.debug("closing the link to node {}, which left", e.getKey());
+      e.getValue().channel().shutdown();
+      return true;
+    });
+  }
+
   private ManagedChannel open(Node node, Identity id) {
     SslContext tls;
     try {
