@@ -12,6 +12,7 @@ import org.q2q.client.files.TransferProgress;
  */
 final class PlainMeter implements TransferProgress {
   private final PrintWriter out;
+  private final String label;
   private final Clock clock;
   private final long periodMillis;
   private long start;
@@ -19,7 +20,13 @@ final class PlainMeter implements TransferProgress {
   private long skipped;
 
   PlainMeter(PrintWriter out, Clock clock, Duration period) {
+    this(out, "progress", clock, period);
+  }
+
+  /** @param label what starts each line, before the colon (e.g. "progress from alice@example.com") */
+  PlainMeter(PrintWriter out, String label, Clock clock, Duration period) {
     this.out = out;
+    this.label = label;
     this.clock = clock;
     this.periodMillis = period.toMillis();
     this.start = clock.millis();
@@ -40,7 +47,7 @@ final class PlainMeter implements TransferProgress {
       return;
     }
     last = now;
-    out.println("progress: " + line(done, total, skipped, Duration.ofMillis(now - start)));
+    out.println(label + ": " + line(done, total, skipped, Duration.ofMillis(now - start)));
     out.flush();
   }
 

@@ -43,6 +43,7 @@ import picocli.CommandLine.Spec;
       "is written; a file is written under a temporary name in DIR/.q2q-partial, forced to disk and renamed",
       "into place, never over an existing file (it becomes 'name (1).ext', and both sides are told) unless",
       "--overwrite. An interrupted transfer keeps its verified part there and resumes when sent again.",
+      "Shows each transfer's progress: a bar on a terminal, plain lines every 10 s otherwise, none with --quiet.",
       "Runs until interrupted, or until one transfer ended with --once (exit code 0 if it was stored intact)."
     })
 final class ReceiveCommand implements Callable<Integer> {
@@ -61,6 +62,9 @@ final class ReceiveCommand implements Callable<Integer> {
 
   @Option(names = "--overwrite", description = "Replace existing files of the same name instead of choosing a new name.")
   boolean overwrite;
+
+  @Option(names = {"-q", "--quiet"}, description = "Print no progress (start and end of each transfer, and errors, still).")
+  boolean quiet;
 
   @Option(names = "--allow-hidden", description = "Accept names that start with a dot (e.g. .bashrc, .git/...).")
   boolean allowHidden;
@@ -149,18 +153,37 @@ final class ReceiveCommand implements Callable<Integer> {
         }
         return AcceptPolicy.Decision.decline(sender + " is not allowed to use " + service + " here (it accepts " + whom + ")");
       };
+      boolean terminal = System.console() != null;
+      java.util.concurrent.atomic.AtomicBoolean barInUse = new java.util.concurrent.atomic.AtomicBoolean();
       org.q2q.client.ChannelHandler handler = ch -> {
+        // one bar on a terminal, for the first of concurrent transfers (bars would overwrite each
+        // other); plain lines naming the sender for the others and off a terminal
+        BarMeter bar = terminal && !quiet && barInUse.compareAndSet(false, true)
+            ? new BarMeter("from " + ch.remoteAddress()) : null;
+        TransferProgress meter = quiet ? TransferProgress.NONE : bar != null ? bar
+            : new PlainMeter(out, "progress from " + ch.remoteAddress(), Clock.systemUTC(),
+                Duration.ofSeconds(terminal ? 1 : 10));
         try {
           FileReceiver.Received r = receiver.receive(ch, new TransferProgress() {
             @Override
             public void started(long total, long skipped) {
               print(out, "receiving " + ByteSizes.format(total) + " from " + ch.remoteAddress()
                   + (skipped > 0 ? " (" + ByteSizes.format(skipped) + " already here from an interrupted transfer: resumed)" : ""));
+              synchronized (out) {
+                meter.started(total, skipped);
+              }
             }
 
             @Override
-            public void update(long done, long total) {}
+            public void update(long done, long total) {
+              synchronized (out) {
+                meter.update(done, total);
+              }
+            }
           });
+          if (bar != null) {
+            bar.close(); // before the summary line
+          }
           for (String note : r.notes()) {
             print(out, "note: " + note);
           }
@@ -179,6 +202,11 @@ final class ReceiveCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
           print(err, "q2q: receiving from " + ch.remoteAddress() + " failed: " + e); // M9: never leave --once waiting
           first.complete(false);
+        } finally {
+          if (bar != null) {
+            bar.close();
+            barInUse.set(false);
+          }
         }
       };
       ListenerRegistration reg;

@@ -44,4 +44,19 @@ class PlainMeterTest {
     m.update(12L << 20, 20L << 20);
     assertThat(text.toString()).isEqualTo("progress: 12.0 MiB / 20.0 MiB (60%), 2.0 MiB/s, ETA 4 s" + System.lineSeparator());
   }
+
+  @Test
+  void aReceiversLinesNameTheSender() {
+    StringWriter text = new StringWriter();
+    ManualClock clock = new ManualClock();
+    PlainMeter m = new PlainMeter(new PrintWriter(text), "progress from alice@example.com", clock, Duration.ofSeconds(10));
+    m.started(4L << 20, 0);
+    clock.millis = 9_999;
+    m.update(1L << 20, 4L << 20);
+    assertThat(text.toString()).isEmpty();
+    clock.millis = 10_000;
+    m.update(2L << 20, 4L << 20);
+    assertThat(text.toString())
+        .isEqualTo("progress from alice@example.com: 2.0 MiB / 4.0 MiB (50%), 204.8 KiB/s, ETA 10 s" + System.lineSeparator());
+  }
 }
