@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Server capacity: `q2q server` node(s) in their own JVMs, and bench/capacity/CapacityLoad in another
 # holding N Listen sessions over M TLS connections with heartbeats, then Inbound from C callers.
-# Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--caller-ids 16] [--inbound-seconds 10]
+# Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--caller-ids 16] [--inbound-seconds 10] [--warmup-seconds 5]
 #        [--heartbeat-seconds 15] [--server-heap 1g] [--nodes 1] [--database postgresql://USER:PASS@HOST:PORT/DB]
+# Q2Q_SERVER_JAVA_OPTS adds JVM options to the server(s) (a profiler agent, GC logging).
 # (goal of issue 12: --sessions 50000 --connections 10000, Inbound p99 < 50 ms, >= 2000/s)
 # --nodes N > 1 (issue 14): N nodes of one domain on one PostgreSQL database (default: a fresh database
 # on $Q2Q_TEST_POSTGRES, postgresql://q2q:q2q-test@127.0.0.1:5432/postgres, dropped at the end); the
@@ -58,7 +59,8 @@ for n in $(seq "$nodes"); do
     cp -rp "$work/server1/." "$work/server$n"/
     rm -f "$work/server$n"/q2q.db*
   fi
-  java -Xmx"$heap" -jar "$jar" server --data "$work/server$n" --port "$port" --bind 127.0.0.1 "${fleet[@]}" \
+  # shellcheck disable=SC2086 # Q2Q_SERVER_JAVA_OPTS: extra JVM options for the server(s), e.g. a profiler agent
+  java -Xmx"$heap" ${Q2Q_SERVER_JAVA_OPTS:-} -jar "$jar" server --data "$work/server$n" --port "$port" --bind 127.0.0.1 "${fleet[@]}" \
     >"$work/server$n.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 150); do grep -q "listening" "$work/server$n.log" && break; sleep 0.2; done

@@ -55,7 +55,7 @@ import org.q2q.proto.ServiceOffer;
  * <p>Usage: java -cp q2q.jar:. CapacityLoad --server HOST:PORT[,HOST:PORT...] --domain D --data DIR
  * --server-pid P[,P...] (several: the nodes of one domain; listener connections and callers go to them
  * in turn, so most Inbound calls cross nodes; memory is summed over them)
- * [--sessions 500] [--connections 100] [--heartbeat-seconds 15] [--callers 64] [--inbound-seconds 10]
+ * [--sessions 500] [--connections 100] [--heartbeat-seconds 15] [--callers 64] [--inbound-seconds 10] [--warmup-seconds 5]
  * [--loops 2]
  */
 public final class CapacityLoad {
@@ -130,6 +130,10 @@ public final class CapacityLoad {
     int heartbeat = Integer.parseInt(o.getOrDefault("heartbeat-seconds", "15"));
     int callers = Integer.parseInt(o.getOrDefault("callers", "64"));
     int inboundSeconds = Integer.parseInt(o.getOrDefault("inbound-seconds", "10"));
+    // Inbound calls before the clock starts, not counted: a server that has run for a while has
+    // its Inbound path compiled; without this the first seconds measure the JIT, not the server
+    int warmupSeconds = Integer.parseInt(o.getOrDefault("warmup-seconds", "5"));
+    AtomicLong measureFrom = new AtomicLong(Long.MAX_VALUE);
     int loops = Integer.parseInt(o.getOrDefault("loops", "2"));
     int callerIds = Integer.parseInt(o.getOrDefault("caller-ids", "16"));
     if (sessions < connections || (sessions + connections - 1) / connections > 32) {
@@ -242,12 +246,17 @@ public final class CapacityLoad {
           String to = "load-" + ThreadLocalRandom.current().nextInt(connections) + "@" + domain.domain();
           PresenceGrpc.PresenceBlockingStub stub = ids.get(count % ids.size());
           long s = System.nanoTime();
+          boolean counted = s >= measureFrom.get();
           try {
             stub.withDeadlineAfter(10, TimeUnit.SECONDS)
                 .inbound(InboundRequest.newBuilder().setTo(to).setService(SERVICE).build());
-            lat[count++] = System.nanoTime() - s;
+            if (counted) {
+              lat[count++] = System.nanoTime() - s;
+            }
           } catch (StatusRuntimeException e) {
-            errors.computeIfAbsent(e.getStatus().getCode(), x -> new AtomicInteger()).incrementAndGet();
+            if (counted) {
+              errors.computeIfAbsent(e.getStatus().getCode(), x -> new AtomicInteger()).incrementAndGet();
+            }
           }
         }
         lat[lat.length - 1] = count; // the count, in the last slot
@@ -260,9 +269,15 @@ public final class CapacityLoad {
       ch.getState(true);
     }
     Thread.sleep(1000);
-    long s0 = System.nanoTime();
-    endAt.set(s0 + TimeUnit.SECONDS.toNanos(inboundSeconds));
+    endAt.set(Long.MAX_VALUE);
     go.countDown();
+    if (warmupSeconds > 0) {
+      System.out.printf("inbound: %d s of warm-up calls, not counted%n", warmupSeconds);
+      Thread.sleep(TimeUnit.SECONDS.toMillis(warmupSeconds));
+    }
+    long s0 = System.nanoTime();
+    measureFrom.set(s0);
+    endAt.set(s0 + TimeUnit.SECONDS.toNanos(inboundSeconds));
     for (Thread t : threads) {
       t.join();
     }

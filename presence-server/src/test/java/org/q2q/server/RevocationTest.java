@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.q2q.certstore.Address;
+import org.q2q.certstore.CertificateAuthority;
 import org.q2q.certstore.Certificates;
 import org.q2q.certstore.CertificationRequest;
 import org.q2q.certstore.Identity;
@@ -241,6 +242,22 @@ class RevocationTest {
       // others are unaffected: bob is authenticated, alice simply has no listener now
       assertThatThrownBy(() -> TestChannels.inbound(s, bob, ALICE)).isInstanceOfSatisfying(StatusRuntimeException.class,
           e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+    }
+  }
+
+  @Test
+  void aListenStreamWhoseCertificateExpiresWhileItRunsIsEnded() throws Exception {
+    MutableClock clock = new MutableClock();
+    try (LoopbackServer s = LoopbackServer.start("localhost", b -> b.passwordHasher(FAST).clock(clock)
+        .revocationCheckInterval(Duration.ofMillis(200)))) { // expiry swept every 15 x 200 ms
+      Identity laptop = register(s, ALICE, "pw", false);
+      try (Listener listener = new Listener(s, laptop)) {
+        listener.awaitRegistered();
+        clock.advance(CertificateAuthority.DEFAULT_VALIDITY.plusDays(1));
+        Status end = listener.ended.get(15, TimeUnit.SECONDS);
+        assertThat(end.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+        assertThat(end.getDescription()).contains("expired");
+      }
     }
   }
 
