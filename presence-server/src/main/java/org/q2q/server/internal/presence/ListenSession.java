@@ -16,9 +16,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -91,12 +88,10 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   private boolean registeredDue;
   /** The latest heartbeat still to echo, or null; on ctx only. */
   private Heartbeat echoDue;
-  /** Since when (clock millis) something waits for the client, or -1; on ctx only. */
-  private long stalledSinceMillis = -1;
+  /** Since when (clock millis) something waits for the client, or -1; written on ctx, read anywhere. */
+  private volatile long stalledSinceMillis = -1;
   /** Whether the "too many unanswered queries" warning was logged. */
   private volatile boolean warnedPending;
-  /** The idle and stall check, cancelled at the end. */
-  private volatile ScheduledFuture<?> timer;
 
   /**
    * @param budget bounds what waits for a client that does not read
@@ -156,27 +151,26 @@ public final class ListenSession implements StreamObserver<ListenUp> {
   }
 
   /**
-   * Starts the idle and stall checks on {@code timers} (every quarter of the shorter timeout):
-   * a client silent for {@code idle} loses its stream with UNAVAILABLE (a vanished client would
-   * otherwise keep its registrations until TCP notices, and every Inbound would wait for its answer
-   * in vain); one that has taken nothing of what waits for it for {@code stall}, with
-   * RESOURCE_EXHAUSTED.
+   * True if {@link #check} would end this session now: silent for {@code idleMillis}, or nothing
+   * of what waits for it taken for {@code stallMillis}. Any thread: it only reads two volatile
+   * longs, so the service can look at every session often without a timer or a task each.
    */
-  public void watch(ScheduledExecutorService timers, Duration idle, Duration stall) {
-    long period = Math.max(1, Math.min(idle.toMillis(), stall.toMillis()) / 4);
-    try {
-      timer = timers.scheduleAtFixedRate(() -> ctx.execute(() -> check(idle, stall)), period, period,
-          TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException e) { // the service is closing
-      close(Status.UNAVAILABLE.withDescription("the server is shutting down"));
-      return;
-    }
-    if (closed) {
-      timer.cancel(false);
-    }
+  public boolean due(long nowMillis, long idleMillis, long stallMillis) {
+    long stalledSince = stalledSinceMillis;
+    return !closed && (nowMillis - lastHeardMillis >= idleMillis || (stalledSince >= 0 && nowMillis - stalledSince >= stallMillis));
   }
 
-  private void check(Duration idle, Duration stall) {
+  /**
+   * Checks, on the session's own executor, whether the client has been silent for {@code idle}
+   * (its stream ends with UNAVAILABLE: a vanished client would otherwise keep its registrations
+   * until TCP notices, and every Inbound would wait for its answer in vain) or has taken nothing of
+   * what waits for it for {@code stall} (RESOURCE_EXHAUSTED).
+   */
+  public void check(Duration idle, Duration stall) {
+    ctx.execute(() -> checkNow(idle, stall));
+  }
+
+  private void checkNow(Duration idle, Duration stall) {
     if (closed) {
       return;
     }
@@ -397,7 +391,9 @@ public final class ListenSession implements StreamObserver<ListenUp> {
       }
     }
     if (nothingWaiting() || closed) {
-      stalledSinceMillis = -1;
+      if (stalledSinceMillis != -1) { // a volatile write only when it changes: this runs per message
+        stalledSinceMillis = -1;
+      }
     } else if (stalledSinceMillis < 0) {
       stalledSinceMillis = clock.millis();
     }
@@ -422,10 +418,6 @@ public final class ListenSession implements StreamObserver<ListenUp> {
       return;
     }
     closed = true;
-    ScheduledFuture<?> t = timer;
-    if (t != null) {
-      t.cancel(false);
-    }
     budget.give(waitingBytes);
     waitingBytes = 0;
     waiting.clear();
