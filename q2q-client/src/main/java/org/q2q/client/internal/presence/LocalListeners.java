@@ -6,6 +6,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.q2q.certstore.Address;
 import org.q2q.client.AcceptPolicy;
 import org.q2q.client.ChannelHandler;
+import org.q2q.client.ChannelResetException;
 import org.q2q.client.VirtualChannel;
 import org.q2q.client.internal.peer.ChannelAcceptor;
 import org.slf4j.Logger;
@@ -96,13 +97,28 @@ public final class LocalListeners {
     }
   }
 
+  /** The reset sent by the peer that {@code e} is, or is caused by; null if none. */
+  private static ChannelResetException resetByPeer(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof ChannelResetException r && r.byPeer()) {
+        return r;
+      }
+    }
+    return null;
+  }
+
   private static void run(Listening l, VirtualChannel ch) {
     try {
       l.handler().accepted(ch);
     } catch (Exception | Error e) {
+      ChannelResetException reset = resetByPeer(e);
+      if (reset != null) { // the peer ended the channel: the handler's failure is the news of that, not a bug
+        log.info("{} channel {} handler of '{}' ended: {}", ch.remoteAddress(), ch.id(), l.service(), reset.getMessage());
+        return;
+      }
       log.warn("{} channel {} handler of '{}' failed", ch.remoteAddress(), ch.id(), l.service(), e);
       try {
-        ch.reset("the listener failed: " + e.getClass().getSimpleName());
+        ch.reset("the listener failed"); // no class name or message to the peer: they are ours
       } catch (RuntimeException gone) {
         log.debug("{} channel {} could not be reset: {}", ch.remoteAddress(), ch.id(), gone.toString());
       }
