@@ -242,7 +242,7 @@ public final class FileReceiver {
       } else {
         log.warn("{}: receiving from {} failed: {}", link.id(), from, e.toString());
         log.debug("{}: the failure in full", link.id(), e); // the stack trace only with -vv
-        reason = "the receiver could not store it (" + e.getClass().getSimpleName() + ")";
+        reason = "the receiver could not store it (its own log says why)"; // no class name to the peer
       }
       String where = current >= 0 ? " '" + RemoteText.printable(offer.entries().get(current).path()) + "'" : "";
       try {
