@@ -49,6 +49,10 @@ public final class ConnectLatencyBench {
         System.out.printf(Locale.ROOT, "  %-7s p50 %6.1f ms  p90 %6.1f ms  min %6.1f ms  max %6.1f ms%n",
             routes.get(r).name().toLowerCase(Locale.ROOT), pct(s, 50), pct(s, 90), s.get(0), s.get(s.size() - 1));
       }
+    } finally {
+      try (java.util.stream.Stream<Path> all = Files.walk(dir)) { // the identities and the server's data
+        all.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
     }
   }
 
