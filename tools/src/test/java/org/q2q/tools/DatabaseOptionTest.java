@@ -3,8 +3,6 @@ package org.q2q.tools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +17,6 @@ import org.q2q.certstore.Address;
 import org.q2q.server.LoopbackServer;
 import org.q2q.server.PostgresTestDatabase;
 import org.q2q.server.RegistrationMode;
-import picocli.CommandLine;
 
 /**
  * {@code --database postgresql://...} on the server's commands, against a real PostgreSQL: the
@@ -43,19 +40,10 @@ class DatabaseOptionTest {
     }
   }
 
-  record Run(int exit, String out, String err) {}
-
-  private Run q2q(Map<String, String> extraEnv, String stdin, String... args) {
+  private CliRun q2q(Map<String, String> extraEnv, String stdin, String... args) {
     Map<String, String> env = new HashMap<>(extraEnv);
     env.put("Q2Q_HOME", home.toString());
-    CommandLine cl = Main.commandLine(
-        new CliEnvironment(env, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), null));
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int exit = cl.execute(args);
-    return new Run(exit, out.toString(), err.toString());
+    return CliRun.of(new CliEnvironment(env, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), null), args);
   }
 
   /** {@code postgresql://q2q@host:port/db}: the test URL without its password. */
@@ -71,23 +59,23 @@ class DatabaseOptionTest {
     try (LoopbackServer s = LoopbackServer.start("localhost",
         b -> b.database(pg.location()).registration(RegistrationMode.CLOSED))) {
       Path data = home.resolve("admin-data"); // no q2q.db appears there: the accounts are in PostgreSQL
-      Run add = q2q(Map.of(), "pw\n", "server", "adduser", "carol@localhost", "--data", data.toString(),
+      CliRun add = q2q(Map.of(), "pw\n", "server", "adduser", "carol@localhost", "--data", data.toString(),
           "--database", pg.url(), "--password-stdin");
       assertThat(add.exit()).as(add.err()).isZero();
       assertThat(add.out()).contains("added carol@localhost to postgresql://").doesNotContain(urlAndPassword()[1]);
       assertThat(s.server().accounts().find(Address.parse("carol@localhost"))).isPresent();
       assertThat(data.resolve("q2q.db")).doesNotExist();
 
-      Run ok = q2q(Map.of(), "pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
+      CliRun ok = q2q(Map.of(), "pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       assertThat(ok.exit()).as(ok.err()).isZero();
 
       String[] up = urlAndPassword();
       Path pwFile = home.resolve("db-password");
       Files.writeString(pwFile, up[1] + "\n");
-      Run passwd = q2q(Map.of(), "new-pw\n", "server", "passwd", "carol@localhost", "--database", up[0],
+      CliRun passwd = q2q(Map.of(), "new-pw\n", "server", "passwd", "carol@localhost", "--database", up[0],
           "--database-password-file", pwFile.toString(), "--password-stdin");
       assertThat(passwd.exit()).as(passwd.err()).isZero();
-      Run list = q2q(Map.of("PGPASSWORD", up[1]), "", "server", "revoke", "carol@localhost", "--list",
+      CliRun list = q2q(Map.of("PGPASSWORD", up[1]), "", "server", "revoke", "carol@localhost", "--list",
           "--database", up[0]);
       assertThat(list.exit()).as(list.err()).isZero();
       assertThat(list.out()).contains("issued");
@@ -96,7 +84,7 @@ class DatabaseOptionTest {
 
   @Test
   void aBadUrlIsAUsageErrorNamingTheForm() {
-    Run r = q2q(Map.of(), "", "server", "adduser", "carol@localhost", "--database", "mysql://u:secret@h/db",
+    CliRun r = q2q(Map.of(), "", "server", "adduser", "carol@localhost", "--database", "mysql://u:secret@h/db",
         "--password-stdin");
     assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(r.err()).startsWith("q2q: --database: ").contains("postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE")
@@ -107,13 +95,13 @@ class DatabaseOptionTest {
   @Test
   void aWrongPasswordOrAnUnreachableServerIsOneLine() {
     String wrong = pg.url().replaceFirst(":[^:@/]+@", ":not-the-password@");
-    Run r = q2q(Map.of(), "pw\n", "server", "adduser", "carol@localhost", "--database", wrong, "--password-stdin");
+    CliRun r = q2q(Map.of(), "pw\n", "server", "adduser", "carol@localhost", "--database", wrong, "--password-stdin");
     assertThat(r.exit()).isEqualTo(ExitCodes.FAILURE);
     assertThat(r.err()).startsWith("q2q: cannot open the database postgresql://q2q@")
         .contains("password authentication failed").doesNotContain("not-the-password");
     assertThat(r.err().lines()).hasSize(1);
 
-    Run down = q2q(Map.of(), "", "server", "--port", "0", "--bind", "127.0.0.1", "--data", home.resolve("d").toString(),
+    CliRun down = q2q(Map.of(), "", "server", "--port", "0", "--bind", "127.0.0.1", "--data", home.resolve("d").toString(),
         "--database", "postgresql://q2q:x@127.0.0.1:1/q2q");
     assertThat(down.exit()).isEqualTo(ExitCodes.FAILURE);
     assertThat(down.err()).startsWith("q2q: cannot open the database postgresql://q2q@127.0.0.1:1/q2q: ")

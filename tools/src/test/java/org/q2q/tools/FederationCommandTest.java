@@ -3,8 +3,6 @@ package org.q2q.tools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Map;
@@ -14,21 +12,13 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.CaPinStore;
 import org.q2q.certstore.CertificateAuthority;
 import org.q2q.certstore.Fingerprint;
-import picocli.CommandLine;
 
 /** {@code q2q server federation list|forget} on a data folder with pinned CAs. */
 class FederationCommandTest {
   @TempDir Path data;
 
-  private record Run(int exit, String out, String err) {}
-
-  private static Run q2q(String... args) {
-    CommandLine cl = Main.commandLine(new CliEnvironment(Map.of(), new ByteArrayInputStream(new byte[0]), null));
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    return new Run(cl.execute(args), out.toString(), err.toString());
+  private static CliRun q2q(String... args) {
+    return CliRun.of(new CliEnvironment(Map.of(), new ByteArrayInputStream(new byte[0]), null), args);
   }
 
   @Test
@@ -40,18 +30,18 @@ class FederationCommandTest {
     pins.verifyOrPin("a.test", a.certificate(), null);
     pins.verifyOrPin("b.test", b.certificate(), null);
 
-    Run list = q2q("server", "federation", "list", "--data", data.toString());
+    CliRun list = q2q("server", "federation", "list", "--data", data.toString());
     assertThat(list.exit()).as(list.err()).isZero();
     assertThat(list.out()).contains("a.test  " + Fingerprint.of(a.certificate()))
         .contains("b.test  " + Fingerprint.of(b.certificate()));
 
-    Run forget = q2q("server", "federation", "forget", "A.test", "--data", data.toString());
+    CliRun forget = q2q("server", "federation", "forget", "A.test", "--data", data.toString());
     assertThat(forget.exit()).as(forget.err()).isZero();
     assertThat(data.resolve("federation-cas")).doesNotExist(); // imported into the database
     assertThat(q2q("server", "federation", "list", "--data", data.toString()).out())
         .doesNotContain("a.test").contains("b.test");
 
-    Run again = q2q("server", "federation", "forget", "a.test", "--data", data.toString());
+    CliRun again = q2q("server", "federation", "forget", "a.test", "--data", data.toString());
     assertThat(again.exit()).isEqualTo(ExitCodes.FAILURE);
     assertThat(again.err()).contains("no CA is pinned for a.test");
   }

@@ -3,8 +3,6 @@ package org.q2q.tools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +14,6 @@ import org.q2q.certstore.Address;
 import org.q2q.certstore.ClientHome;
 import org.q2q.certstore.Identity;
 import org.q2q.server.LoopbackServer;
-import picocli.CommandLine;
 
 /**
  * Trust on first use made deliberate (review M4: the CA is confirmed before the password is sent),
@@ -30,38 +27,31 @@ class LifecycleCommandsTest {
 
   @TempDir Path home;
 
-  record Run(int exit, String out, String err) {}
 
-  private Run q2q(String stdin, String... args) {
+  private CliRun q2q(String stdin, String... args) {
     return q2q(home, stdin, args);
   }
 
-  private static Run q2q(Path home, String stdin, String... args) {
+  private static CliRun q2q(Path home, String stdin, String... args) {
     return q2q(new CliEnvironment(Map.of("Q2Q_HOME", home.toString()),
         new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), null), args);
   }
 
-  private static Run q2q(CliEnvironment environment, String... args) {
-    CommandLine cl = Main.commandLine(environment);
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int exit = cl.execute(args);
-    return new Run(exit, out.toString(), err.toString());
+  private static CliRun q2q(CliEnvironment environment, String... args) {
+    return CliRun.of(environment, args);
   }
 
   @Test
   void withoutTerminalNorYesRegisterRefusesBeforeSendingThePasswordAndNamesTheFlags() throws Exception {
     try (LoopbackServer s = LoopbackServer.start()) {
-      Run r = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin");
+      CliRun r = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin");
       String fp = s.server().ca().fingerprint().toString();
       assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
       assertThat(r.err()).contains("not pinned yet", fp, "--ca-fingerprint " + fp, "--yes");
       assertThat(s.server().accounts().find(ALICE)).isEmpty(); // the password never went out
       assertThat(new ClientHome(home).pins().all()).isEmpty();
 
-      Run withFingerprint = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(),
+      CliRun withFingerprint = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(),
           "--password-stdin", "--ca-fingerprint", fp);
       assertThat(withFingerprint.exit()).as(withFingerprint.err()).isZero();
     }
@@ -71,7 +61,7 @@ class LifecycleCommandsTest {
   void onATerminalTheNewCaIsShownAndAnsweringNoSendsNothing() throws Exception {
     try (LoopbackServer s = LoopbackServer.start()) {
       MainTest.ScriptedTerminal t = new MainTest.ScriptedTerminal("n", "secret");
-      Run r = q2q(new CliEnvironment(Map.of("Q2Q_HOME", home.toString()), new ByteArrayInputStream(new byte[0]), t),
+      CliRun r = q2q(new CliEnvironment(Map.of("Q2Q_HOME", home.toString()), new ByteArrayInputStream(new byte[0]), t),
           "register", "alice@localhost", "--server", s.hostPort());
       assertThat(r.exit()).isEqualTo(ExitCodes.UNTRUSTED);
       assertThat(r.err()).contains(s.server().ca().fingerprint().toString()).contains("was not trusted");
@@ -86,14 +76,14 @@ class LifecycleCommandsTest {
       assertThat(q2q("", "known-cas", "list").out()).contains("no CA pinned");
       assertThat(q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes")
           .exit()).isZero();
-      Run list = q2q("", "known-cas", "list");
+      CliRun list = q2q("", "known-cas", "list");
       assertThat(list.exit()).isZero();
       assertThat(list.out()).contains("localhost  " + s.server().ca().fingerprint());
 
-      Run forget = q2q("", "known-cas", "forget", "localhost");
+      CliRun forget = q2q("", "known-cas", "forget", "localhost");
       assertThat(forget.exit()).as(forget.err()).isZero();
       assertThat(q2q("", "known-cas", "list").out()).contains("no CA pinned");
-      Run again = q2q("", "known-cas", "forget", "localhost");
+      CliRun again = q2q("", "known-cas", "forget", "localhost");
       assertThat(again.exit()).isEqualTo(ExitCodes.FAILURE);
       assertThat(again.err()).contains("no CA is pinned for localhost");
     }
@@ -108,7 +98,7 @@ class LifecycleCommandsTest {
           "--password-stdin", "--yes").exit()).isZero();
       Identity stolen = new ClientHome(laptop).load(ALICE).orElseThrow();
 
-      Run r = q2q(phone, "secret\nnew secret\n", "register", "alice@localhost", "--server", s.hostPort(),
+      CliRun r = q2q(phone, "secret\nnew secret\n", "register", "alice@localhost", "--server", s.hostPort(),
           "--password-stdin", "--yes", "--revoke-others", "--change-password");
       assertThat(r.exit()).as(r.err()).isZero();
       assertThat(r.out()).contains("password changed").contains("revoked 1 other certificate(s) of alice@localhost");
@@ -129,16 +119,16 @@ class LifecycleCommandsTest {
       assertThat(fresh.certificate().getPublicKey()).isNotEqualTo(after.certificate().getPublicKey());
 
       String data = s.dataDir().toString();
-      Run list = q2q("", "server", "revoke", "alice@localhost", "--data", data, "--list");
+      CliRun list = q2q("", "server", "revoke", "alice@localhost", "--data", data, "--list");
       assertThat(list.exit()).as(list.err()).isZero();
       assertThat(list.out().lines()).hasSize(4);
       assertThat(list.out()).contains(stolen.certificate().getSerialNumber().toString(16) + "  issued")
           .contains("REVOKED").contains("revoked by the owner").contains("renewed");
 
-      Run revoke = q2q("", "server", "revoke", "alice@localhost", "--data", data);
+      CliRun revoke = q2q("", "server", "revoke", "alice@localhost", "--data", data);
       assertThat(revoke.exit()).as(revoke.err()).isZero();
       assertThat(revoke.out()).contains("revoked 2 certificate(s) of alice@localhost");
-      Run passwd = q2q("reset\n", "server", "passwd", "alice@localhost", "--data", data, "--password-stdin");
+      CliRun passwd = q2q("reset\n", "server", "passwd", "alice@localhost", "--data", data, "--password-stdin");
       assertThat(passwd.exit()).as(passwd.err()).isZero();
       assertThat(q2q(phone, "reset\n", "register", "alice@localhost", "--password-stdin").exit()).isZero();
       assertThat(q2q("", "server", "passwd", "nobody@localhost", "--data", data, "--password-stdin").exit())

@@ -25,25 +25,16 @@ import picocli.CommandLine;
 class MainTest {
   @TempDir Path home;
 
-  /** What one run printed and returned. */
-  record Run(int exit, String out, String err) {}
-
-  private Run q2q(String stdin, String... args) {
+  private CliRun q2q(String stdin, String... args) {
     return q2q(Map.of("Q2Q_HOME", home.toString()), stdin, args);
   }
 
-  private static Run q2q(Map<String, String> env, String stdin, String... args) {
+  private static CliRun q2q(Map<String, String> env, String stdin, String... args) {
     return q2q(new CliEnvironment(env, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), null), args);
   }
 
-  private static Run q2q(CliEnvironment environment, String... args) {
-    CommandLine cl = Main.commandLine(environment);
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    int exit = cl.execute(args);
-    return new Run(exit, out.toString(), err.toString());
+  private static CliRun q2q(CliEnvironment environment, String... args) {
+    return CliRun.of(environment, args);
   }
 
   @Test
@@ -63,7 +54,7 @@ class MainTest {
 
   @Test
   void theServersListenerCapMustBePositive() throws Exception {
-    Run r = q2q("", "server", "--data", home.resolve("data").toString(), "--port", "0", "--bind", "127.0.0.1",
+    CliRun r = q2q("", "server", "--data", home.resolve("data").toString(), "--port", "0", "--bind", "127.0.0.1",
         "--max-listeners", "0");
     assertThat(r.exit()).isEqualTo(2);
     assertThat(r.err()).contains("--max-listeners must be at least 1");
@@ -72,19 +63,19 @@ class MainTest {
   @Test
   void theMetricsOptionNeedsHostAndPortAndIsInTheServersHelp() throws Exception {
     for (String bad : List.of("9788", "127.0.0.1", "::1:9788", "127.0.0.1:http", "127.0.0.1:70000")) {
-      Run r = q2q("", "server", "--data", home.resolve("data").toString(), "--port", "0", "--bind", "127.0.0.1",
+      CliRun r = q2q("", "server", "--data", home.resolve("data").toString(), "--port", "0", "--bind", "127.0.0.1",
           "--metrics", bad);
       assertThat(r.exit()).as(bad).isEqualTo(2);
       assertThat(r.err()).as(bad).contains("--metrics " + bad + ": ");
     }
-    Run help = q2q("", "server", "--help");
+    CliRun help = q2q("", "server", "--help");
     assertThat(help.exit()).isZero();
     assertThat(help.out()).contains("--metrics=HOST:PORT", "Prometheus", "health");
   }
 
   @Test
   void helpListsTheCommands() {
-    Run r = q2q("", "--help");
+    CliRun r = q2q("", "--help");
     assertThat(r.exit()).isZero();
     assertThat(r.out()).contains("server", "register", "whoami", "identify", "help").contains("Exit codes");
   }
@@ -98,7 +89,7 @@ class MainTest {
     for (List<String> c : commands) {
       List<String> args = new ArrayList<>(c);
       args.add("--help");
-      Run r = q2q("", args.toArray(String[]::new));
+      CliRun r = q2q("", args.toArray(String[]::new));
       assertThat(r.exit()).as(String.join(" ", args) + r.err()).isZero();
       assertThat(r.out()).as(String.join(" ", args)).startsWith("Usage: q2q " + String.join(" ", c));
     }
@@ -118,10 +109,10 @@ class MainTest {
 
   @Test
   void sendAndReceiveHelpPrintTheirOptionsAndExitZero() {
-    Run send = q2q("", "send", "--help");
+    CliRun send = q2q("", "send", "--help");
     assertThat(send.exit()).isZero();
     assertThat(send.out()).contains("--transport", "auto|direct|ptcp|relay", "TO", "PATH");
-    Run receive = q2q("", "receive", "--help");
+    CliRun receive = q2q("", "receive", "--help");
     assertThat(receive.exit()).isZero();
     assertThat(receive.out()).contains("--port", "--udp-port", "--no-direct", "--once", "--from", "--overwrite", "--allow-hidden");
     assertThat(send.out()).contains("PATH...", "--quiet");
@@ -130,7 +121,7 @@ class MainTest {
   @Test
   void registerWhoamiAndIdentify() throws Exception {
     try (LoopbackServer s = LoopbackServer.start()) {
-      Run reg = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
+      CliRun reg = q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       assertThat(reg.err()).isEmpty();
       assertThat(reg.exit()).isZero();
       String fp = s.server().ca().fingerprint().toString();
@@ -142,18 +133,18 @@ class MainTest {
       assertThat(Files.getPosixFilePermissions(home.resolve("identities/alice@localhost/key.pem")))
           .isEqualTo(PosixFilePermissions.fromString("rw-------"));
 
-      Run who = q2q("", "whoami"); // the only identity, its remembered server
+      CliRun who = q2q("", "whoami"); // the only identity, its remembered server
       assertThat(who.exit()).as(who.err()).isZero();
       assertThat(who.out())
           .contains("identity     alice@localhost")
           .contains("server       " + s.hostPort())
           .containsPattern("seen as      127\\.0\\.0\\.1:\\d+");
 
-      Run id = q2q("", "identify", "localhost", "--server", s.hostPort());
+      CliRun id = q2q("", "identify", "localhost", "--server", s.hostPort());
       assertThat(id.exit()).as(id.err()).isZero();
       assertThat(id.out()).contains("localhost CA " + fp).contains("the same");
 
-      Run again = q2q("secret\n", "register", "alice@localhost", "--password-stdin");
+      CliRun again = q2q("secret\n", "register", "alice@localhost", "--password-stdin");
       assertThat(again.exit()).as(again.err()).isZero();
       assertThat(again.out()).contains("(already pinned)");
     }
@@ -167,16 +158,16 @@ class MainTest {
     }
     try (LoopbackServer s = LoopbackServer.start()) {
       String dead = "127.0.0.1:" + closed;
-      Run reg = q2q("secret\n", "register", "alice@localhost", "--server", dead, "--server", s.hostPort(),
+      CliRun reg = q2q("secret\n", "register", "alice@localhost", "--server", dead, "--server", s.hostPort(),
           "--password-stdin", "--yes");
       assertThat(reg.exit()).as(reg.err()).isZero();
       assertThat(reg.out()).contains("registered alice@localhost at " + s.hostPort());
 
-      Run who = q2q("", "whoami"); // both remembered, in order
+      CliRun who = q2q("", "whoami"); // both remembered, in order
       assertThat(who.exit()).as(who.err()).isZero();
       assertThat(who.out()).contains("server       " + dead + " or " + s.hostPort());
 
-      Run id = q2q("", "identify", "localhost", "--server", dead + "," + s.hostPort());
+      CliRun id = q2q("", "identify", "localhost", "--server", dead + "," + s.hostPort());
       assertThat(id.exit()).as(id.err()).isZero();
       assertThat(id.out()).contains("localhost CA " + s.server().ca().fingerprint());
     }
@@ -187,7 +178,7 @@ class MainTest {
     try (LoopbackServer s = LoopbackServer.start()) {
       assertThat(q2q("secret\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes").exit()).isZero();
       Path other = home.resolve("other");
-      Run r = q2q(Map.of("Q2Q_HOME", other.toString()), "guess\n",
+      CliRun r = q2q(Map.of("Q2Q_HOME", other.toString()), "guess\n",
           "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       assertThat(r.exit()).isEqualTo(ExitCodes.REFUSED);
       assertThat(r.err()).isEqualTo("q2q: wrong password for alice@localhost" + System.lineSeparator());
@@ -196,7 +187,7 @@ class MainTest {
 
   @Test
   void anInvalidAddressSaysWhyWithExitCode2() {
-    Run r = q2q("secret\n", "register", "alice@bob@localhost", "--password-stdin");
+    CliRun r = q2q("secret\n", "register", "alice@bob@localhost", "--password-stdin");
     assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(r.err()).isEqualTo(
         "q2q: invalid address 'alice@bob@localhost': contains more than one '@'" + System.lineSeparator());
@@ -208,7 +199,7 @@ class MainTest {
     try (java.net.ServerSocket ss = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       port = ss.getLocalPort();
     }
-    Run r = q2q("secret\n", "register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin");
+    CliRun r = q2q("secret\n", "register", "alice@localhost", "--server", "127.0.0.1:" + port, "--password-stdin");
     assertThat(r.exit()).isEqualTo(ExitCodes.UNREACHABLE);
     assertThat(r.err()).isEqualTo(
         "q2q: server 127.0.0.1:" + port + " is not reachable: connection refused" + System.lineSeparator());
@@ -216,10 +207,10 @@ class MainTest {
 
   @Test
   void stackTracesOnlyWithVerbose() {
-    Run quiet = q2q("", "whoami");
+    CliRun quiet = q2q("", "whoami");
     assertThat(quiet.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(quiet.err()).startsWith("q2q: there is no identity in ").doesNotContain("\tat ");
-    Run loud = q2q("", "-v", "whoami");
+    CliRun loud = q2q("", "-v", "whoami");
     assertThat(loud.err()).contains("\tat ");
   }
 
@@ -228,10 +219,10 @@ class MainTest {
     try (LoopbackServer s = LoopbackServer.start()) {
       q2q("a\n", "register", "alice@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       q2q("b\n", "register", "bob@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
-      Run r = q2q("", "whoami");
+      CliRun r = q2q("", "whoami");
       assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
       assertThat(r.err()).contains("alice@localhost, bob@localhost").contains("--as");
-      Run bob = q2q("", "whoami", "--as", "bob@localhost");
+      CliRun bob = q2q("", "whoami", "--as", "bob@localhost");
       assertThat(bob.exit()).as(bob.err()).isZero();
       assertThat(bob.out()).contains("identity     bob@localhost");
     }
@@ -240,18 +231,18 @@ class MainTest {
   @Test
   void adduserMakesAnAccountAClosedServerAccepts() throws Exception {
     try (LoopbackServer s = LoopbackServer.start("localhost", b -> b.registration(RegistrationMode.CLOSED))) {
-      Run refused = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
+      CliRun refused = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       assertThat(refused.exit()).isEqualTo(ExitCodes.REFUSED);
       assertThat(refused.err()).contains("no account carol@localhost").contains("registration is closed");
 
-      Run add = q2q("pw\n", "server", "adduser", "carol@localhost", "--data", s.dataDir().toString(), "--password-stdin");
+      CliRun add = q2q("pw\n", "server", "adduser", "carol@localhost", "--data", s.dataDir().toString(), "--password-stdin");
       assertThat(add.exit()).as(add.err()).isZero();
       assertThat(s.server().accounts().find(Address.parse("carol@localhost"))).isPresent();
 
-      Run ok = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
+      CliRun ok = q2q("pw\n", "register", "carol@localhost", "--server", s.hostPort(), "--password-stdin", "--yes");
       assertThat(ok.exit()).as(ok.err()).isZero();
 
-      Run otherDomain = q2q("pw\n", "server", "adduser", "dave@example.com", "--data", s.dataDir().toString(), "--password-stdin");
+      CliRun otherDomain = q2q("pw\n", "server", "adduser", "dave@example.com", "--data", s.dataDir().toString(), "--password-stdin");
       assertThat(otherDomain.exit()).isEqualTo(ExitCodes.USAGE);
       assertThat(otherDomain.err()).contains("speaks for localhost");
     }
@@ -259,7 +250,7 @@ class MainTest {
 
   @Test
   void anUnknownOptionIsAUsageError() {
-    Run r = q2q("", "register", "alice@localhost", "--frobnicate");
+    CliRun r = q2q("", "register", "alice@localhost", "--frobnicate");
     assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(r.err()).startsWith("q2q: Unknown option: '--frobnicate'").contains("q2q register --help");
   }
@@ -285,19 +276,19 @@ class MainTest {
   void withoutPasswordStdinThePasswordIsAskedOnTheTerminalAndAdduserAsksTwice(@TempDir Path data) throws Exception {
     Map<String, String> env = Map.of("Q2Q_HOME", home.toString());
     ScriptedTerminal differ = new ScriptedTerminal("pw1", "pw2");
-    Run mismatch = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), differ),
+    CliRun mismatch = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), differ),
         "server", "adduser", "carol@localhost", "--data", data.toString());
     assertThat(mismatch.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(mismatch.err()).contains("the two passwords differ");
     assertThat(differ.prompts).containsExactly("New password for carol@localhost: ", "Again: ");
 
-    Run added = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), new ScriptedTerminal("pw", "pw")),
+    CliRun added = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), new ScriptedTerminal("pw", "pw")),
         "server", "adduser", "carol@localhost", "--data", data.toString());
     assertThat(added.exit()).as(added.err()).isZero();
 
     try (LoopbackServer s = LoopbackServer.start()) {
       ScriptedTerminal t = new ScriptedTerminal("y", "secret");
-      Run reg = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), t),
+      CliRun reg = q2q(new CliEnvironment(env, new ByteArrayInputStream(new byte[0]), t),
           "register", "alice@localhost", "--server", s.hostPort());
       assertThat(reg.exit()).as(reg.err()).isZero();
       // the new CA is shown and confirmed before the password is asked for (review M4)
@@ -305,7 +296,7 @@ class MainTest {
           "Trust it and send your password to this server? [y/N] ", "Password for alice@localhost: ");
       assertThat(reg.err()).contains(s.server().ca().fingerprint().toString());
     }
-    Run noTerminal = q2q("", "register", "bob@localhost", "--server", "127.0.0.1:1");
+    CliRun noTerminal = q2q("", "register", "bob@localhost", "--server", "127.0.0.1:1");
     assertThat(noTerminal.exit()).isEqualTo(ExitCodes.USAGE);
     assertThat(noTerminal.err()).contains("no terminal to ask for the password; use --password-stdin");
   }
@@ -313,7 +304,7 @@ class MainTest {
   @Test
   void aServerOnABusyPortSaysSo(@TempDir Path data) throws Exception {
     try (LoopbackServer s = LoopbackServer.start()) {
-      Run r = q2q("", "server", "--port", String.valueOf(s.port()), "--bind", "127.0.0.1", "--data", data.toString());
+      CliRun r = q2q("", "server", "--port", String.valueOf(s.port()), "--bind", "127.0.0.1", "--data", data.toString());
       assertThat(r.exit()).isEqualTo(ExitCodes.FAILURE);
       assertThat(r.err()).startsWith("q2q: cannot listen on 127.0.0.1:" + s.port()).contains("choose another --port");
     }
