@@ -50,6 +50,8 @@ public final class Fleet implements OtherNodes {
 
   private final NodeDirectory directory;
   private final NodeLinks links;
+  /** The live-node list the links were last pruned to (compared by identity). */
+  private volatile List<Node> linksPrunedFor;
   private final Duration answerTimeout;
 
   public Fleet(NodeDirectory directory, NodeLinks links, Duration answerTimeout) {
@@ -113,9 +115,17 @@ public final class Fleet implements OtherNodes {
     return out;
   }
 
-  /** A stub on the link to {@code node}; links to nodes that have left are closed first. */
+  /**
+   * A stub on the link to {@code node}; links to nodes that have left are closed first, when the
+   * directory's list of live nodes is a new one (it is replaced when reread, at most once a
+   * heartbeat), not on every call.
+   */
   private NodeLinkGrpc.NodeLinkFutureStub link(Node node) {
-    links.retainOnly(directory.liveNodes());
+    List<Node> live = directory.liveNodes();
+    if (live != linksPrunedFor) {
+      linksPrunedFor = live;
+      links.retainOnly(live);
+    }
     return links.stub(node);
   }
 
