@@ -814,7 +814,7 @@ final class Multiplexer extends ChannelDuplexHandler {
       log.debug("{} session ended: {}", logId(), why);
     }
     for (VirtualChildChannel ch : open) {
-      ch.fail(new ChannelResetException(Q2qErrorCode.SESSION_LOST, ch.channelId, false, why, cause));
+      ch.sessionEnded(new ChannelResetException(Q2qErrorCode.SESSION_LOST, ch.channelId, false, why, cause));
     }
     session.ended(why, cause);
   }

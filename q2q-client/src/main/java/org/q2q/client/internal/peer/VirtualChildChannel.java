@@ -201,6 +201,25 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
     unsafe().close(voidPromise());
   }
 
+  /**
+   * The session under this channel ended. A channel whose both directions already ended on the
+   * wire (our end written, the peer's received) has nothing left to send or receive: it is not
+   * failed, so the application still reads what arrived before the session's end, then the end of
+   * stream, and the channel closes as finished. The peer that closes its session right after its
+   * last words (a receiver's "stored and verified") must not have them dropped here, unread, in
+   * favour of SESSION_LOST. Any other channel fails with {@code cause}.
+   */
+  void sessionEnded(ChannelResetException cause) {
+    if (!open) {
+      return;
+    }
+    if (endSent && remoteEnded) {
+      deliver(); // delivers whatever a pending read waits for; maybeFinished closes after the end
+      return;
+    }
+    fail(cause);
+  }
+
   // ---- receive side ----
 
   /** @param data a received chunk; released by this method (queued and later delivered, or dropped) */

@@ -138,6 +138,33 @@ class VirtualChannelTest {
     assertThat(services.accepted).extracting(VirtualChannel::id).doesNotHaveDuplicates().allMatch(id -> id % 2 == 1);
   }
 
+  /**
+   * A peer that answers, ends its channel and closes its whole session at once (a receiver's last
+   * "stored and verified" before it exits): the answer, already received but not yet read, is
+   * still read in full, then the end of stream; it is not dropped in favour of SESSION_LOST.
+   */
+  @Test
+  void theLastWordsBeforeThePeerClosesItsSessionAreStillRead() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "sha");
+    ch.outputStream().write("hello".getBytes(StandardCharsets.UTF_8));
+    ch.shutdownOutput().get(10, TimeUnit.SECONDS);
+    // the sha service answered and ended; its channel finished once our end arrived
+    services.accepted.get(0).closeFuture().get(10, TimeUnit.SECONDS);
+    p.acceptor().close().get(10, TimeUnit.SECONDS);
+    p.initiator().closeFuture().await(10, TimeUnit.SECONDS);
+    assertThat(p.initiator().isOpen()).isFalse();
+
+    // read only now: the answer waited in the channel while the session ended
+    String expected;
+    try (InputStream in = new java.io.ByteArrayInputStream("hello".getBytes(StandardCharsets.UTF_8))) {
+      expected = TestServices.sha256Hex(in);
+    }
+    assertThat(TestServices.readAll(ch.inputStream())).isEqualTo(expected);
+    ch.closeFuture().get(10, TimeUnit.SECONDS);
+    assertThat(ch.closeFuture().isSuccess()).isTrue();
+  }
+
   @Test
   void theAcceptorOpensEvenChannelsBackToTheInitiator() throws Exception {
     TestServices initiatorServices = new TestServices();
