@@ -139,6 +139,45 @@ class VirtualChannelTest {
   }
 
   /**
+   * Many channels writing in one event-loop turn (forwarded connections, each with a small request)
+   * reach the transport as one flush, so one TLS record and one write, not one each; and every
+   * channel's bytes still arrive.
+   */
+  @Test
+  void channelsWritingInOneLoopTurnShareOneTransportFlush() throws Exception {
+    Loopback.Pair p = pair();
+    List<VirtualChannel> chs = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      chs.add(open(p.initiator(), "echo"));
+    }
+    io.netty.channel.Channel transport = p.initiator().transportChannel();
+    java.util.concurrent.atomic.AtomicInteger flushes = new java.util.concurrent.atomic.AtomicInteger();
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    transport.eventLoop().execute(() -> {
+      transport.pipeline().addFirst("count-flushes", new io.netty.channel.ChannelOutboundHandlerAdapter() {
+        @Override
+        public void flush(ChannelHandlerContext ctx) {
+          flushes.incrementAndGet();
+          ctx.flush();
+        }
+      });
+      for (int i = 0; i < chs.size(); i++) {
+        chs.get(i).channel().writeAndFlush(Unpooled.copiedBuffer("request " + i, StandardCharsets.UTF_8));
+      }
+      // a task queued now runs after the flush the writes requested
+      transport.eventLoop().execute(() -> written.complete(null));
+    });
+    written.get(10, TimeUnit.SECONDS);
+    for (int i = 0; i < chs.size(); i++) {
+      String expected = "request " + i;
+      byte[] back = chs.get(i).inputStream().readNBytes(expected.length());
+      assertThat(new String(back, StandardCharsets.UTF_8)).isEqualTo(expected);
+    }
+    // the SslHandler's own flush of the records counts too, hence at most 2 (it was 20 and more)
+    assertThat(flushes.get()).isBetween(1, 2);
+  }
+
+  /**
    * A peer that answers, ends its channel and closes its whole session at once (a receiver's last
    * "stored and verified" before it exits): the answer, already received but not yet read, is
    * still read in full, then the end of stream; it is not dropped in favour of SESSION_LOST.
