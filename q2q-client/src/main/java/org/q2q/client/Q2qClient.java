@@ -156,6 +156,25 @@ public final class Q2qClient implements AutoCloseable {
         });
   }
 
+  /** {@link #startDirect}, for a connect: without listening it still goes, relayed or dialled. */
+  private void startDirectQuietly() {
+    try {
+      startDirect();
+    } catch (IOException e) {
+      log.debug("{} no reverse TCP for this connect: {}", identity.address(), e.getMessage());
+    }
+  }
+
+  /** True on a thread of this client's event loops. */
+  private boolean onOwnLoop() {
+    for (io.netty.util.concurrent.EventExecutor e : group) {
+      if (e.inEventLoop()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
    * Starts accepting direct peer connections if this client does (idempotent), and asks our
    * server once where it sees us, so the public address is advertised too.
@@ -368,10 +387,12 @@ public final class Q2qClient implements AutoCloseable {
       return CompletableFuture.failedFuture(new ConnectFailedException(Q2qException.Reason.LOCAL,
           "the client is closed"));
     }
-    try {
-      startDirect(); // so the listener can dial back if it cannot reach us
-    } catch (IOException e) {
-      log.debug("{} no reverse TCP for this connect: {}", identity.address(), e.getMessage());
+    if (onOwnLoop()) {
+      // Binding waits for a loop of our group, maybe this one (a forwarder accepts on it): start
+      // the transports beside, and this connect goes without reverse TCP unless already listening.
+      handlerExecutor.execute(this::startDirectQuietly);
+    } else {
+      startDirectQuietly(); // so the listener can dial back if it cannot reach us
     }
     return connector.connect(to, service, transport);
   }

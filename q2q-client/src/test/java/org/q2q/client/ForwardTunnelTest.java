@@ -115,6 +115,29 @@ class ForwardTunnelTest {
     }
   }
 
+  /**
+   * A forwarder whose client has one event loop: its first connection is accepted on that loop,
+   * and the connect it starts there must not wait for the direct-TCP listener to bind on the same
+   * loop (it failed every connection with BlockingOperationException whenever the two met).
+   */
+  @Test
+  void aForwarderOnAOneLoopClientCarriesItsFirstConnection() throws Exception {
+    Q2qClient bob = net.client(server, "bob@localhost");
+    Q2qClient alice = net.track(net.builder(server, "alice@localhost").threads(1).build());
+    Exposer ex = Exposer.start(bob, "echo", echoTarget(), AllowList.parse(List.of(), bob.address()), 100, events);
+    ex.ready().get(30, TimeUnit.SECONDS);
+    try (Forwarder f = Forwarder.open(alice, new HostPort("127.0.0.1", 0),
+        ServiceAddress.parse("bob@localhost/echo"), 100, events)) {
+      byte[] data = TestNet.bytes(64 << 10, 3);
+      try (Socket s = new Socket("127.0.0.1", f.localAddress().getPort())) {
+        CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> readAll(s));
+        s.getOutputStream().write(data);
+        s.shutdownOutput();
+        assertThat(back.get(30, TimeUnit.SECONDS)).isEqualTo(data);
+      }
+    }
+  }
+
   @Test
   void aPeerOutsideTheAllowListIsRefusedAndTheForwarderKeepsListening() throws Exception {
     Q2qClient bob = net.client(server, "bob@localhost");
