@@ -88,6 +88,16 @@ class ForwardTunnelTest {
     net.close();
   }
 
+  /** Sends {@code data} to the local {@code port}, ends the output, and expects it all back. */
+  private static void assertEchoed(int port, byte[] data) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> readAll(s));
+      s.getOutputStream().write(data);
+      s.shutdownOutput();
+      assertThat(back.get(30, TimeUnit.SECONDS)).isEqualTo(data);
+    }
+  }
+
   private HostPort echoTarget() {
     return new HostPort("127.0.0.1", echo.getLocalPort());
   }
@@ -102,12 +112,7 @@ class ForwardTunnelTest {
         ServiceAddress.parse("bob@localhost/echo"), 100, events)) {
       byte[] data = TestNet.bytes(3 << 20, 7);
       for (int i = 0; i < 3; i++) {
-        try (Socket s = new Socket("127.0.0.1", f.localAddress().getPort())) {
-          CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> readAll(s));
-          s.getOutputStream().write(data);
-          s.shutdownOutput();
-          assertThat(back.get(30, TimeUnit.SECONDS)).isEqualTo(data);
-        }
+        assertEchoed(f.localAddress().getPort(), data);
       }
       TestNet.await(() -> records.size() >= 6, Duration.ofSeconds(10), "records");
       assertThat(records).allMatch(ConnectionRecord::clean, "clean").allMatch(r -> r.sent() == data.length);
@@ -129,12 +134,7 @@ class ForwardTunnelTest {
     try (Forwarder f = Forwarder.open(alice, new HostPort("127.0.0.1", 0),
         ServiceAddress.parse("bob@localhost/echo"), 100, events)) {
       byte[] data = TestNet.bytes(64 << 10, 3);
-      try (Socket s = new Socket("127.0.0.1", f.localAddress().getPort())) {
-        CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> readAll(s));
-        s.getOutputStream().write(data);
-        s.shutdownOutput();
-        assertThat(back.get(30, TimeUnit.SECONDS)).isEqualTo(data);
-      }
+      assertEchoed(f.localAddress().getPort(), data);
     }
   }
 
@@ -248,12 +248,7 @@ class ForwardTunnelTest {
         .get(30, TimeUnit.SECONDS);
     assertThat(r.bound()).isEqualTo("127.0.0.1:" + port);
     byte[] data = TestNet.bytes(1 << 20, 3);
-    try (Socket s = new Socket("127.0.0.1", port)) {
-      CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> readAll(s));
-      s.getOutputStream().write(data);
-      s.shutdownOutput();
-      assertThat(back.get(30, TimeUnit.SECONDS)).isEqualTo(data);
-    }
+    assertEchoed(port, data);
     r.close();
     // the port closes when its caller goes away: polled, the socket's close completes on its loop
     TestNet.await(() -> g.openPorts() == 0 && !accepts(port), Duration.ofSeconds(10), "port closed");
@@ -288,12 +283,7 @@ class ForwardTunnelTest {
       });
       Thread.sleep(500); // let the stalled connection fill its buffers
       byte[] data = TestNet.bytes(4 << 20, 9);
-      try (Socket s = new Socket("127.0.0.1", f.localAddress().getPort())) {
-        CompletableFuture<byte[]> back = CompletableFuture.supplyAsync(() -> readAll(s));
-        s.getOutputStream().write(data);
-        s.shutdownOutput();
-        assertThat(back.get(30, TimeUnit.SECONDS)).isEqualTo(data);
-      }
+      assertEchoed(f.localAddress().getPort(), data);
       assertThat(writer).isNotDone();
     }
   }

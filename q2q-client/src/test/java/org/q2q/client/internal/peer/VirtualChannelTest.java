@@ -60,6 +60,14 @@ class VirtualChannelTest {
     return s.openChannel(service).get(10, TimeUnit.SECONDS);
   }
 
+  private static List<VirtualChannel> open(PeerSession s, String service, int n) throws Exception {
+    List<VirtualChannel> chs = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      chs.add(open(s, service));
+    }
+    return chs;
+  }
+
   @Test
   void openingAServiceTheListenerDoesNotOfferIsResetWithNoSuchService() throws Exception {
     Loopback.Pair p = pair();
@@ -146,10 +154,7 @@ class VirtualChannelTest {
   @Test
   void channelsWritingInOneLoopTurnShareOneTransportFlush() throws Exception {
     Loopback.Pair p = pair();
-    List<VirtualChannel> chs = new ArrayList<>();
-    for (int i = 0; i < 20; i++) {
-      chs.add(open(p.initiator(), "echo"));
-    }
+    List<VirtualChannel> chs = open(p.initiator(), "echo", 20);
     io.netty.channel.Channel transport = p.initiator().transportChannel();
     java.util.concurrent.atomic.AtomicInteger flushes = new java.util.concurrent.atomic.AtomicInteger();
     CompletableFuture<Void> written = new CompletableFuture<>();
@@ -318,10 +323,7 @@ class VirtualChannelTest {
   @Test
   void losingTheTransportFailsEveryOpenChannelWithSessionLost() throws Exception {
     Loopback.Pair p = pair();
-    List<VirtualChannel> mine = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      mine.add(open(p.initiator(), "sink"));
-    }
+    List<VirtualChannel> mine = open(p.initiator(), "sink", 3);
     net.acceptedSocket.get().close(); // kill the acceptor's TCP socket without any goodbye
 
     for (VirtualChannel ch : mine) {
