@@ -309,12 +309,23 @@ public final class PtcpSocket {
   /**
    * Accepts inbound connections: each accepted {@link PtcpChannel} gets {@code childHandler} (usually
    * a {@link ChannelInitializer}) before it becomes active. Pass null to stop accepting.
+   *
+   * @return completes once accepting (a connection that arrives before is refused: wait for this
+   *     before telling peers to connect)
    */
-  public void listen(ChannelHandler childHandler) {
-    loop.execute(() -> {
+  public Future<Void> listen(ChannelHandler childHandler) {
+    Promise<Void> done = loop.newPromise();
+    Runnable set = () -> {
       this.childHandler = childHandler;
       endpoint.listen(childHandler != null);
-    });
+      done.setSuccess(null);
+    };
+    if (loop.inEventLoop()) {
+      set.run();
+    } else {
+      loop.execute(set);
+    }
+    return done;
   }
 
   /** Sets the handler for datagrams that are not PTCP (null drops them). */

@@ -178,7 +178,7 @@ public final class PtcpBench {
           }
         });
       }
-    });
+    }).sync();
   }
 
   static void tcpSink(Socket s) {

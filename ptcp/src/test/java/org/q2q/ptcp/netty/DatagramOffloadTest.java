@@ -68,7 +68,7 @@ class DatagramOffloadTest {
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
-    }));
+    })).sync();
     byte[] data = LoopbackTest.random(n, n);
     LoopbackTest.Collector answer = new LoopbackTest.Collector();
     Channel ch = client.connect(server.localAddress(), answer).sync().getNow();

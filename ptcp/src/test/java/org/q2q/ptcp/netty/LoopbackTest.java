@@ -167,7 +167,7 @@ class LoopbackTest {
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
-    }));
+    })).sync();
     byte[] data = random(32 << 20, 1);
     Collector answer = new Collector();
     Channel ch = client.connect(server.localAddress(), answer).sync().getNow();
@@ -194,7 +194,7 @@ class LoopbackTest {
   @Test
   void blockingStreamsEcho() throws Exception {
     LinkedBlockingQueue<PtcpStream> accepted = new LinkedBlockingQueue<>();
-    server.listen(PtcpStream.acceptor(accepted::add));
+    server.listen(PtcpStream.acceptor(accepted::add)).sync();
     byte[] data = random(6 << 20, 2);
     try (PtcpStream s = client.connectStream(server.localAddress(), Duration.ofSeconds(5))) {
       PtcpStream peer = accepted.poll(5, TimeUnit.SECONDS);
@@ -258,7 +258,7 @@ class LoopbackTest {
           }
         });
       }
-    });
+    }).sync();
     int n = 50;
     List<Collector> collectors = new ArrayList<>();
     List<byte[]> sent = new ArrayList<>();
@@ -300,7 +300,7 @@ class LoopbackTest {
           }
         });
       }
-    });
+    }).sync();
     Collector answer = new Collector();
     CountDownLatch handshake = new CountDownLatch(1);
     Channel ch = client.connect(server.localAddress(), new ChannelInitializer<Channel>() {
@@ -335,7 +335,7 @@ class LoopbackTest {
         serverSides.add(col);
         accepted.add(ch);
       }
-    });
+    }).sync();
     // Client closes after writing: the server reads everything, then its channel goes inactive.
     Collector clientSide = new Collector();
     Channel c = client.connect(server.localAddress(), clientSide).sync().getNow();
@@ -369,7 +369,7 @@ class LoopbackTest {
         ch.pipeline().addLast(col);
         accepted.add(ch);
       }
-    });
+    }).sync();
     // Client resets.
     Channel c = client.connect(server.localAddress(), new Collector()).sync().getNow();
     Channel s = accepted.poll(5, TimeUnit.SECONDS);
@@ -406,7 +406,7 @@ class LoopbackTest {
               .addListener(f -> ctx.close());
         }
       }
-    }));
+    })).sync();
     Collector answer = new Collector();
     Channel c = client.connect(server.localAddress(), halfClosable(() -> answer)).sync().getNow();
     c.writeAndFlush(Unpooled.wrappedBuffer(new byte[12345]));

@@ -111,7 +111,7 @@ public final class UdpTransportAcceptor implements AutoCloseable {
         accepted(ctx.channel());
         ctx.fireChannelActive();
       }
-    });
+    }).awaitUninterruptibly();
     interfaces = LocalAddresses.list();
     socket = s;
     log.info("{} accepting PTCP peer connections on UDP port {}", self, port());
