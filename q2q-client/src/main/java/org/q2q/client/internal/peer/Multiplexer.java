@@ -40,6 +40,8 @@ import org.slf4j.LoggerFactory;
  *       recently closed channel are dropped silently (they crossed our reset).
  *   <li><b>Sending</b>: channels with flushed bytes queue in a {@link WriteScheduler}; while the
  *       transport is writable, each takes a turn of one chunk. Control frames bypass the queue.
+ *       What channels write is flushed once per event-loop turn, so many small writes share one
+ *       TLS record and one system call.
  *   <li><b>Unacknowledged bytes</b>: the session also keeps what it sent but the peer has not yet
  *       processed within the peer's announced budget ({@link SendWindow}, acknowledged by
  *       Ping/Pong), so after a choke at most that much more arrives and a peer exceeding it is
@@ -57,7 +59,8 @@ import org.slf4j.LoggerFactory;
  *       it is writable again. Each kind of misbehaviour is logged at WARN once per session.
  *   <li><b>Session errors</b>: a malformed or oversize frame, a second Hello, or a dead peer
  *       (heartbeat) end the whole session. This side then sends a reset on channel 0 (the session)
- *       saying why, closes the transport and fails every channel with {@code SESSION_LOST}.
+ *       saying why, closes the transport and fails every channel with {@code SESSION_LOST},
+ *       except those whose both directions had already ended: they deliver what they received.
  * </ul>
  *
  * <p>Not thread-safe: everything runs on the transport's event loop; public entry points hop onto
