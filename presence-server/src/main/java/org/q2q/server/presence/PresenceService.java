@@ -239,9 +239,11 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
     try {
       Duration idle = config.listenIdleTimeout();
       Duration stall = listenLimits.stallTimeout();
+      long idleMillis = idle.toMillis();
+      long stallMillis = stall.toMillis();
       long now = clock.millis();
       for (ListenSession s : sessions) {
-        if (s.due(now, idle.toMillis(), stall.toMillis())) {
+        if (s.due(now, idleMillis, stallMillis)) {
           s.check(idle, stall);
         }
       }
