@@ -1,5 +1,6 @@
 package org.q2q.client.files;
 
+import io.netty.buffer.ByteBuf;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -19,6 +20,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import org.q2q.client.VirtualChannel;
+import org.q2q.client.internal.peer.ByteBufOutput;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +37,8 @@ import org.slf4j.LoggerFactory;
 public final class FileSender {
   private static final Logger log = LoggerFactory.getLogger(FileSender.class);
   private static final int IO_BUFFER = 64 * 1024;
+  /** Bytes per direct buffer handed to the channel: one full data frame. */
+  private static final int DIRECT_PIECE = 64 * 1024;
 
   private final Clock clock;
   private final Duration idleTimeout;
@@ -105,7 +109,8 @@ public final class FileSender {
       acks = new Acks(in, link, offer);
       acks.start();
       long done = skipped;
-      byte[] buf = new byte[FileTransfer.CHUNK_BYTES];
+      ByteBufOutput direct = link.bufferOutput() == null ? null : Link.watched(link.bufferOutput(), watchdog);
+      byte[] buf = direct != null ? null : new byte[FileTransfer.CHUNK_BYTES];
       MessageDigest chunkSha = FileTransfer.sha256();
       byte[] hash = new byte[FileTransfer.DIGEST_BYTES];
       for (int i = 0; i < offer.entries().size(); i++) {
@@ -124,10 +129,15 @@ public final class FileSender {
             fc.position((long) m * FileTransfer.CHUNK_BYTES);
             for (int c = m; c < chunks; c++) {
               int len = FileTransfer.chunkLength(e.size(), c);
-              readChunk(fc, buf, len, source);
-              chunkSha.update(buf, 0, len);
+              if (direct != null) {
+                out.flush(); // what the stream holds goes before the chunk
+                sendChunk(fc, direct, chunkSha, len, source);
+              } else {
+                readChunk(fc, buf, len, source);
+                chunkSha.update(buf, 0, len);
+                out.write(buf, 0, len);
+              }
               FileTransfer.digestInto(chunkSha, hash);
-              out.write(buf, 0, len);
               out.write(hash);
               fileSha.update(hash);
               done += len;
@@ -241,6 +251,34 @@ public final class FileSender {
       }
     }
     return matched;
+  }
+
+  /**
+   * Reads {@code len} bytes of {@code fc} straight into direct buffers, hashes them there, and
+   * hands them to {@code out}: no copy through the Java heap.
+   */
+  private static void sendChunk(FileChannel fc, ByteBufOutput out, MessageDigest sha, int len, Path source)
+      throws IOException {
+    for (int left = len; left > 0; ) {
+      int n = Math.min(left, DIRECT_PIECE);
+      ByteBuf piece = out.alloc().directBuffer(n, n);
+      try {
+        while (piece.isWritable()) {
+          if (piece.writeBytes(fc, piece.writableBytes()) < 0) {
+            throw new LocalReadError(new IOException(source + " shrank while being sent"));
+          }
+        }
+        sha.update(piece.nioBuffer());
+      } catch (IOException e) {
+        piece.release();
+        throw e instanceof LocalReadError l ? l : new LocalReadError(new IOException("cannot read " + source + ": " + e.getMessage(), e));
+      } catch (RuntimeException e) {
+        piece.release();
+        throw e;
+      }
+      out.write(piece); // passes the buffer on
+      left -= n;
+    }
   }
 
   private static void readChunk(FileChannel fc, byte[] buf, int len, Path source) throws LocalReadError {

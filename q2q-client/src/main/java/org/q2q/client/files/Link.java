@@ -1,5 +1,7 @@
 package org.q2q.client.files;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import java.io.FilterInputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -9,6 +11,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.q2q.certstore.Address;
 import org.q2q.client.VirtualChannel;
+import org.q2q.client.internal.peer.ByteBufOutput;
 
 /**
  * The two blocking streams a transfer runs on, and how to end them: a virtual channel in
@@ -20,6 +23,15 @@ interface Link {
 
   /** Bytes to the peer. */
   OutputStream output();
+
+  /**
+   * Where file data can go in direct buffers, skipping the copy of {@link #output()}'s byte
+   * writes; null if this link has no such path. Bytes written here follow those written to
+   * {@link #output()} before (flush that first).
+   */
+  default ByteBufOutput bufferOutput() {
+    return null;
+  }
 
   /** The peer's verified address. */
   Address remote();
@@ -47,6 +59,11 @@ interface Link {
       @Override
       public OutputStream output() {
         return ch.outputStream();
+      }
+
+      @Override
+      public ByteBufOutput bufferOutput() {
+        return ch.outputStream() instanceof ByteBufOutput o ? o : null;
       }
 
       @Override
@@ -137,6 +154,26 @@ interface Link {
             off += n;
             len -= n;
           }
+        } catch (IOException e) {
+          throw new Broken(e);
+        }
+      }
+    };
+  }
+
+  /** {@code out} reporting progress to {@code watchdog}, its failures as {@link Broken}. */
+  static ByteBufOutput watched(ByteBufOutput out, IdleWatchdog watchdog) {
+    return new ByteBufOutput() {
+      @Override
+      public ByteBufAllocator alloc() {
+        return out.alloc();
+      }
+
+      @Override
+      public void write(ByteBuf buf) throws IOException {
+        try {
+          out.write(buf);
+          watchdog.touch();
         } catch (IOException e) {
           throw new Broken(e);
         }

@@ -1,6 +1,7 @@
 package org.q2q.client.internal.peer;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -22,7 +23,7 @@ import java.util.Objects;
  * <p>Safe for concurrent use, though concurrent writers interleave whole chunks. Must not be used
  * on the event loop.
  */
-final class ChannelOutputStream extends OutputStream {
+final class ChannelOutputStream extends OutputStream implements ByteBufOutput {
   static final int MAX_WRITE = 64 * 1024;
   static final long MAX_OUTSTANDING = 1024 * 1024;
 
@@ -51,33 +52,59 @@ final class ChannelOutputStream extends OutputStream {
   @Override
   public void write(byte[] b, int off, int len) throws IOException {
     Objects.checkFromIndexSize(off, len, b.length);
+    checkOpen();
+    while (len > 0) {
+      int n = Math.min(len, MAX_WRITE);
+      awaitCapacity();
+      ByteBuf buf = ch.alloc().buffer(n);
+      buf.writeBytes(b, off, n);
+      send(buf);
+      off += n;
+      len -= n;
+    }
+  }
+
+  @Override
+  public ByteBufAllocator alloc() {
+    return ch.alloc();
+  }
+
+  @Override
+  public void write(ByteBuf buf) throws IOException {
+    try {
+      checkOpen();
+      awaitCapacity();
+    } catch (IOException | RuntimeException e) {
+      buf.release();
+      throw e;
+    }
+    send(buf);
+  }
+
+  private void checkOpen() throws IOException {
     checkNotEventLoop();
     synchronized (lock) {
       if (closed) {
         throw new IOException("output stream of channel " + ch.channelId + " is closed");
       }
     }
-    while (len > 0) {
-      int n = Math.min(len, MAX_WRITE);
-      awaitCapacity();
-      ByteBuf buf = ch.alloc().buffer(n);
-      buf.writeBytes(b, off, n);
-      synchronized (lock) {
-        outstanding += n;
-      }
-      // Ownership of buf passes to the channel (released once sent or on failure).
-      ch.writeAndFlush(buf).addListener(f -> {
-        synchronized (lock) {
-          outstanding -= n;
-          if (!f.isSuccess() && writeFailure == null) {
-            writeFailure = f.cause();
-          }
-          lock.notifyAll();
-        }
-      });
-      off += n;
-      len -= n;
+  }
+
+  /** Hands {@code buf} to the channel, which releases it once sent or on failure. */
+  private void send(ByteBuf buf) {
+    int n = buf.readableBytes();
+    synchronized (lock) {
+      outstanding += n;
     }
+    ch.writeAndFlush(buf).addListener(f -> {
+      synchronized (lock) {
+        outstanding -= n;
+        if (!f.isSuccess() && writeFailure == null) {
+          writeFailure = f.cause();
+        }
+        lock.notifyAll();
+      }
+    });
   }
 
   private void awaitCapacity() throws IOException {

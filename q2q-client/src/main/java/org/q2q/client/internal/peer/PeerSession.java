@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
 public final class PeerSession {
   private static final Logger log = LoggerFactory.getLogger(PeerSession.class);
   static final String TLS_HANDLER = "q2q-tls";
+  static final String BATCHER = "q2q-record-batcher";
   static final String DECODER = "q2q-frame-decoder";
   static final String ENCODER = "q2q-frame-encoder";
   static final String HANDSHAKE = "q2q-handshake";
@@ -85,6 +86,7 @@ public final class PeerSession {
         SslHandler ssl = tls.newHandler(cfg, transport.alloc());
         ChannelPipeline p = transport.pipeline();
         p.addLast(TLS_HANDLER, ssl);
+        p.addLast(BATCHER, new RecordBatcher());
         p.addLast(DECODER, new PeerFrameDecoder(cfg.maxFrameSize()));
         p.addLast(ENCODER, PeerFrameEncoder.INSTANCE);
         p.addLast(HANDSHAKE, new SessionHandshake(cfg, tls, promise, logId));

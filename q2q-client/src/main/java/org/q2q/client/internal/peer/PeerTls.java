@@ -31,9 +31,6 @@ final class PeerTls extends ChainTrustManager {
   private volatile CertificateException rejection;
   private volatile Address verifiedPeer;
 
-  /** Plaintext bytes handed to the engine per wrap call (the largest data frame). */
-  static final int WRAP_DATA_SIZE = PeerSessionConfig.MAX_CHUNK_SIZE;
-
   PeerTls(PeerSessionConfig cfg) {
     AddressCheck check = cfg.expectedPeer() == null ? AddressCheck.any() : AddressCheck.exactly(cfg.expectedPeer());
     this.delegate = new AddressTrustManager(cfg.caResolver(), check, cfg.clock());
@@ -48,8 +45,8 @@ final class PeerTls extends ChainTrustManager {
     SslContext ctx = b.sslProvider(provider()).protocols("TLSv1.3").trustManager(this).build();
     SslHandler handler = ctx.newHandler(alloc);
     handler.setHandshakeTimeoutMillis(cfg.handshakeTimeout().toMillis());
-    // Up to four TLS records per wrap call: a 64 KiB data frame is encrypted in one call instead of four.
-    handler.setWrapDataSize(WRAP_DATA_SIZE);
+    // No coalescing here: it copies what it joins. RecordBatcher, above, gathers the small writes.
+    handler.setWrapDataSize(0);
     return handler;
   }
 
