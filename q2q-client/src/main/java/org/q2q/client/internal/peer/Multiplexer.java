@@ -661,7 +661,7 @@ final class Multiplexer extends ChannelDuplexHandler {
 
   /** Closes {@code ch} quietly once both directions have ended. */
   void maybeFinished(VirtualChildChannel ch) {
-    if (ch.isOpen() && ch.endSent() && ch.inputShutdownDelivered()) {
+    if (ch.isOpen() && (ch.endSent() || ch.outputLost()) && ch.inputShutdownDelivered()) {
       log.debug("{} channel {} finished", logId(), ch.channelId);
       ch.unsafe().close(ch.voidPromise());
     }

@@ -109,6 +109,8 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   private volatile boolean chokedByPeer;
   private volatile boolean outputShutdownRequested;
   private volatile boolean endSent;
+  /** The session ended before our end was written; see {@link #loseOutput}. */
+  private volatile boolean outputLost;
   private ChannelPromise endPromise;
 
   VirtualChildChannel(
@@ -202,22 +204,52 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   }
 
   /**
-   * The session under this channel ended. A channel whose both directions already ended on the
-   * wire (our end written, the peer's received) has nothing left to send or receive: it is not
-   * failed, so the application still reads what arrived before the session's end, then the end of
-   * stream, and the channel closes as finished. The peer that closes its session right after its
-   * last words (a receiver's "stored and verified") must not have them dropped here, unread, in
-   * favour of SESSION_LOST. Any other channel fails with {@code cause}.
+   * The session under this channel ended. A channel that already received the peer's end has all
+   * its input: it is not failed, so the application still reads what arrived before the session's
+   * end, then the end of stream, and the channel closes once that end is delivered. The peer that
+   * closes its session right after its last words (a receiver's "stored and verified", a service's
+   * last response) must not have them dropped here, unread, in favour of SESSION_LOST. If this
+   * side's end was not written yet, only the output fails ({@link #loseOutput}). Any other channel
+   * fails with {@code cause}.
    */
   void sessionEnded(ChannelResetException cause) {
     if (!open) {
       return;
     }
-    if (endSent && remoteEnded) {
+    if (remoteEnded) {
+      if (!endSent) {
+        loseOutput(cause);
+      }
       deliver(); // delivers whatever a pending read waits for; maybeFinished closes after the end
+      mux.maybeFinished(this);
       return;
     }
     fail(cause);
+  }
+
+  /**
+   * The output can no longer reach the peer, but the input is complete and stays readable: writes
+   * waiting to be sent, later writes and a requested end fail with {@code cause}, which the channel
+   * also ends with once its input is delivered.
+   */
+  private void loseOutput(ChannelResetException cause) {
+    failure = cause;
+    outputLost = true;
+    resetExchanged = true; // nothing can be said to the peer any more
+    ChannelOutboundBuffer out = unsafe().outboundBuffer();
+    if (out != null) {
+      while (out.current() != null) {
+        out.remove(cause); // the flushed writes; unflushed ones fail when the channel closes
+      }
+    }
+    if (endPromise != null) {
+      endPromise.tryFailure(cause);
+    }
+  }
+
+  /** True once the output failed with the session while the input stayed readable. */
+  boolean outputLost() {
+    return outputLost;
   }
 
   // ---- receive side ----
@@ -475,6 +507,10 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   }
 
   private void shutdownOutput0(ChannelPromise promise) {
+    if (outputLost) {
+      promise.tryFailure(endedException());
+      return;
+    }
     if (outputShutdownRequested) {
       if (endSent) {
         promise.trySuccess();
@@ -597,6 +633,9 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   @Override
   protected Object filterOutboundMessage(Object msg) throws Exception {
     if (msg instanceof ByteBuf) {
+      if (outputLost) {
+        throw endedException();
+      }
       if (outputShutdownRequested) {
         throw new ChannelOutputShutdownException("channel " + channelId + " output was shut down");
       }

@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -207,6 +208,30 @@ class VirtualChannelTest {
     assertThat(TestServices.readAll(ch.inputStream())).isEqualTo(expected);
     ch.closeFuture().get(10, TimeUnit.SECONDS);
     assertThat(ch.closeFuture().isSuccess()).isTrue();
+  }
+
+  /**
+   * The peer ends its output and closes its session before this side ended its own: what it sent
+   * is still read in full, then the end of stream; only this side's output fails.
+   */
+  @Test
+  void aPeerThatEndsAndLeavesFirstIsStillReadInFullWhileOurOutputFails() throws Exception {
+    Loopback.Pair p = pair();
+    VirtualChannel ch = open(p.initiator(), "sink");
+    VirtualChannel theirs = services.accepted.get(0);
+    String sent;
+    try (OutputStream out = theirs.outputStream()) {
+      sent = TestServices.writeRandom(out, 11, 100_000); // within the receive budget: nobody reads yet
+    }
+    p.acceptor().close().get(10, TimeUnit.SECONDS);
+    p.initiator().closeFuture().await(10, TimeUnit.SECONDS);
+    assertThat(p.initiator().isOpen()).isFalse();
+
+    assertThat(TestServices.sha256Hex(ch.inputStream())).isEqualTo(sent);
+    Throwable writeFailure = catchThrowable(() -> ch.outputStream().write(new byte[] {1}));
+    assertThat(writeFailure).isInstanceOf(IOException.class).hasMessageContaining("SESSION_LOST");
+    ch.closeFuture().await(10, TimeUnit.SECONDS);
+    assertThat(ch.closeFuture().isDone()).isTrue();
   }
 
   @Test
