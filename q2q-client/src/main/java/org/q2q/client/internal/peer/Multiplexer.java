@@ -60,7 +60,8 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Session errors</b>: a malformed or oversize frame, a second Hello, or a dead peer
  *       (heartbeat) end the whole session. This side then sends a reset on channel 0 (the session)
  *       saying why, closes the transport and fails every channel with {@code SESSION_LOST},
- *       except those whose both directions had already ended: they deliver what they received.
+ *       except those that had already received the peer's end: they deliver what they received,
+ *       and only their output fails if their own end was not written yet.
  * </ul>
  *
  * <p>Not thread-safe: everything runs on the transport's event loop; public entry points hop onto
@@ -659,7 +660,7 @@ final class Multiplexer extends ChannelDuplexHandler {
     }
   }
 
-  /** Closes {@code ch} quietly once both directions have ended. */
+  /** Closes {@code ch} quietly once both directions have ended (or its output was lost with the session). */
   void maybeFinished(VirtualChildChannel ch) {
     if (ch.isOpen() && (ch.endSent() || ch.outputLost()) && ch.inputShutdownDelivered()) {
       log.debug("{} channel {} finished", logId(), ch.channelId);
@@ -836,7 +837,7 @@ final class Multiplexer extends ChannelDuplexHandler {
     sessionEnded("the session was closed locally", null);
   }
 
-  /** Marks the session ended and fails every open channel with SESSION_LOST. Idempotent. */
+  /** Marks the session ended and ends every open channel with SESSION_LOST (see the class comment). Idempotent. */
   private void sessionEnded(String why, Throwable cause) {
     if (closed) {
       return;
