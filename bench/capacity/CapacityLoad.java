@@ -242,9 +242,10 @@ public final class CapacityLoad {
           return;
         }
         int count = 0;
+        int calls = 0; // every call moves to the next identity: warm-up and refused calls use ids too
         while (System.nanoTime() < endAt.get() && count < lat.length - 1) {
           String to = "load-" + ThreadLocalRandom.current().nextInt(connections) + "@" + domain.domain();
-          PresenceGrpc.PresenceBlockingStub stub = ids.get(count % ids.size());
+          PresenceGrpc.PresenceBlockingStub stub = ids.get(calls++ % ids.size());
           long s = System.nanoTime();
           boolean counted = s >= measureFrom.get();
           try {
