@@ -144,7 +144,7 @@ public final class DomainCas implements CaResolver {
       } catch (java.security.GeneralSecurityException e) {
         throw new CertificateException("the CA of " + v.address().domain() + " is not valid now: " + e.getMessage());
       }
-      checkStillValid(chain);
+      checkStillValid(v.address(), v.leaf()); // the address as verified: no second parse of the certificate
       return v.address();
     }
     Verified v = verified(chain);
@@ -179,6 +179,10 @@ public final class DomainCas implements CaResolver {
     X509Certificate leaf = chain.get(0);
     Address address = Certificates.addressOf(leaf)
         .orElseThrow(() -> new CertificateException("the client certificate names no q2q address"));
+    checkStillValid(address, leaf);
+  }
+
+  private void checkStillValid(Address address, X509Certificate leaf) throws CertificateException {
     if (!clock.instant().isBefore(leaf.getNotAfter().toInstant())) {
       throw new CertificateException("the certificate of " + address + " expired at " + leaf.getNotAfter().toInstant());
     }
