@@ -9,8 +9,9 @@ import java.io.OutputStream;
 import java.util.Objects;
 
 /**
- * Blocking writes onto a virtual channel, for tools. Each write copies the caller's bytes into
- * buffers of at most {@value #MAX_WRITE} bytes and flushes them; it blocks while {@value
+ * Blocking writes onto a virtual channel, for tools. Each byte-array write copies the caller's
+ * bytes into buffers of at most {@value #MAX_WRITE} bytes and flushes them ({@link
+ * #write(ByteBuf)} hands a caller's buffer on as it is); it blocks while {@value
  * #MAX_OUTSTANDING} bytes are written but not yet handed to the transport, which is what happens
  * while the peer chokes the channel or the transport is not writable. {@link #flush()} is a no-op;
  * {@link #close()} half-closes and waits until the end was handed to the transport.
@@ -122,10 +123,11 @@ final class ChannelOutputStream extends OutputStream implements ByteBufOutput {
       long seen = outstanding;
       long progressAt = clock.millis();
       for (; ; ) {
-        if (writeFailure != null || !ch.isActive()) {
+        if (writeFailure != null || !ch.isOpen() || ch.outputLost()) {
           throw failure();
         }
-        if (outstanding < limit) {
+        boolean active = ch.isActive(); // an accepted channel is handed out just before it is activated
+        if (active && outstanding < limit) {
           return;
         }
         long now = clock.millis();
@@ -136,7 +138,8 @@ final class ChannelOutputStream extends OutputStream implements ByteBufOutput {
           throw stalled(now - progressAt);
         }
         try {
-          lock.wait(Math.max(1, Math.min(200, stallMillis))); // woken by each completion or failure
+          // woken by each completion or failure; activation wakes no one, and comes at once
+          lock.wait(active ? Math.max(1, Math.min(200, stallMillis)) : 1);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new InterruptedIOException("interrupted while channel " + ch.channelId + " was choked");
@@ -180,13 +183,7 @@ final class ChannelOutputStream extends OutputStream implements ByteBufOutput {
       closed = true;
     }
     checkNotEventLoop();
-    boolean pending;
-    synchronized (lock) {
-      pending = outstanding > 0;
-    }
-    if (pending) {
-      awaitOutstandingBelow(1); // every byte handed on, with the stall timeout
-    }
+    awaitOutstandingBelow(1); // active, and every byte handed on, with the stall timeout
     Future<Void> end = ch.shutdownOutput();
     try {
       if (!end.await(Math.max(1, stallMillis))) {

@@ -218,7 +218,7 @@ class VirtualChannelTest {
   void aPeerThatEndsAndLeavesFirstIsStillReadInFullWhileOurOutputFails() throws Exception {
     Loopback.Pair p = pair();
     VirtualChannel ch = open(p.initiator(), "sink");
-    VirtualChannel theirs = services.accepted.get(0);
+    VirtualChannel theirs = services.accepted.get(0); // may not be active yet: the stream waits for it
     String sent;
     try (OutputStream out = theirs.outputStream()) {
       sent = TestServices.writeRandom(out, 11, 100_000); // within the receive budget: nobody reads yet
