@@ -109,8 +109,6 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   private volatile boolean chokedByPeer;
   private volatile boolean outputShutdownRequested;
   private volatile boolean endSent;
-  /** The session ended before our end was written; see {@link #loseOutput}. */
-  private volatile boolean outputLost;
   private ChannelPromise endPromise;
 
   VirtualChildChannel(
@@ -233,8 +231,7 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
    * also ends with once its input is delivered.
    */
   private void loseOutput(ChannelResetException cause) {
-    failure = cause;
-    outputLost = true;
+    failure = cause; // on a channel still open, this alone marks the lost output (fail() closes at once)
     resetExchanged = true; // nothing can be said to the peer any more
     ChannelOutboundBuffer out = unsafe().outboundBuffer();
     if (out != null) {
@@ -247,9 +244,9 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
     }
   }
 
-  /** True once the output failed with the session while the input stayed readable. */
+  /** True once the output failed with the session while the input stayed readable (any thread). */
   boolean outputLost() {
-    return outputLost;
+    return open && failure != null;
   }
 
   // ---- receive side ----
@@ -507,7 +504,7 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   }
 
   private void shutdownOutput0(ChannelPromise promise) {
-    if (outputLost) {
+    if (outputLost()) {
       promise.tryFailure(endedException());
       return;
     }
@@ -633,7 +630,7 @@ final class VirtualChildChannel extends AbstractChannel implements DuplexChannel
   @Override
   protected Object filterOutboundMessage(Object msg) throws Exception {
     if (msg instanceof ByteBuf) {
-      if (outputLost) {
+      if (outputLost()) {
         throw endedException();
       }
       if (outputShutdownRequested) {

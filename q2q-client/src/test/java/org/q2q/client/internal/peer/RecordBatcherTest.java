@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
@@ -133,10 +134,14 @@ class RecordBatcherTest {
 
   @Test
   void aGatheredBatchIsReleasedWhenTheHandlerGoes() {
+    UnpooledByteBufAllocator alloc = new UnpooledByteBufAllocator(true);
+    ch.config().setAllocator(alloc);
     ByteBuf small = Unpooled.directBuffer().writeBytes(new byte[10]);
     ch.write(small, ch.voidPromise());
     assertThat(small.refCnt()).isZero(); // copied into the batch
-    ch.pipeline().removeFirst(); // the batch is released, not leaked (the leak detector would say)
+    assertThat(alloc.metric().usedDirectMemory()).isEqualTo(RecordBatcher.BATCH_BYTES);
+    ch.pipeline().removeFirst();
+    assertThat(alloc.metric().usedDirectMemory()).as("the batch's memory is given back").isZero();
     assertThat((Object) ch.readOutbound()).isNull();
   }
 }
