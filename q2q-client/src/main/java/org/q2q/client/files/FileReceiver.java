@@ -152,6 +152,8 @@ public final class FileReceiver {
     private ResumeStore.Journal journal;
     /** The chunk buffer, allocated once the offer is accepted. */
     private byte[] buf;
+    /** Lent to each large file's writer in turn (see {@link FileAppender}); made on first use. */
+    private ByteBuffer aligned;
     private final Set<String> keys = new HashSet<>();
     private long claim;
     private boolean admitted;
@@ -467,7 +469,10 @@ public final class FileReceiver {
         return;
       }
       SafeFileNames.resolve(dir, e.path());
-      p.beginAt(m);
+      if (aligned == null && e.size() >= FileTransfer.CHUNK_BYTES) {
+        aligned = FileAppender.alignedBuffer(FileTransfer.CHUNK_BYTES);
+      }
+      p.beginAt(m, aligned);
       byte[] hash = new byte[FileTransfer.DIGEST_BYTES];
       for (int c = m; c < chunks; c++) {
         int len = FileTransfer.chunkLength(e.size(), c);
@@ -479,7 +484,7 @@ public final class FileReceiver {
           throw new FileTransfer.Refusal("chunk " + (c + 1) + " of " + chunks + " of " + shown
               + " is damaged (SHA-256 mismatch); it was not stored");
         }
-        p.append(ByteBuffer.wrap(buf, 0, len), hash);
+        p.append(buf, len, hash);
         fileSha.update(hash);
         done += len;
         progress.update(done, offer.totalBytes());
