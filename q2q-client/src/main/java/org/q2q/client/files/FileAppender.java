@@ -35,9 +35,9 @@ final class FileAppender implements Closeable {
   static final int WRITE_SLICE = 128 * 1024;
 
   private final Path file;
-  private final FileChannel channel;
+  private FileChannel channel;
   /** Null on the page-cache path. */
-  private final ByteBuffer aligned;
+  private ByteBuffer aligned;
 
   private FileAppender(Path file, FileChannel channel, ByteBuffer aligned) {
     this.file = file;
@@ -109,23 +109,40 @@ final class FileAppender implements Closeable {
       }
       return;
     }
-    long at = channel.position();
     int padded = (len + ALIGN - 1) / ALIGN * ALIGN;
     if (padded > aligned.capacity()) {
       throw new IllegalArgumentException(len + " bytes do not fit the " + aligned.capacity() + "-byte buffer");
     }
+    long at = channel.position();
     aligned.clear().put(b, off, len);
     while (aligned.position() < padded) {
       aligned.put((byte) 0);
     }
     aligned.flip();
-    while (aligned.hasRemaining()) {
-      channel.write(aligned);
+    try {
+      while (aligned.hasRemaining()) {
+        channel.write(aligned);
+      }
+    } catch (IOException e) {
+      // Some file systems accept O_DIRECT at open and refuse the writes (EINVAL): go on through the
+      // page cache from the same point. A real I/O error fails again there and is reported.
+      log.debug("{}: direct write at {} failed ({}), writing through the page cache", file, at, e.toString());
+      reopenBuffered(at);
+      append(b, off, len);
+      return;
     }
     if (padded != len) {
       channel.truncate(at + len); // the padding goes; the position follows the new end
       channel.position(at + len);
     }
+  }
+
+  private void reopenBuffered(long at) throws IOException {
+    channel.close();
+    aligned = null;
+    channel = FileChannel.open(file, StandardOpenOption.WRITE);
+    channel.truncate(at);
+    channel.position(at);
   }
 
   /** Forces the data and its metadata to disk. */

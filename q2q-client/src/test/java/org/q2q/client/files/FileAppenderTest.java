@@ -87,4 +87,20 @@ class FileAppenderTest {
     byte[] expected = writeFile(f, null, false);
     assertThat(Files.readAllBytes(f)).isEqualTo(expected);
   }
+
+  @Test
+  void aDirectWriteTheKernelRefusesGoesOnThroughThePageCache() throws Exception {
+    assumeTrue(directWorksIn(tmp), "the file system of " + tmp + " refuses O_DIRECT");
+    // memory one byte off the alignment: the open succeeds, the kernel refuses the write (EINVAL)
+    ByteBuffer misaligned = FileAppender.alignedBuffer(CHUNK + FileAppender.ALIGN).position(1).slice();
+    Path f = tmp.resolve("refused.part");
+    ByteArrayOutputStream expected = new ByteArrayOutputStream();
+    try (FileAppender a = FileAppender.open(f, 0, 2L * CHUNK, misaligned)) {
+      assertThat(a.direct()).isTrue();
+      append(a, expected, FileTransferTest.random(CHUNK, 4), CHUNK);
+      assertThat(a.direct()).as("fell back after the refusal").isFalse();
+      append(a, expected, FileTransferTest.random(CHUNK, 5), CHUNK);
+    }
+    assertThat(Files.readAllBytes(f)).isEqualTo(expected.toByteArray());
+  }
 }
