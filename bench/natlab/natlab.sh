@@ -310,8 +310,7 @@ sendtest_lab() {
       symmetric) send_case "$p" "$tmp" symmetric ca alice cb bob auto '^via relay through ' ;;
       # carol is public: alice dials her directly; toward bob behind NAT, bob dials carol back
       public-receiver) send_case "$p" "$tmp" public-receiver ca alice pc carol auto '^via (direct|reverse) tcp ' ;;
-      # Known issue: bob's dial-back (250 ms after his InboundQuery) can reach carol before her
-      # cold 'q2q send' JVM awaits it; she closes it and PTCP wins instead (see README.md).
+      # bob behind NAT dials carol back (a dial-back arriving before she awaits it is parked)
       public-sender) send_case "$p" "$tmp" public-sender pc carol cb bob auto '^via (direct|reverse) tcp ' ;;
       *) die "unknown case $c" ;;
     esac
