@@ -3,7 +3,8 @@
 # holding N Listen sessions over M TLS connections with heartbeats, then Inbound from C callers.
 # Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--caller-ids 16] [--inbound-seconds 10] [--warmup-seconds 5]
 #        [--heartbeat-seconds 15] [--server-heap 1g] [--nodes 1] [--database postgresql://USER:PASS@HOST:PORT/DB]
-# Q2Q_SERVER_JAVA_OPTS adds JVM options to the server(s) (a profiler agent, GC logging).
+# Q2Q_SERVER_JAVA_OPTS adds JVM options to the server(s) (a profiler agent, GC logging);
+# Q2Q_LOAD_JAVA_OPTS to the load generator.
 # (goal of issue 12: --sessions 50000 --connections 10000, Inbound p99 < 50 ms, >= 2000/s)
 # --nodes N > 1 (issue 14): N nodes of one domain on one PostgreSQL database (default: a fresh database
 # on $Q2Q_TEST_POSTGRES, postgresql://q2q:q2q-test@127.0.0.1:5432/postgres, dropped at the end); the
@@ -69,5 +70,6 @@ for n in $(seq "$nodes"); do
   spids+=${spids:+,}${pids[-1]}
 done
 echo "nodes: $nodes ($servers)${database:+, database ${database%%@*}@...}"
-java -Xmx2g -cp "$jar:$work/classes" CapacityLoad --server "$servers" --domain localhost \
+# shellcheck disable=SC2086 # Q2Q_LOAD_JAVA_OPTS: extra JVM options for the load generator
+java -Xmx2g ${Q2Q_LOAD_JAVA_OPTS:-} -cp "$jar:$work/classes" CapacityLoad --server "$servers" --domain localhost \
   --data "$work/server1" --server-pid "$spids" "${args[@]}"
