@@ -55,6 +55,11 @@ public final class FileReceiver {
     t.setDaemon(true);
     return t;
   });
+  /**
+   * Aligned buffers of finished transfers for the next ones (at most one per running transfer):
+   * direct memory is freed only by a GC, which a long-running receiver may seldom need.
+   */
+  private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> alignedBuffers = new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** Files placed and acknowledged together (each holds a descriptor until then). */
   static final int MAX_BATCH_FILES = 64;
   /** Bytes placed and acknowledged together. */
@@ -152,7 +157,10 @@ public final class FileReceiver {
     private ResumeStore.Journal journal;
     /** The chunk buffer, allocated once the offer is accepted. */
     private byte[] buf;
-    /** Lent to each large file's writer in turn (see {@link FileAppender}); made on first use. */
+    /**
+     * Lent to each large file's writer in turn (see {@link FileAppender}); taken on first use, from
+     * {@link #alignedBuffers} or new, and given back there when the transfer ends.
+     */
     private ByteBuffer aligned;
     private final Set<String> keys = new HashSet<>();
     private long claim;
@@ -227,6 +235,9 @@ public final class FileReceiver {
               p.closeQuietly();
             }
           }
+        }
+        if (aligned != null && alignedBuffers.size() < options.maxConcurrent()) {
+          alignedBuffers.offer(aligned); // no writer holds it any more: the part files are closed
         }
         release();
       }
@@ -470,7 +481,8 @@ public final class FileReceiver {
       }
       SafeFileNames.resolve(dir, e.path());
       if (aligned == null && e.size() >= FileTransfer.CHUNK_BYTES) {
-        aligned = FileAppender.alignedBuffer(FileTransfer.CHUNK_BYTES);
+        ByteBuffer spare = alignedBuffers.poll();
+        aligned = spare != null ? spare : FileAppender.alignedBuffer(FileTransfer.CHUNK_BYTES);
       }
       p.beginAt(m, aligned);
       byte[] hash = new byte[FileTransfer.DIGEST_BYTES];
