@@ -4,6 +4,7 @@ import com.sun.nio.file.ExtendedOpenOption;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,11 +39,14 @@ final class FileAppender implements Closeable {
   private FileChannel channel;
   /** Null on the page-cache path. */
   private ByteBuffer aligned;
+  /** Where the next append goes (kept here: positional writes, no seek per chunk). */
+  private long position;
 
-  private FileAppender(Path file, FileChannel channel, ByteBuffer aligned) {
+  private FileAppender(Path file, FileChannel channel, ByteBuffer aligned, long position) {
     this.file = file;
     this.channel = channel;
     this.aligned = aligned;
+    this.position = position;
   }
 
   /** A direct buffer for {@link #open}: {@code capacity} bytes aligned for O_DIRECT. */
@@ -71,12 +75,11 @@ final class FileAppender implements Closeable {
     }
     try {
       c.truncate(keep);
-      c.position(keep);
     } catch (IOException | RuntimeException e) {
       c.close();
       throw e;
     }
-    return new FileAppender(file, c, direct ? aligned.clear() : null);
+    return new FileAppender(file, c, direct ? aligned.clear() : null, keep);
   }
 
   /** True if the file system's block divides our alignment (O_DIRECT is refused otherwise). */
@@ -104,7 +107,7 @@ final class FileAppender implements Closeable {
       ByteBuffer src = ByteBuffer.wrap(b, off, len);
       while (src.hasRemaining()) {
         src.limit(Math.min(off + len, src.position() + WRITE_SLICE));
-        channel.write(src);
+        position += channel.write(src, position);
         src.limit(off + len);
       }
       return;
@@ -113,7 +116,7 @@ final class FileAppender implements Closeable {
     if (padded > aligned.capacity()) {
       throw new IllegalArgumentException(len + " bytes do not fit the " + aligned.capacity() + "-byte buffer");
     }
-    long at = channel.position();
+    long at = position;
     aligned.clear().put(b, off, len);
     while (aligned.position() < padded) {
       aligned.put((byte) 0);
@@ -121,8 +124,10 @@ final class FileAppender implements Closeable {
     aligned.flip();
     try {
       while (aligned.hasRemaining()) {
-        channel.write(aligned);
+        channel.write(aligned, at + aligned.position());
       }
+    } catch (ClosedChannelException e) {
+      throw e; // closed under us or interrupted: the transfer is being cancelled, not refused
     } catch (IOException e) {
       // Some file systems accept O_DIRECT at open and refuse the writes (EINVAL): go on through the
       // page cache from the same point. A real I/O error fails again there and is reported.
@@ -132,9 +137,9 @@ final class FileAppender implements Closeable {
       return;
     }
     if (padded != len) {
-      channel.truncate(at + len); // the padding goes; the position follows the new end
-      channel.position(at + len);
+      channel.truncate(at + len); // the padding goes
     }
+    position = at + len;
   }
 
   private void reopenBuffered(long at) throws IOException {
@@ -142,7 +147,7 @@ final class FileAppender implements Closeable {
     aligned = null;
     channel = FileChannel.open(file, StandardOpenOption.WRITE);
     channel.truncate(at);
-    channel.position(at);
+    position = at;
   }
 
   /** Forces the data and its metadata to disk. */

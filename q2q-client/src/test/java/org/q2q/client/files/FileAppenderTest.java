@@ -103,4 +103,18 @@ class FileAppenderTest {
     }
     assertThat(Files.readAllBytes(f)).isEqualTo(expected.toByteArray());
   }
+
+  @Test
+  void anInterruptedWriteEndsTheFileInsteadOfFallingBack() throws Exception {
+    assumeTrue(directWorksIn(tmp), "the file system of " + tmp + " refuses O_DIRECT");
+    Path f = tmp.resolve("interrupted.part");
+    try (FileAppender a = FileAppender.open(f, 0, 2L * CHUNK, FileAppender.alignedBuffer(CHUNK))) {
+      Thread.currentThread().interrupt();
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> a.append(FileTransferTest.random(CHUNK, 6), 0, CHUNK))
+          .isInstanceOf(java.nio.channels.ClosedByInterruptException.class);
+      assertThat(a.direct()).as("no fallback attempted").isTrue();
+    } finally {
+      Thread.interrupted(); // clear it for the next test
+    }
+  }
 }
