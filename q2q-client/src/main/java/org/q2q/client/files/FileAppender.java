@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
  * past the page cache (O_DIRECT) where the file system allows it: the receiver forces every file to
  * disk before acknowledging it, so each byte goes to the disk anyway, and writing it there directly
  * saves copying it into the page cache and writing it back at the force. Measured on the bench VM,
- * that copy was 2.4 s of the receiver's 3.5 s of CPU per GiB (first touches of fresh page-cache
- * memory), and the force another 0.3 s at the end of the transfer. Elsewhere (small files,
+ * that copy was 2.4 s of the receiver's 3.5 s of CPU per GiB (apparently first touches of page-cache
+ * memory the VM had handed back to its host), and the force another 0.3 s at the end of the
+ * transfer; 1 GiB direct sends went from 196 to 257 MB/s (bench/results.md). Elsewhere (small files,
  * file systems or platforms that refuse O_DIRECT) it writes normally. Not thread-safe.
  *
  * <p>Buffer ownership: the aligned buffer is lent by the caller for this appender's life and
