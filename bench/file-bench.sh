@@ -84,8 +84,9 @@ grep -q "^ready:" "$work/receive.log" || { cat "$work/receive.log"; echo "the re
 # magic-wormhole: its own mailbox server and transit relay on loopback
 if ((wormhole)); then
   mport=$(free_port) tport=$(free_port)
-  (cd "$work" && twist3 wormhole-mailbox --port "tcp:$mport:interface=127.0.0.1" >"$work/mailbox.log" 2>&1) & pids+=($!)
-  (cd "$work" && twist3 transitrelay --port "tcp:$tport:interface=127.0.0.1" >"$work/transit.log" 2>&1) & pids+=($!)
+  # exec: the subshell becomes twist3, so the cleanup's kill reaches it (it was left running)
+  (cd "$work" && exec twist3 wormhole-mailbox --port "tcp:$mport:interface=127.0.0.1" >"$work/mailbox.log" 2>&1) & pids+=($!)
+  (cd "$work" && exec twist3 transitrelay --port "tcp:$tport:interface=127.0.0.1" >"$work/transit.log" 2>&1) & pids+=($!)
   sleep 2
   wh() { wormhole --relay-url "ws://127.0.0.1:$mport/v1" --transit-helper "tcp:127.0.0.1:$tport" "$@"; }
 fi
