@@ -22,7 +22,9 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.q2q.certstore.Address;
 import org.q2q.client.VirtualChannel;
 import org.slf4j.Logger;
@@ -59,7 +61,7 @@ public final class FileReceiver {
    * Aligned buffers of finished transfers for the next ones (at most one per running transfer):
    * direct memory is freed only by a GC, which a long-running receiver may seldom need.
    */
-  private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> alignedBuffers = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final Queue<ByteBuffer> alignedBuffers = new ConcurrentLinkedQueue<>();
   /** Files placed and acknowledged together (each holds a descriptor until then). */
   static final int MAX_BATCH_FILES = 64;
   /** Bytes placed and acknowledged together. */

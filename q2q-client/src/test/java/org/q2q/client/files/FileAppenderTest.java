@@ -19,10 +19,10 @@ class FileAppenderTest {
 
   @TempDir Path tmp;
 
-  private static byte[] append(FileAppender a, ByteArrayOutputStream expected, byte[] b, int len) throws IOException {
+  /** Appends {@code len} bytes of {@code b} and records them as expected. */
+  private static void append(FileAppender a, ByteArrayOutputStream expected, byte[] b, int len) throws IOException {
     a.append(b, 0, len);
     expected.write(b, 0, len);
-    return b;
   }
 
   /** Writes two chunks and an unaligned tail into {@code file}; returns the expected contents. */
