@@ -9,7 +9,9 @@ import java.util.Objects;
  *
  * @param inboundAnswerTimeout how long Inbound waits for listeners to answer their InboundQuery;
  *     listeners silent that long are left out (all silent: UNAVAILABLE)
- * @param listenerIdTtl how long a listener id handed out by Inbound stays usable (120 s)
+ * @param listenerIdTtl how long a listener id handed out by Inbound stays usable (60 s: twice the client's default
+ *     connect timeout, so an id outlives the race it serves; ids of direct connections are never
+ *     returned, so this sets how many a busy server holds)
  * @param relayJoinTimeout how long a connector's relay stream waits for the listener to open its
  *     side before failing with UNAVAILABLE
  * @param bindUdpTimeout how long BindUdp waits for the listener's answer
@@ -66,7 +68,7 @@ public record PresenceConfig(
   }
 
   /**
-   * Production defaults: Inbound waits 5 s, ids live 120 s, a relay waits 10 s for its listener, a
+   * Production defaults: Inbound waits 5 s, ids live 60 s, a relay waits 10 s for its listener, a
    * Listen stream silent for 120 s is ended, 64 relay streams and 16 MiB in flight per address,
    * frames up to 1 MiB, a relay window of 4 frames and a 128 KiB ready threshold, 256 services and
    * 256 pending queries per Listen stream; federation through {@code <domain>:8788}; no tap;
@@ -75,7 +77,7 @@ public record PresenceConfig(
   public static PresenceConfig defaults() {
     return new PresenceConfig(
         Duration.ofSeconds(5),
-        Duration.ofSeconds(120),
+        Duration.ofSeconds(60),
         Duration.ofSeconds(10),
         Duration.ofSeconds(5),
         Duration.ofSeconds(120),

@@ -19,7 +19,7 @@
  *       naming address and service. Every Listen stream of (to, service) gets an InboundQuery with
  *       its own listener id; answers are awaited 5 s. All declined: PERMISSION_DENIED with the
  *       reasons; none answered: UNAVAILABLE. Listener ids: 128 bits from SecureRandom, base64url
- *       without padding (22 chars), usable for 120 s, only by the caller they were issued to,
+ *       without padding (22 chars), usable for 60 s, only by the caller they were issued to,
  *       once (by the relay); a caller holding 1024 unused ids gets RESOURCE_EXHAUSTED. Methods
  *       are passed through untouched (unknown kinds included), and a relay method is appended
  *       unless the listener listed one.

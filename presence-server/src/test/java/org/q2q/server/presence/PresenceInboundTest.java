@@ -141,7 +141,7 @@ class PresenceInboundTest {
     assertThat(l.getMethods(1).getUnknownFields().hasField(99)).isTrue();
     assertThat(l.getMethods(1).toByteString()).isEqualTo(future.toByteString());
     assertThat(l.getMethods(2).hasRelay()).isTrue();
-    assertThat(l.getExpiresUnixMillis()).isEqualTo(h.clock.instant().plusSeconds(120).toEpochMilli());
+    assertThat(l.getExpiresUnixMillis()).isEqualTo(h.clock.instant().plus(PresenceConfig.defaults().listenerIdTtl()).toEpochMilli());
     assertThat(l.getDescription()).isEqualTo("the file service");
 
     // what bob was asked: from = alice's certificate address, her chain, her candidates, the same id
@@ -220,7 +220,7 @@ class PresenceInboundTest {
     assertThat(e.getStatus().getDescription()).contains("alice@example.com").contains("1024");
     // others are not affected
     assertThat(inbound("carol@example.com", "bob@example.com", "file").getListenersCount()).isEqualTo(1);
-    h.clock.advance(Duration.ofSeconds(121));
+    h.clock.advance(PresenceConfig.defaults().listenerIdTtl().plusSeconds(1));
     assertThat(inbound("alice@example.com", "bob@example.com", "file").getListenersCount()).isEqualTo(1);
   }
 

@@ -153,7 +153,7 @@ class RelaySpliceTest {
     assertThat(s.getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
     assertThat(s.getDescription()).contains("mallory@example.com");
 
-    h.clock.advance(Duration.ofSeconds(121));
+    h.clock.advance(PresenceConfig.defaults().listenerIdTtl().plusSeconds(1));
     RelayPeer late = RelayPeer.open(h.stub("alice@example.com"), id, RelayRole.RELAY_ROLE_CONNECTOR);
     s = late.awaitClosed();
     assertThat(s.getCode()).isEqualTo(Status.Code.NOT_FOUND);
@@ -166,7 +166,7 @@ class RelaySpliceTest {
     TestListener bob = h.listen("bob@example.com");
     bob.offer("file");
     String id = listenerId(bob);
-    h.clock.advance(Duration.ofSeconds(119));
+    h.clock.advance(PresenceConfig.defaults().listenerIdTtl().minusSeconds(1));
     RelayPeer alice = RelayPeer.open(h.stub("alice@example.com"), id, RelayRole.RELAY_ROLE_CONNECTOR);
     assertThat(bob.next(ListenDown.KindCase.RELAY_OPEN).getRelayOpen().getListenerId()).isEqualTo(id);
     alice.cancel();

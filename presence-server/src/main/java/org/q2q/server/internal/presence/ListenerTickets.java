@@ -24,7 +24,7 @@ public final class ListenerTickets {
   public static final int ID_BITS = 128;
   /**
    * Unused ids one caller may hold at once (a soft limit checked before Inbound asks listeners), so
-   * that one address calling Inbound in a loop cannot fill the server's memory for 120 s.
+   * that one address calling Inbound in a loop cannot fill the server's memory for a whole ticket lifetime.
    */
   public static final int MAX_PER_CALLER = 1024;
 

@@ -14,8 +14,8 @@ import org.q2q.client.internal.peer.ListenerIdCheck;
  * once (the oldest expire first; more are refused by {@link #offer}). Thread-safe.
  */
 public final class ListenerIds implements ListenerIdCheck {
-  /** How long an accepted id waits for the connector (the server's ticket lifetime). */
-  public static final Duration LIFETIME = Duration.ofSeconds(120);
+  /** How long an accepted id waits for the connector (the server's ticket lifetime, 60 s). */
+  public static final Duration LIFETIME = Duration.ofSeconds(60);
   /** Accepted ids kept at once; an Inbound flood cannot grow this client without bound. */
   static final int MAX_PENDING = 4096;
 
