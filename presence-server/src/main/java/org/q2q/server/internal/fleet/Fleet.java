@@ -13,7 +13,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.q2q.certstore.Address;
-import org.q2q.certstore.Certificates;
 import org.q2q.proto.BindUdpRequest;
 import org.q2q.proto.BindUdpResponse;
 import org.q2q.proto.HostPort;
@@ -84,7 +83,7 @@ public final class Fleet implements OtherNodes {
     NodeInboundRequest forwarded = NodeInboundRequest.newBuilder()
         .setRequest(request.toBuilder()
             .clearCertificateChain()
-            .addAllCertificateChain(caller.chain().stream().map(c -> ByteString.copyFrom(Certificates.toDer(c))).toList()))
+            .addAllCertificateChain(caller.chainDer()))
         .setFrom(caller.address().toString())
         .setTimeoutMillis((int) answerTimeout.toMillis())
         .build();

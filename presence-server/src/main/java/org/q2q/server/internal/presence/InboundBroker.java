@@ -5,13 +5,11 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.q2q.certstore.Address;
-import org.q2q.certstore.Certificates;
 import org.q2q.proto.ConnectionMethod;
 import org.q2q.proto.InboundAnswer;
 import org.q2q.proto.HostPort;
@@ -35,7 +33,7 @@ import org.slf4j.LoggerFactory;
  *   <li>no listener: NOT_FOUND naming the address and the service;
  *   <li>each listener gets an InboundQuery with a fresh listener id and the caller's verified
  *       address and chain; answers are awaited up to the configured timeout;
- *   <li>accepting listeners become {@link Listener} entries: the id (now usable for 120 s), the
+ *   <li>accepting listeners become {@link Listener} entries: the id (now usable for 60 s), the
  *       listener's chain from its own TLS session, its methods passed through untouched (unknown
  *       kinds included) plus a relay method, the expiry and its description;
  *   <li>all declined: PERMISSION_DENIED with their reasons; none answered: UNAVAILABLE.
@@ -158,7 +156,7 @@ public final class InboundBroker {
       metrics.refused(ServerMetrics.Refusal.LISTENER_IDS);
       return CompletableFuture.failedFuture(e);
     }
-    List<ByteString> fromChain = caller.chain().stream().map(c -> ByteString.copyFrom(Certificates.toDer(c))).toList();
+    List<ByteString> fromChain = caller.chainDer();
     List<Asked> asked = new ArrayList<>();
     for (ListenSession s : sessions) {
       String id = tickets.newId();
@@ -221,8 +219,7 @@ public final class InboundBroker {
       methods.add(ConnectionMethod.newBuilder().setRelay(relay).build());
       resp.addListeners(Listener.newBuilder()
           .setId(t.id())
-          .addAllCertificateChain(a.session().caller().chain().stream()
-              .map(c -> ByteString.copyFrom(Certificates.toDer(c))).toList())
+          .addAllCertificateChain(a.session().caller().chainDer())
           .addAllMethods(methods)
           .setExpiresUnixMillis(t.expires().toEpochMilli())
           .setDescription(a.session().description(service)));
@@ -274,8 +271,7 @@ public final class InboundBroker {
     if (body.isEmpty()) {
       return;
     }
-    byte[] tlsLeaf = Certificates.toDer(caller.chain().get(0));
-    if (!Arrays.equals(body.get(0).toByteArray(), tlsLeaf)) {
+    if (caller.chainDer().isEmpty() || !body.get(0).equals(caller.chainDer().get(0))) {
       throw invalid("certificate_chain does not start with the TLS client certificate of " + caller.address());
     }
   }
