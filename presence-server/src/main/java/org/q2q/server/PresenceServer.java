@@ -167,6 +167,7 @@ public final class PresenceServer implements AutoCloseable {
       NettyServerBuilder sb =
           NettyServerBuilder.forAddress(bind, InternalNettyServerCredentials.create(connections))
               .executor(executor)
+              .callExecutor(PresenceServer::callExecutor)
               // clients ping idle channels every 30 s (PresenceChannels); allow it, or gRPC
               // answers GOAWAY "too_many_pings"
               .permitKeepAliveTime(10, TimeUnit.SECONDS)
@@ -431,6 +432,19 @@ public final class PresenceServer implements AutoCloseable {
       }
     }, every, every, TimeUnit.MILLISECONDS);
     return s;
+  }
+
+  /**
+   * Listen and Inbound run on the event loop of their connection instead of the executor: their
+   * work is short and never blocks (sessions serialize on their own context, Inbound waits on
+   * futures, a fleet's directory is in memory), and the hand-offs to and from the executor cost
+   * more CPU than the work (5 answers and an Inbound per brokering). Everything else (Sign hashes
+   * passwords, the database, federation) keeps the executor. Null: the server's executor.
+   */
+  private static java.util.concurrent.Executor callExecutor(io.grpc.ServerCall<?, ?> call, io.grpc.Metadata headers) {
+    String method = call.getMethodDescriptor().getFullMethodName();
+    return method.equals(PresenceGrpc.getListenMethod().getFullMethodName())
+        || method.equals(PresenceGrpc.getInboundMethod().getFullMethodName()) ? Runnable::run : null;
   }
 
   private static ExecutorService newExecutor(int threads) {
