@@ -3,6 +3,8 @@
 # local nginx directly and through `q2q expose` + `q2q forward` (interleaved repetitions, medians,
 # the ratio and p99), then a 1 GiB download with curl directly and through the tunnel.
 # Needs wrk, nginx (nginx-light), curl. Figures: bench/forward-results.md.
+# With OpenSSH installed (apt-get install openssh-server openssh-client), the same load through
+# `ssh -L` to a private sshd on loopback is measured beside it: the tool the issue names as the level.
 # Usage: bench/forward-bench.sh [--reps 5] [--seconds 10] [--gib-reps 3] [--connections 50]
 #   --connections: wrk's connections (the issue's figure is 50: the tunnel saturated, so its p99 is
 #   mostly queueing, mean latency = connections / rate; fewer show the latency the tunnel adds)
@@ -34,6 +36,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null || true
+  [ -f "$tmp/sshd.pid" ] && kill "$(cat "$tmp/sshd.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$tmp"
 }
@@ -94,10 +97,41 @@ await_line "$tmp/forward.out" "ready:" >&2
 direct="http://127.0.0.1:$nginx_port"
 tunnel="http://127.0.0.1:$fwd_port"
 
+# --- ssh -L through a private sshd (its own keys, config and port; nothing of the system's) ---
+ssh_url=
+if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null; then
+  mkdir -p "$tmp/ssh" && chmod 700 "$tmp/ssh"
+  ssh-keygen -q -t ed25519 -N "" -f "$tmp/ssh/host" && ssh-keygen -q -t ed25519 -N "" -f "$tmp/ssh/user"
+  cp "$tmp/ssh/user.pub" "$tmp/ssh/authorized_keys"
+  [ "$(id -u)" = 0 ] && mkdir -p /run/sshd # privilege separation directory, needed when run as root
+  ssh_port=$(free_port); ssh_fwd=$(free_port)
+  cat >"$tmp/ssh/sshd_config" <<SSHD
+Port $ssh_port
+ListenAddress 127.0.0.1
+HostKey $tmp/ssh/host
+PidFile $tmp/sshd.pid
+AuthorizedKeysFile $tmp/ssh/authorized_keys
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+UsePAM no
+AllowTcpForwarding yes
+SSHD
+  if /usr/sbin/sshd -f "$tmp/ssh/sshd_config" -E "$tmp/ssh/sshd.log"; then
+    ssh -i "$tmp/ssh/user" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+      -o ExitOnForwardFailure=yes -p "$ssh_port" -N -L "127.0.0.1:$ssh_fwd:127.0.0.1:$nginx_port" "$(id -un)@127.0.0.1" &
+    pids+=($!)
+    for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$ssh_fwd/1k.bin" && ssh_url=http://127.0.0.1:$ssh_fwd && break; sleep 0.1; done
+  fi
+  [ -n "$ssh_url" ] || echo "forward-bench: sshd/ssh -L did not start; measuring without it (see $tmp/ssh/sshd.log)" >&2
+fi
+
 # CPU seconds used by the q2q processes (server, exposer, forwarder): steadier than wall-clock
 # rates on a shared machine
-q2q_cpu() { local t=0 p; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+q2q_cpu() { local t=0 p; for p in "${q2q_pids[@]}"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
   awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t/hz}'; }
+
+q2q_pids=("${pids[@]:0:3}") # server, exposer, forwarder (not ssh)
 
 # --- wrk, interleaved ---
 run_wrk() { # url -> "req_per_s p99_ms"
@@ -116,19 +150,26 @@ run_wrk "$direct" >/dev/null
 # the exposer prints a line per finished connection, naming where the peer's session comes from
 route=$({ grep -m1 '^connection' "$tmp/expose.out" || true; } | sed -E 's/^connection [^:]*: [^ ]+ ((via|from) [^,]*),.*/\1/')
 echo "tunnel route: ${route:-unknown}" >&2
-: >"$tmp/direct.txt"; : >"$tmp/tunnel.txt"; : >"$tmp/rcpu.txt"
+: >"$tmp/direct.txt"; : >"$tmp/tunnel.txt"; : >"$tmp/rcpu.txt"; : >"$tmp/ssh.txt"
+[ -n "$ssh_url" ] && run_wrk "$ssh_url" >/dev/null
 for i in $(seq "$reps"); do
   d=$(run_wrk "$direct"); echo "$d" >>"$tmp/direct.txt"
   c0=$(q2q_cpu)
   t=$(run_wrk "$tunnel"); echo "$t" >>"$tmp/tunnel.txt"
   # CPU microseconds of the q2q processes per request through the tunnel
   awk -v a="$c0" -v b="$(q2q_cpu)" -v r="${t%% *}" -v s="$seconds" 'BEGIN {printf "%.0f\n", (b-a)*1e6/(r*s)}' >>"$tmp/rcpu.txt"
-  echo "rep $i: direct $d | tunnel $t   (req/s p99_ms)" >&2
+  s=; [ -n "$ssh_url" ] && { s=$(run_wrk "$ssh_url"); echo "$s" >>"$tmp/ssh.txt"; }
+  echo "rep $i: direct $d | tunnel $t${s:+ | ssh -L $s}   (req/s p99_ms)" >&2
 done
 d_rps=$(cut -d' ' -f1 "$tmp/direct.txt" | median); d_p99=$(cut -d' ' -f2 "$tmp/direct.txt" | median)
 t_rps=$(cut -d' ' -f1 "$tmp/tunnel.txt" | median); t_p99=$(cut -d' ' -f2 "$tmp/tunnel.txt" | median)
 rcpu=$(median <"$tmp/rcpu.txt")
 ratio=$(awk -v a="$t_rps" -v b="$d_rps" 'BEGIN {printf "%.2f", a/b}')
+ssh_line="  ssh -L          (no sshd: apt-get install openssh-server openssh-client)"
+if [ -n "$ssh_url" ]; then
+  s_rps=$(cut -d' ' -f1 "$tmp/ssh.txt" | median); s_p99=$(cut -d' ' -f2 "$tmp/ssh.txt" | median)
+  ssh_line="  ssh -L          $(printf '%9.0f' "$s_rps") req/s   p99 ${s_p99} ms   ($(awk -v a="$s_rps" -v b="$d_rps" 'BEGIN {printf "%.2f", a/b}') of direct; the tunnel is $(awk -v a="$t_rps" -v b="$s_rps" 'BEGIN {printf "%.2f", a/b}') of ssh -L)"
+fi
 
 # --- 1 GiB download, interleaved ---
 run_curl() { curl -s -o /dev/null -w '%{speed_download}\n' "$1/1g.bin"; }
@@ -147,6 +188,7 @@ tunnel route: ${route:-unknown}; load average at the end: $(cut -d' ' -f1-3 /pro
 wrk -t2 -c$connections -d${seconds}s, 1 KiB file, median of $reps interleaved runs:
   direct          $(printf '%9.0f' "$d_rps") req/s   p99 ${d_p99} ms
   expose+forward  $(printf '%9.0f' "$t_rps") req/s   p99 ${t_p99} ms
+$ssh_line
   ratio           $ratio (goal >= 0.45, p99 < 5 ms)
   q2q processes' CPU per request through the tunnel: ${rcpu} us (server + exposer + forwarder)
 1 GiB download with curl, median of $gib_reps interleaved runs:
