@@ -5,7 +5,11 @@
 #        [--heartbeat-seconds 15] [--server-heap 1g] [--nodes 1] [--database postgresql://USER:PASS@HOST:PORT/DB]
 # Q2Q_SERVER_JAVA_OPTS adds JVM options to the server(s) (a profiler agent, GC logging);
 # Q2Q_LOAD_JAVA_OPTS to the load generator.
-# (goal of issue 12: --sessions 50000 --connections 10000, Inbound p99 < 50 ms, >= 2000/s)
+# (goal of issue 12: --sessions 50000 --connections 10000, Inbound p99 < 50 ms, >= 2000/s; bench/run uses
+# --callers 16 --caller-ids 64 --server-heap 2g --warmup-seconds 30 --inbound-seconds 30. Every caller
+# identity may hold 1,024 unused listener ids, each living 60 s, and an Inbound takes one per session
+# of the address (5 here): callers x caller-ids must exceed rate x 5 x 60 / 1024, or the refusals are
+# what gets measured.)
 # --nodes N > 1 (issue 14): N nodes of one domain on one PostgreSQL database (default: a fresh database
 # on $Q2Q_TEST_POSTGRES, postgresql://q2q:q2q-test@127.0.0.1:5432/postgres, dropped at the end); the
 # listeners and callers are spread over the nodes in turn, so most Inbound calls cross nodes.
