@@ -47,13 +47,23 @@ public record ListenLimits(
   /**
    * 32 streams per address, 50,000 on the server (about 4 KiB of heap each, plus about 21 KiB per
    * client connection: bench/capacity.sh), 256 KiB queued per stream and 64 MiB in all, a 30 s stall
-   * timeout, 1,000,000 listener ids (an Inbound takes one per accepting stream, and ids used for
-   * direct connections are never returned to the server: they expire, so at the 60 s lifetime this
-   * sustains 16,000 ids a second, 3,300 Inbound/s to five listening sessions each; about 200 bytes
-   * of heap per id, 200 MiB at the cap).
+   * timeout, and up to 1,000,000 listener ids (an Inbound takes one per accepting stream, and ids
+   * used for direct connections are never returned to the server: they expire, so at the 60 s
+   * lifetime a million sustains 16,000 ids a second, 3,300 Inbound/s to five listening sessions
+   * each), fewer on a small heap: an id costs about {@value #BYTES_PER_LISTENER_ID} bytes and all of
+   * them may take an eighth of the heap (a million from a 1.6 GiB heap up).
    */
   public static ListenLimits defaults() {
-    return new ListenLimits(32, DEFAULT_MAX_SESSIONS, 256 << 10, 64L << 20, Duration.ofSeconds(30), 1_000_000);
+    return new ListenLimits(32, DEFAULT_MAX_SESSIONS, 256 << 10, 64L << 20, Duration.ofSeconds(30),
+        listenerIdsFor(Runtime.getRuntime().maxMemory()));
+  }
+
+  /** Heap one usable listener id takes on the server (its ticket, map entry, id string). */
+  static final int BYTES_PER_LISTENER_ID = 200;
+
+  /** The listener ids a heap of {@code maxHeapBytes} holds in an eighth of it, at most 1,000,000. */
+  static int listenerIdsFor(long maxHeapBytes) {
+    return (int) Math.max(1, Math.min(1_000_000, maxHeapBytes / 8 / BYTES_PER_LISTENER_ID));
   }
 
   /** A copy with other session caps. */
