@@ -51,7 +51,7 @@ public record ListenLimits(
    * used for direct connections are never returned to the server: they expire, so at the 60 s
    * lifetime a million sustains 16,000 ids a second, 3,300 Inbound/s to five listening sessions
    * each), fewer on a small heap: an id costs about {@value #BYTES_PER_LISTENER_ID} bytes and all of
-   * them may take an eighth of the heap (a million from a 1.6 GiB heap up).
+   * them may take an eighth of the heap (a million from a 1.5 GiB heap up).
    */
   public static ListenLimits defaults() {
     return new ListenLimits(32, DEFAULT_MAX_SESSIONS, 256 << 10, 64L << 20, Duration.ofSeconds(30),
