@@ -50,6 +50,8 @@ import org.slf4j.LoggerFactory;
  *   <li>the answer is tied to the TLS session it came on: the server's own certificate chain must
  *       validate against the CA it returned and name the domain, so a server cannot hand out
  *       another domain's CA;
+ *   <li>the caller's thread never waits: the pin is read from {@link CaPins} (the database) and the
+ *       domain looked up on lookup threads, so Listen and Inbound can run on event loops;
  *   <li>concurrent callers of one domain share one Identify; a failure is remembered for
  *       {@link #FAILURE_BACKOFF} so a dead server is not hammered;
  *   <li>the server dials only public addresses for a domain's own name ({@link LookupTargets});
@@ -144,10 +146,6 @@ public final class CaLearner {
     if (known.isPresent()) {
       return CompletableFuture.completedFuture(known.get());
     }
-    Optional<X509Certificate> pinned = pinned(domain);
-    if (pinned.isPresent()) {
-      return CompletableFuture.completedFuture(pinned.get());
-    }
     CompletableFuture<X509Certificate> running = lookups.get(domain);
     if (running != null) {
       return running;
@@ -160,11 +158,8 @@ public final class CaLearner {
       return CompletableFuture.failedFuture(unauthenticated(domain,
           "too many other domains are being looked up right now; try again shortly"));
     }
-    if (cas.domains().size() - 1 >= maxLearned) {
-      warn(domain, "not learned: " + maxLearned + " foreign domains are known already (the limit)");
-      return CompletableFuture.failedFuture(unauthenticated(domain,
-          "this server knows as many other domains as it may; ask its administrator"));
-    }
+    // a domain pinned in the database but not yet in memory counts too: its first call after a
+    // restart reads the database, on a lookup thread
     if (callerNetwork != null && !perNetwork.tryTake(callerNetwork)) {
       return CompletableFuture.failedFuture(Status.RESOURCE_EXHAUSTED
           .withDescription("too many lookups of other domains from " + callerNetwork + "; try again in "
@@ -176,17 +171,22 @@ public final class CaLearner {
     if (running != null) {
       return running;
     }
-    CompletableFuture.supplyAsync(() -> targets.targets(domain, locator.locateAll(domain)), lookupThreads)
-        .thenCompose(servers -> identifyFirst(domain, servers, 0, ""))
+    // the pin first, off the caller's thread: Listen and Inbound run on the connection's event
+    // loop, and the pin is a database read
+    CompletableFuture.supplyAsync(() -> pinned(domain), lookupThreads)
+        .thenComposeAsync(pinned -> pinned.isPresent() ? CompletableFuture.completedFuture(pinned.get()) : learn(domain),
+            lookupThreads)
         .whenComplete((ca, e) -> {
       lookups.remove(domain, mine);
-      if (e != null) {
+      Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (c instanceof Refused r) {
+        mine.completeExceptionally(r.status); // not a failure of the domain: nothing to remember
+      } else if (e != null) {
         if (retryAfter.size() >= MAX_REMEMBERED_FAILURES) {
           Instant now = clock.instant();
           retryAfter.values().removeIf(t -> !now.isBefore(t));
         }
         retryAfter.put(domain, clock.instant().plus(FAILURE_BACKOFF));
-        Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
         String why = c instanceof StatusRuntimeException s ? s.getStatus().getDescription() : c.getMessage();
         warn(domain, "cannot learn the CA: " + why);
         // the caller learns only that it failed: the reason (refused, timeout, TLS) would probe networks
@@ -197,6 +197,26 @@ public final class CaLearner {
       }
     });
     return mine;
+  }
+
+  /** A refusal to learn that is this server's limit, passed to the caller as it is. */
+  private static final class Refused extends RuntimeException {
+    final StatusRuntimeException status;
+
+    Refused(StatusRuntimeException status) {
+      super(status.getStatus().getDescription(), null, false, false);
+      this.status = status;
+    }
+  }
+
+  /** Learns {@code domain}'s CA from its servers (on a lookup thread: DNS blocks). */
+  private CompletableFuture<X509Certificate> learn(String domain) {
+    if (cas.domains().size() - 1 >= maxLearned) {
+      warn(domain, "not learned: " + maxLearned + " foreign domains are known already (the limit)");
+      return CompletableFuture.failedFuture(new Refused(unauthenticated(domain,
+          "this server knows as many other domains as it may; ask its administrator")));
+    }
+    return identifyFirst(domain, targets.targets(domain, locator.locateAll(domain)), 0, "");
   }
 
   /** A CA pinned earlier (by this node or another of the domain), now trusted again (no network). */

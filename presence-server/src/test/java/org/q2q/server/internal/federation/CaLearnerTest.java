@@ -12,11 +12,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.q2q.certstore.Address;
+import org.q2q.certstore.CaPinStore;
+import org.q2q.certstore.Fingerprint;
 import org.q2q.certstore.CertificateAuthority;
 import org.q2q.server.DomainCas;
 
@@ -96,5 +100,54 @@ class CaLearnerTest {
     Status s = statusOf(learner.caFor("new.test", "192.0.2.1"));
     assertThat(s.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
     assertThat(s.getDescription()).contains("as many other domains as it may");
+  }
+
+  @Test
+  void aPinnedCaIsReadOffTheCallersThread(@TempDir java.nio.file.Path dir) throws Exception {
+    X509Certificate otherCa = CertificateAuthority.create(Address.ofDomain("pinned.test"), Clock.systemUTC())
+        .certificate();
+    CaPinStore store = new CaPinStore(dir);
+    store.verifyOrPin("pinned.test", otherCa, null);
+    CountDownLatch databaseSlow = new CountDownLatch(1);
+    org.q2q.certstore.CaPins slowPins = new org.q2q.certstore.CaPins() { // a database that takes its time
+      @Override
+      public java.util.Optional<X509Certificate> get(String domain) throws java.io.IOException {
+        try {
+          databaseSlow.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return store.get(domain);
+      }
+
+      @Override
+      public boolean verifyOrPin(String domain, X509Certificate ca, Fingerprint expected) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public java.util.SortedMap<String, X509Certificate> all() throws java.io.IOException {
+        return store.all();
+      }
+
+      @Override
+      public boolean forget(String domain) throws java.io.IOException {
+        return store.forget(domain);
+      }
+    };
+    DomainCas cas = new DomainCas(CertificateAuthority.create(Address.ofDomain("b.test"), Clock.systemUTC()),
+        Clock.systemUTC());
+    CaLearner learner = new CaLearner(cas, slowPins, d -> InetSocketAddress.createUnresolved("127.0.0.1", 1),
+        Clock.systemUTC(), Duration.ofMillis(500));
+
+    // the call returns at once (an event loop may be the caller), the answer comes with the read
+    CompletableFuture<X509Certificate> ca = learner.caFor("pinned.test", "192.0.2.1");
+    assertThat(ca).isNotDone();
+    assertThat(learner.caFor("pinned.test", "192.0.2.1")).isSameAs(ca); // one read for concurrent callers
+    databaseSlow.countDown();
+    assertThat(ca.get(10, TimeUnit.SECONDS)).isEqualTo(otherCa);
+    // and from then on from memory
+    assertThat(learner.caFor("pinned.test", "192.0.2.1")).isCompletedWithValue(otherCa);
+    assertThat(cas.caFor("pinned.test")).contains(otherCa);
   }
 }
