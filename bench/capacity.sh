@@ -3,6 +3,12 @@
 # holding N Listen sessions over M TLS connections with heartbeats, then Inbound from C callers.
 # Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--caller-ids 16] [--inbound-seconds 10] [--warmup-seconds 5]
 #        [--heartbeat-seconds 15] [--server-heap 1g] [--nodes 1] [--database postgresql://USER:PASS@HOST:PORT/DB]
+#        [--services 1] [--paced-rate 0] [--paced-seconds 30]
+# --services K: the streams of one connection (one address) offer K different services and each
+#   Inbound names one of them, so it asks sessions/connections/K listeners (1: all of them).
+# --paced-rate R: after the closed-loop phase (each caller one call in flight: the most the server
+#   brokers), R calls a second on a fixed schedule, each latency counted from when the call was due,
+#   so a server pause counts in every call it delays (the closed loop hides it: its callers wait).
 # Q2Q_SERVER_JAVA_OPTS adds JVM options to the server(s) (a profiler agent, GC logging);
 # Q2Q_LOAD_JAVA_OPTS to the load generator.
 # (goal of issue 12: --sessions 50000 --connections 10000, Inbound p99 < 50 ms, >= 2000/s; bench/run uses

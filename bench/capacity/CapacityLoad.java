@@ -32,6 +32,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.q2q.certstore.Address;
@@ -41,6 +42,7 @@ import org.q2q.certstore.Identity;
 import org.q2q.proto.Heartbeat;
 import org.q2q.proto.InboundAnswer;
 import org.q2q.proto.InboundRequest;
+import org.q2q.proto.InboundResponse;
 import org.q2q.proto.ListenDown;
 import org.q2q.proto.ListenUp;
 import org.q2q.proto.Offer;
@@ -59,10 +61,20 @@ import org.q2q.proto.ServiceOffer;
  * --server-pid P[,P...] (several: the nodes of one domain; listener connections and callers go to them
  * in turn, so most Inbound calls cross nodes; memory is summed over them)
  * [--sessions 500] [--connections 100] [--heartbeat-seconds 15] [--callers 64] [--inbound-seconds 10] [--warmup-seconds 5]
- * [--loops 2]
+ * [--loops 2] [--services 1] [--paced-rate 0] [--paced-seconds 30]
+ *
+ * <p>The Inbound phase is closed-loop: each caller has one call in flight, so it measures the most
+ * the server brokers and the latency at that saturation. {@code --paced-rate R} adds an open-loop
+ * phase after it: R calls a second on a fixed schedule whatever the answers do, each call's latency
+ * counted from when it was due (not from when it went out), so a pause that delays many calls is
+ * counted in every one of them (no coordinated omission). That is the latency a caller sees while
+ * the server holds its sessions below saturation.
  */
 public final class CapacityLoad {
-  private static final String SERVICE = "cap";
+  /** The service a stream offers: "cap-K", K its index on its connection modulo --services. */
+  private static String service(int k) {
+    return "cap-" + k;
+  }
 
   /** One Listen stream: answers every Inbound query with accept (the server adds the relay). */
   private static final class Session implements StreamObserver<ListenDown> {
@@ -139,6 +151,10 @@ public final class CapacityLoad {
     AtomicLong measureFrom = new AtomicLong(Long.MAX_VALUE);
     int loops = Integer.parseInt(o.getOrDefault("loops", "2"));
     int callerIds = Integer.parseInt(o.getOrDefault("caller-ids", "16"));
+    // the streams of one connection (one address) offer this many different services, an Inbound
+    // names one: 1 and every Inbound asks all the address's streams (sessions / connections of
+    // them); as many as there are streams per connection and it asks one
+    int services = Integer.parseInt(o.getOrDefault("services", "1"));
     if (sessions < connections || (sessions + connections - 1) / connections > 32) {
       throw new IllegalArgumentException("need connections <= sessions <= 32 x connections (32 Listen streams per "
           + "address, one address per connection): " + sessions + " / " + connections);
@@ -153,8 +169,10 @@ public final class CapacityLoad {
         Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     List<ManagedChannel> channels = new ArrayList<>();
 
-    System.out.printf("capacity: %d Listen sessions over %d TLS connections to %s, heartbeat every %d s%n",
-        sessions, connections, o.get("server"), heartbeat);
+    System.out.printf("capacity: %d Listen sessions over %d TLS connections to %s, heartbeat every %d s; "
+            + "%d service(s) per address, so an Inbound asks %d listener(s)%n",
+        sessions, connections, o.get("server"), heartbeat, services,
+        Math.max(1, (sessions + connections - 1) / connections / services));
     long[] base = memory(pid);
     System.out.printf("server before: heap %.1f MiB after GC, RSS %.1f MiB%n", base[0] / 1048576.0, base[1] / 1048576.0);
 
@@ -173,7 +191,7 @@ public final class CapacityLoad {
     // first one session per connection (memory per connection), then the rest (per extra session)
     CountDownLatch first = new CountDownLatch(connections);
     for (int c = 0; c < connections; c++) {
-      all.add(open(stubs.get(c), first, ended));
+      all.add(open(stubs.get(c), service(0), first, ended));
       if ((c + 1) % 500 == 0) { // in batches: 10,000 TLS handshakes at once outlast the server's handshake timeout
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (first.getCount() > connections - c - 1 && System.nanoTime() < until) {
@@ -188,7 +206,7 @@ public final class CapacityLoad {
     double openFirst = (System.nanoTime() - t0) / 1e9;
     long[] afterConnections = memory(pid);
     for (int s = connections; s < sessions; s++) {
-      all.add(open(stubs.get(s % connections), registered, ended));
+      all.add(open(stubs.get(s % connections), service((s / connections) % services), registered, ended));
     }
     await(registered, "every session registered");
     double openAll = (System.nanoTime() - t0) / 1e9;
@@ -249,12 +267,13 @@ public final class CapacityLoad {
         int calls = 0; // every call moves to the next identity: warm-up and refused calls use ids too
         while (System.nanoTime() < endAt.get() && count < lat.length - 1) {
           String to = "load-" + ThreadLocalRandom.current().nextInt(connections) + "@" + domain.domain();
+          String service = service(ThreadLocalRandom.current().nextInt(services));
           PresenceGrpc.PresenceBlockingStub stub = ids.get(calls++ % ids.size());
           long s = System.nanoTime();
           boolean counted = s >= measureFrom.get();
           try {
             stub.withDeadlineAfter(10, TimeUnit.SECONDS)
-                .inbound(InboundRequest.newBuilder().setTo(to).setService(SERVICE).build());
+                .inbound(InboundRequest.newBuilder().setTo(to).setService(service).build());
             if (counted) {
               lat[count++] = System.nanoTime() - s;
             }
@@ -303,6 +322,12 @@ public final class CapacityLoad {
         p99);
     System.out.printf("RESULT inbound_errors=%d%n", errors.values().stream().mapToInt(AtomicInteger::get).sum());
 
+    int pacedRate = Integer.parseInt(o.getOrDefault("paced-rate", "0"));
+    if (pacedRate > 0) {
+      paced(callerChannels, pacedRate, Integer.parseInt(o.getOrDefault("paced-seconds", "30")), connections, services,
+          domain);
+    }
+
     beats.shutdownNow();
     for (ManagedChannel ch : channels) {
       ch.shutdownNow();
@@ -314,11 +339,88 @@ public final class CapacityLoad {
     System.exit(0);
   }
 
-  private static Session open(PresenceGrpc.PresenceStub stub, CountDownLatch registered, AtomicInteger ended) {
+  /**
+   * The open-loop phase: {@code rate} Inbound calls a second for {@code seconds}, round-robin over
+   * the callers' identities, each latency counted from the moment the call was due. At most
+   * {@link #PACED_IN_FLIGHT} calls wait at once; a call due beyond that counts as an error
+   * ("overloaded"), so a server that stops answering ends the phase with errors, not a hang.
+   */
+  private static void paced(List<ManagedChannel> callers, int rate, int seconds, int connections, int services,
+      Address domain)
+      throws InterruptedException {
+    List<PresenceGrpc.PresenceStub> stubs = callers.stream().map(PresenceGrpc::newStub).toList();
+    long[] lat = new long[(int) Math.min(50_000_000L, (long) rate * seconds + 16)];
+    AtomicInteger done = new AtomicInteger();
+    AtomicInteger inFlight = new AtomicInteger();
+    Map<String, AtomicInteger> errors = new ConcurrentHashMap<>();
+    long interval = 1_000_000_000L / rate;
+    long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
+    long end = start + TimeUnit.SECONDS.toNanos(seconds);
+    System.out.printf("paced: %d Inbound/s for %d s, latency from when each call was due%n", rate, seconds);
+    for (long i = 0; ; i++) {
+      long due = start + i * interval;
+      if (due >= end) {
+        break;
+      }
+      long wait = due - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(wait);
+      }
+      if (inFlight.get() >= PACED_IN_FLIGHT) {
+        errors.computeIfAbsent("overloaded", x -> new AtomicInteger()).incrementAndGet();
+        continue;
+      }
+      inFlight.incrementAndGet();
+      String to = "load-" + ThreadLocalRandom.current().nextInt(connections) + "@" + domain.domain();
+      String service = service(ThreadLocalRandom.current().nextInt(services));
+      stubs.get((int) (i % stubs.size())).withDeadlineAfter(10, TimeUnit.SECONDS).inbound(
+          InboundRequest.newBuilder().setTo(to).setService(service).build(), new StreamObserver<InboundResponse>() {
+            @Override
+            public void onNext(InboundResponse r) {
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              errors.computeIfAbsent(Status.fromThrowable(t).getCode().toString(), x -> new AtomicInteger())
+                  .incrementAndGet();
+              inFlight.decrementAndGet();
+            }
+
+            @Override
+            public void onCompleted() {
+              int k = done.getAndIncrement();
+              if (k < lat.length) {
+                lat[k] = System.nanoTime() - due;
+              }
+              inFlight.decrementAndGet();
+            }
+          });
+    }
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (inFlight.get() > 0 && System.nanoTime() < until) {
+      Thread.sleep(10);
+    }
+    double secs = (System.nanoTime() - start) / 1e9;
+    long[] sorted = Arrays.copyOf(lat, Math.min(done.get(), lat.length));
+    Arrays.sort(sorted);
+    double p50 = sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2] / 1e6;
+    double p99 = sorted.length == 0 ? Double.NaN : sorted[(int) Math.min(sorted.length - 1, sorted.length * 0.99)] / 1e6;
+    double max = sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1] / 1e6;
+    int errorCount = errors.values().stream().mapToInt(AtomicInteger::get).sum();
+    System.out.printf("paced: %d answered in %.1f s (%.0f/s asked), p50 %.1f ms, p99 %.1f ms, max %.1f ms; errors %s%n",
+        sorted.length, secs, (double) rate, p50, p99, max, errors);
+    System.out.printf("RESULT paced_rate=%d%nRESULT paced_p50_ms=%.1f%nRESULT paced_p99_ms=%.1f%nRESULT paced_errors=%d%n",
+        rate, p50, p99, errorCount);
+  }
+
+  private static final int PACED_IN_FLIGHT = 10_000;
+
+  private static Session open(PresenceGrpc.PresenceStub stub, String service, CountDownLatch registered,
+      AtomicInteger ended) {
     Session s = new Session(registered, ended);
     s.up = stub.listen(s);
     s.send(ListenUp.newBuilder().setOffer(Offer.newBuilder()
-        .addServices(ServiceOffer.newBuilder().setService(SERVICE).setDescription("capacity load"))).build());
+        .addServices(ServiceOffer.newBuilder().setService(service).setDescription("capacity load"))).build());
     return s;
   }
 
