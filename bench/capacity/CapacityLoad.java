@@ -1,4 +1,18 @@
 import io.grpc.ManagedChannel;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import javax.net.ssl.X509TrustManager;
+import org.q2q.client.ServerAddress;
+import org.q2q.client.internal.grpc.PresenceChannels;
+import org.q2q.client.internal.relay.RelaySocket;
+import org.q2q.proto.InboundResponse;
+import org.q2q.proto.RelayOpen;
+import org.q2q.proto.RelayRole;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.GrpcSslContexts;
@@ -42,7 +56,6 @@ import org.q2q.certstore.Identity;
 import org.q2q.proto.Heartbeat;
 import org.q2q.proto.InboundAnswer;
 import org.q2q.proto.InboundRequest;
-import org.q2q.proto.InboundResponse;
 import org.q2q.proto.ListenDown;
 import org.q2q.proto.ListenUp;
 import org.q2q.proto.Offer;
@@ -61,7 +74,7 @@ import org.q2q.proto.ServiceOffer;
  * --server-pid P[,P...] (several: the nodes of one domain; listener connections and callers go to them
  * in turn, so most Inbound calls cross nodes; memory is summed over them)
  * [--sessions 500] [--connections 100] [--heartbeat-seconds 15] [--callers 64] [--inbound-seconds 10] [--warmup-seconds 5]
- * [--loops 2] [--services 1] [--paced-rate 0] [--paced-seconds 30]
+ * [--loops 2] [--services 1] [--paced-rate 0] [--paced-seconds 30] [--relay-pairs 0]
  *
  * <p>The Inbound phase is closed-loop: each caller has one call in flight, so it measures the most
  * the server brokers and the latency at that saturation. {@code --paced-rate R} adds an open-loop
@@ -69,6 +82,11 @@ import org.q2q.proto.ServiceOffer;
  * counted from when it was due (not from when it went out), so a pause that delays many calls is
  * counted in every one of them (no coordinated omission). That is the latency a caller sees while
  * the server holds its sessions below saturation.
+ *
+ * <p>{@code --relay-pairs P} then opens P relays through the server's relay socket, each a caller
+ * and a listener joined by the server as real clients do (Inbound, the caller's relay socket, the
+ * listener's on its RelayOpen), checks that a byte crosses each one both ways, and prints the
+ * server's memory per pair held; refusals (the server's relay caps) are counted with their reason.
  */
 public final class CapacityLoad {
   /** The service a stream offers: "cap-K", K its index on its connection modulo --services. */
@@ -80,11 +98,14 @@ public final class CapacityLoad {
   private static final class Session implements StreamObserver<ListenDown> {
     private final CountDownLatch registered;
     private final AtomicInteger ended;
+    /** This stream's listener identity, for joining relays. */
+    private final Identity identity;
     private StreamObserver<ListenUp> up;
     /** Counted on {@link #registered} (registered, or ended before it was: never waited for twice). */
     private boolean counted;
 
-    Session(CountDownLatch registered, AtomicInteger ended) {
+    Session(Identity identity, CountDownLatch registered, AtomicInteger ended) {
+      this.identity = identity;
       this.registered = registered;
       this.ended = ended;
     }
@@ -106,6 +127,7 @@ public final class CapacityLoad {
         case REGISTERED -> countOnce();
         case INBOUND_QUERY -> send(ListenUp.newBuilder().setInboundAnswer(InboundAnswer.newBuilder()
             .setQueryId(d.getInboundQuery().getQueryId()).setAccept(true)).build());
+        case RELAY_OPEN -> Relays.join(identity, d.getRelayOpen());
         default -> { }
       }
     }
@@ -180,9 +202,13 @@ public final class CapacityLoad {
     AtomicInteger ended = new AtomicInteger();
     List<Session> all = new ArrayList<>();
     List<PresenceGrpc.PresenceStub> stubs = new ArrayList<>();
+    List<Identity> listeners = new ArrayList<>();
+    // the library's relay socket runs on NIO loops (the client's kind), not on this load's epoll ones
+    Relays.init(new MultiThreadIoEventLoopGroup(loops, NioIoHandler.newFactory()), hosts[0], trust);
     long t0 = System.nanoTime();
     for (int c = 0; c < connections; c++) {
       Identity id = ca.issueIdentity(Address.parse("load-" + c + "@" + domain.domain()), Duration.ofDays(1));
+      listeners.add(id);
       ManagedChannel ch = channel(hosts[c % nodes.length], ports[c % nodes.length], domain, trust, id, group,
           listenerSource(c));
       channels.add(ch);
@@ -191,7 +217,7 @@ public final class CapacityLoad {
     // first one session per connection (memory per connection), then the rest (per extra session)
     CountDownLatch first = new CountDownLatch(connections);
     for (int c = 0; c < connections; c++) {
-      all.add(open(stubs.get(c), service(0), first, ended));
+      all.add(open(stubs.get(c), listeners.get(c), service(0), first, ended));
       if ((c + 1) % 500 == 0) { // in batches: 10,000 TLS handshakes at once outlast the server's handshake timeout
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (first.getCount() > connections - c - 1 && System.nanoTime() < until) {
@@ -206,7 +232,8 @@ public final class CapacityLoad {
     double openFirst = (System.nanoTime() - t0) / 1e9;
     long[] afterConnections = memory(pid);
     for (int s = connections; s < sessions; s++) {
-      all.add(open(stubs.get(s % connections), service((s / connections) % services), registered, ended));
+      all.add(open(stubs.get(s % connections), listeners.get(s % connections), service((s / connections) % services),
+          registered, ended));
     }
     await(registered, "every session registered");
     double openAll = (System.nanoTime() - t0) / 1e9;
@@ -238,6 +265,7 @@ public final class CapacityLoad {
 
     // Inbound: each caller its own identity and connection, one call in flight each
     List<ManagedChannel> callerChannels = new ArrayList<>();
+    List<Identity> callerIdentities = new ArrayList<>();
     List<long[]> latencies = new ArrayList<>();
     Map<Status.Code, AtomicInteger> errors = new ConcurrentHashMap<>();
     List<Thread> threads = new ArrayList<>();
@@ -252,6 +280,7 @@ public final class CapacityLoad {
         ManagedChannel ch = channel(hosts[k % nodes.length], ports[k % nodes.length], domain, trust, id, group,
             callerSource(k));
         callerChannels.add(ch);
+        callerIdentities.add(id);
         ids.add(PresenceGrpc.newBlockingStub(ch));
       }
       long[] lat = new long[1 << 16];
@@ -326,6 +355,10 @@ public final class CapacityLoad {
     if (pacedRate > 0) {
       paced(callerChannels, pacedRate, Integer.parseInt(o.getOrDefault("paced-seconds", "30")), connections, services,
           domain);
+    }
+    int relayPairs = Integer.parseInt(o.getOrDefault("relay-pairs", "0"));
+    if (relayPairs > 0) {
+      relayPairs(relayPairs, callerChannels, callerIdentities, connections, services, domain, hosts[0], pid);
     }
 
     beats.shutdownNow();
@@ -415,9 +448,125 @@ public final class CapacityLoad {
 
   private static final int PACED_IN_FLIGHT = 10_000;
 
-  private static Session open(PresenceGrpc.PresenceStub stub, String service, CountDownLatch registered,
-      AtomicInteger ended) {
-    Session s = new Session(registered, ended);
+  /** The listener side of the relay phase: joins a relay when the server sends RelayOpen. */
+  private static final class Relays {
+    private static EventLoopGroup group;
+    private static String host;
+    private static X509TrustManager trust;
+    private static final Map<String, io.netty.handler.ssl.SslContext> contexts = new ConcurrentHashMap<>();
+    /** The listener ends, by listener id, as they are spliced (the caller's end looks them up). */
+    static final Map<String, CompletableFuture<Channel>> joined = new ConcurrentHashMap<>();
+
+    static void init(EventLoopGroup g, String h, X509TrustManager t) {
+      group = g;
+      host = h;
+      trust = t;
+    }
+
+    static io.netty.handler.ssl.SslContext tls(Identity id) {
+      return contexts.computeIfAbsent(id.address().toString(), a -> PresenceChannels.relaySocketContext(trust, id));
+    }
+
+    static void join(Identity listener, RelayOpen open) {
+      CompletableFuture<Channel> f = RelaySocket.open(group.next(), new ServerAddress(host, 1), open.getSocketPort(),
+          tls(listener), open.getListenerId(), RelayRole.RELAY_ROLE_LISTENER);
+      // echo: the check that bytes cross (added on the channel's loop as it is handed over, before any read)
+      f.thenAccept(ch -> ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+          ctx.writeAndFlush(msg);
+        }
+      }));
+      joined.put(open.getListenerId(), f);
+    }
+  }
+
+  /**
+   * Opens {@code pairs} relays (at most 64 being set up at once), each from the next caller identity
+   * to the next listener address, sends a byte through each and waits for its echo; then the
+   * server's memory per pair held, and the refusals with their reasons.
+   */
+  private static void relayPairs(int pairs, List<ManagedChannel> callerChannels, List<Identity> callerIds,
+      int connections, int services, Address domain, String host, long[] pid) throws Exception {
+    long[] before = memory(pid);
+    System.out.printf("relay: opening %d pairs through the relay socket; server heap %.1f MiB after GC, RSS %.1f MiB%n",
+        pairs, before[0] / 1048576.0, before[1] / 1048576.0);
+    Semaphore setting = new Semaphore(64);
+    List<Channel> held = java.util.Collections.synchronizedList(new ArrayList<>());
+    Map<String, AtomicInteger> refused = new ConcurrentHashMap<>();
+    CountDownLatch done = new CountDownLatch(pairs);
+    long t0 = System.nanoTime();
+    for (int k = 0; k < pairs; k++) {
+      setting.acquire();
+      int caller = k % callerChannels.size();
+      String to = "load-" + (k % connections) + "@" + domain.domain();
+      CompletableFuture<Channel> pair = new CompletableFuture<>();
+      try {
+        InboundResponse r = PresenceGrpc.newBlockingStub(callerChannels.get(caller)).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .inbound(InboundRequest.newBuilder().setTo(to).setService(service(0)).build());
+        org.q2q.proto.Listener l = r.getListeners(0);
+        int port = l.getMethodsList().stream().filter(m -> m.hasRelay()).mapToInt(m -> m.getRelay().getSocketPort())
+            .findFirst().orElse(0);
+        if (port == 0) {
+          throw new IllegalStateException("no relay socket offered");
+        }
+        RelaySocket.open(Relays.group.next(), new ServerAddress(host, 1), port, Relays.tls(callerIds.get(caller)),
+            l.getId(), RelayRole.RELAY_ROLE_CONNECTOR).thenAccept(ch -> {
+              ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                  ((ByteBuf) msg).release();
+                  pair.complete(ch);
+                }
+
+                @Override
+                public void channelInactive(ChannelHandlerContext ctx) {
+                  pair.completeExceptionally(new IllegalStateException("closed before the echo"));
+                }
+              });
+              ch.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {42}));
+            }).exceptionally(e -> {
+              pair.completeExceptionally(e);
+              return null;
+            });
+      } catch (RuntimeException e) {
+        pair.completeExceptionally(e);
+      }
+      pair.orTimeout(30, TimeUnit.SECONDS).whenComplete((ch, e) -> {
+        if (e == null) {
+          held.add(ch);
+        } else {
+          Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+          String why = c instanceof StatusRuntimeException x ? x.getStatus().getCode() + ": " + x.getStatus().getDescription()
+              : c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+          refused.computeIfAbsent(why.length() > 160 ? why.substring(0, 160) : why, x -> new AtomicInteger())
+              .incrementAndGet();
+        }
+        setting.release();
+        done.countDown();
+      });
+    }
+    done.await(300, TimeUnit.SECONDS);
+    double secs = (System.nanoTime() - t0) / 1e9;
+    Thread.sleep(1000);
+    long open = held.stream().filter(Channel::isActive).count();
+    long[] after = memory(pid);
+    double perPair = open == 0 ? Double.NaN : (after[0] - before[0]) / (double) open;
+    double rssPerPair = open == 0 ? Double.NaN : (after[1] - before[1]) / (double) open;
+    System.out.printf("relay: %d of %d pairs spliced and echoing in %.1f s, %d still open; server heap +%.1f MiB "
+            + "(%.1f KiB per pair), RSS +%.1f MiB (%.1f KiB per pair); refused: %s%n",
+        held.size(), pairs, secs, open, (after[0] - before[0]) / 1048576.0, perPair / 1024,
+        (after[1] - before[1]) / 1048576.0, rssPerPair / 1024, refused);
+    System.out.printf("RESULT relay_pairs_asked=%d%nRESULT relay_pairs_held=%d%nRESULT relay_heap_per_pair_kib=%.1f%n"
+        + "RESULT relay_rss_per_pair_kib=%.1f%n", pairs, open, perPair / 1024, rssPerPair / 1024);
+    for (Channel ch : held) {
+      ch.close();
+    }
+  }
+
+  private static Session open(PresenceGrpc.PresenceStub stub, Identity identity, String service,
+      CountDownLatch registered, AtomicInteger ended) {
+    Session s = new Session(identity, registered, ended);
     s.up = stub.listen(s);
     s.send(ListenUp.newBuilder().setOffer(Offer.newBuilder()
         .addServices(ServiceOffer.newBuilder().setService(service).setDescription("capacity load"))).build());

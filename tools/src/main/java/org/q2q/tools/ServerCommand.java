@@ -9,6 +9,7 @@ import org.q2q.server.PresenceServer;
 import org.q2q.server.presence.DomainServerLocator;
 import org.q2q.server.presence.ListenLimits;
 import org.q2q.server.presence.PresenceConfig;
+import org.q2q.server.presence.RelayCaps;
 import org.q2q.server.RegistrationMode;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -59,6 +60,11 @@ final class ServerCommand implements Callable<Integer> {
           + "(default: " + ListenLimits.DEFAULT_MAX_SESSIONS + ").")
   Integer maxListeners;
 
+  @Option(names = "--max-relays", paramLabel = "N",
+      description = "Relayed connections the server holds at once (each two sockets: about 40 KiB of memory and "
+          + "two file descriptors); more are refused (default: " + RelayCaps.DEFAULT_MAX_PAIRS + ").")
+  Integer maxRelays;
+
   @Option(names = "--metrics", paramLabel = "HOST:PORT",
       description = "Serve metrics in the Prometheus text format at http://HOST:PORT/metrics (plain HTTP; "
           + "default: off). Bind it where only your monitoring reaches it, e.g. 127.0.0.1:9788. The gRPC port "
@@ -74,6 +80,15 @@ final class ServerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (maxRelays != null && maxRelays < 1) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--max-relays must be at least 1");
+    }
+    // other domains' servers, for learning their CAs (federation): as clients find them
+    PresenceConfig presence = PresenceConfig.defaults().withFederation(
+        DomainServerLocator.fromServersVariable(Main.of(spec).environment().env().get("Q2Q_SERVERS")));
+    if (maxRelays != null) {
+      presence = presence.withRelayCaps(presence.relayCaps().withMaxPairs(maxRelays));
+    }
     PresenceServer.Builder builder =
         PresenceServer.builder()
             .domain(domain)
@@ -81,9 +96,7 @@ final class ServerCommand implements Callable<Integer> {
             .port(port)
             .bindHost(bind)
             .registration(registration)
-            // other domains' servers, for learning their CAs (federation): as clients find them
-            .presence(PresenceConfig.defaults().withFederation(
-                DomainServerLocator.fromServersVariable(Main.of(spec).environment().env().get("Q2Q_SERVERS"))));
+            .presence(presence);
     builder.database(database.location(data, Main.of(spec).environment().env()));
     builder.advertise(advertise);
     if (relayPort != null) {

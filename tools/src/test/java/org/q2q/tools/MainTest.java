@@ -53,11 +53,15 @@ class MainTest {
   }
 
   @Test
-  void theServersListenerCapMustBePositive() throws Exception {
+  void theServersListenerAndRelayCapsMustBePositive() throws Exception {
     CliRun r = q2q("", "server", "--data", home.resolve("data").toString(), "--port", "0", "--bind", "127.0.0.1",
         "--max-listeners", "0");
     assertThat(r.exit()).isEqualTo(2);
     assertThat(r.err()).contains("--max-listeners must be at least 1");
+    r = q2q("", "server", "--data", home.resolve("data").toString(), "--port", "0", "--bind", "127.0.0.1",
+        "--max-relays", "0");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("--max-relays must be at least 1");
   }
 
   @Test

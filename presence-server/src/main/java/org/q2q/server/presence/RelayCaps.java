@@ -27,11 +27,25 @@ public record RelayCaps(int maxStreams, int maxAnonymousStreams, long maxBytesIn
     }
   }
 
+  /** Relayed connections (pairs of streams or sockets) held at once, by default. */
+  public static final int DEFAULT_MAX_PAIRS = 8192;
+
   /**
-   * 4096 streams (2048 relayed connections), 256 waiting for their hello, 256 MiB in flight, 512 KiB
-   * queued per socket direction.
+   * {@value #DEFAULT_MAX_PAIRS} relayed connections ({@code 2 x} that many streams or sockets: an
+   * idle pair on the relay socket costs about 7 KiB of heap and 30 KiB of resident memory, and two
+   * file descriptors; bench/capacity.sh --relay-pairs), 256 waiting for their hello, 256 MiB in
+   * flight, 512 KiB queued per socket direction.
    */
   public static RelayCaps defaults() {
-    return new RelayCaps(4096, 256, 256L << 20, 512 << 10);
+    return new RelayCaps(2 * DEFAULT_MAX_PAIRS, 256, 256L << 20, 512 << 10);
+  }
+
+  /** A copy holding at most {@code pairs} relayed connections (two streams or sockets each). */
+  public RelayCaps withMaxPairs(int pairs) {
+    if (pairs < 1) {
+      throw new IllegalArgumentException("relayed connections must be at least 1: " + pairs);
+    }
+    return new RelayCaps((int) Math.min(Integer.MAX_VALUE, 2L * pairs), maxAnonymousStreams, maxBytesInFlight,
+        socketHighWaterBytes);
   }
 }
