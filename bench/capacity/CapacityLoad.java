@@ -74,7 +74,7 @@ import org.q2q.proto.ServiceOffer;
  * --server-pid P[,P...] (several: the nodes of one domain; listener connections and callers go to them
  * in turn, so most Inbound calls cross nodes; memory is summed over them)
  * [--sessions 500] [--connections 100] [--heartbeat-seconds 15] [--callers 64] [--inbound-seconds 10] [--warmup-seconds 5]
- * [--loops 2] [--services 1] [--paced-rate 0] [--paced-seconds 30] [--relay-pairs 0]
+ * [--loops 2] [--services 1] [--idle-seconds 0] [--paced-rate 0] [--paced-seconds 30] [--relay-pairs 0]
  *
  * <p>The Inbound phase is closed-loop: each caller has one call in flight, so it measures the most
  * the server brokers and the latency at that saturation. {@code --paced-rate R} adds an open-loop
@@ -262,6 +262,13 @@ public final class CapacityLoad {
         (afterConnections[0] - base[0]) / 1048576.0, connections, perConnection / 1024,
         (idle[0] - afterConnections[0]) / 1048576.0, sessions - connections, perSession / 1024,
         base[1] / 1048576.0, idle[1] / 1048576.0);
+
+    // only heartbeats for a while (what idle sessions cost the server: GC logs, profiles)
+    long idleSeconds = Long.parseLong(o.getOrDefault("idle-seconds", "0"));
+    if (idleSeconds > 0) {
+      System.out.printf("idle: %d s of heartbeats only%n", idleSeconds);
+      Thread.sleep(TimeUnit.SECONDS.toMillis(idleSeconds));
+    }
 
     // Inbound: each caller its own identity and connection, one call in flight each
     List<ManagedChannel> callerChannels = new ArrayList<>();
