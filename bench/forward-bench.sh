@@ -5,19 +5,21 @@
 # Needs wrk, nginx (nginx-light), curl. Figures: bench/forward-results.md.
 # With OpenSSH installed (apt-get install openssh-server openssh-client), the same load through
 # `ssh -L` to a private sshd on loopback is measured beside it: the tool the issue names as the level.
-# Usage: bench/forward-bench.sh [--reps 5] [--seconds 10] [--gib-reps 3] [--connections 50]
+# Usage: bench/forward-bench.sh [--reps 5] [--seconds 10] [--gib-reps 3] [--connections 50] [--warmup 90]
+#   --warmup: seconds of wrk through the tunnel before the measured runs (the JIT; see below)
 #   --connections: wrk's connections (the issue's figure is 50: the tunnel saturated, so its p99 is
 #   mostly queueing, mean latency = connections / rate; fewer show the latency the tunnel adds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=5; seconds=10; gib_reps=3; connections=50
+reps=5; seconds=10; gib_reps=3; connections=50; warmup=90
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2;;
     --seconds) seconds=$2; shift 2;;
     --gib-reps) gib_reps=$2; shift 2;;
     --connections) connections=$2; shift 2;;
-    *) echo "usage: $0 [--reps N] [--seconds S] [--gib-reps N] [--connections N]" >&2; exit 2;;
+    --warmup) warmup=$2; shift 2;;
+    *) echo "usage: $0 [--reps N] [--seconds S] [--gib-reps N] [--connections N] [--warmup S]" >&2; exit 2;;
   esac
 done
 for tool in wrk nginx curl java; do
@@ -144,8 +146,12 @@ run_wrk() { # url -> "req_per_s p99_ms"
 }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
-echo "warm-up: ${seconds}s through the tunnel, ${seconds}s direct" >&2
-run_wrk "$tunnel" >/dev/null
+# A forwarder runs for hours: measure it warm. Its hot paths are compiled within seconds, but C2
+# keeps recompiling the per-connection ones (deoptimized by each new round of wrk connections) for
+# a minute or more; the p99 through the tunnel falls from ~1 s to ~10 ms over the first 30 s and to
+# ~5 ms after 80-100 s (-Xlog:jit+compilation, 2-core machine). Rounds of $seconds s, as measured.
+echo "warm-up: ${warmup}s through the tunnel (new connections every ${seconds}s), ${seconds}s direct" >&2
+for _ in $(seq $(( (warmup + seconds - 1) / seconds ))); do run_wrk "$tunnel" >/dev/null; done
 run_wrk "$direct" >/dev/null
 # the exposer prints a line per finished connection, naming where the peer's session comes from
 route=$({ grep -m1 '^connection' "$tmp/expose.out" || true; } | sed -E 's/^connection [^:]*: [^ ]+ ((via|from) [^,]*),.*/\1/')
