@@ -495,6 +495,10 @@ public final class CapacityLoad {
    */
   private static void relayPairs(int pairs, List<ManagedChannel> callerChannels, List<Identity> callerIds,
       int connections, int services, Address domain, String host, long[] pid) throws Exception {
+    // the listener ids of the Inbound phases live 60 s (a few hundred MiB at 2,000/s): let them
+    // expire first, or their going is subtracted from what the pairs cost
+    System.out.printf("relay: waiting 65 s for the listener ids of the Inbound phases to expire%n");
+    Thread.sleep(65_000);
     long[] before = memory(pid);
     System.out.printf("relay: opening %d pairs through the relay socket; server heap %.1f MiB after GC, RSS %.1f MiB%n",
         pairs, before[0] / 1048576.0, before[1] / 1048576.0);
