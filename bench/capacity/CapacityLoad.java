@@ -396,6 +396,9 @@ public final class CapacityLoad {
     long interval = 1_000_000_000L / rate;
     long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100);
     long end = start + TimeUnit.SECONDS.toNanos(seconds);
+    long epochNanosAtStart = (System.currentTimeMillis() + TimeUnit.NANOSECONDS.toMillis(start - System.nanoTime()))
+        * 1_000_000L;
+    Map<Long, Integer> slow = new java.util.concurrent.ConcurrentSkipListMap<>();
     System.out.printf("paced: %d Inbound/s for %d s, latency from when each call was due%n", rate, seconds);
     for (long i = 0; ; i++) {
       long due = start + i * interval;
@@ -429,8 +432,12 @@ public final class CapacityLoad {
             @Override
             public void onCompleted() {
               int k = done.getAndIncrement();
+              long took = System.nanoTime() - due;
               if (k < lat.length) {
-                lat[k] = System.nanoTime() - due;
+                lat[k] = took;
+              }
+              if (took > SLOW_NANOS) { // when (wall clock, due time) the slow calls were due: to set beside GC logs
+                slow.merge((epochNanosAtStart + (due - start)) / 100_000_000L * 100, 1, Integer::sum);
               }
               inFlight.decrementAndGet();
             }
@@ -447,6 +454,8 @@ public final class CapacityLoad {
     double p99 = sorted.length == 0 ? Double.NaN : sorted[(int) Math.min(sorted.length - 1, sorted.length * 0.99)] / 1e6;
     double max = sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1] / 1e6;
     int errorCount = errors.values().stream().mapToInt(AtomicInteger::get).sum();
+    System.out.printf("paced: calls over %d ms by the 100 ms window they were due in (epoch ms): %s%n",
+        SLOW_NANOS / 1_000_000, slow);
     System.out.printf("paced: %d answered in %.1f s (%.0f/s asked), p50 %.1f ms, p99 %.1f ms, max %.1f ms; errors %s%n",
         sorted.length, secs, (double) rate, p50, p99, max, errors);
     System.out.printf("RESULT paced_rate=%d%nRESULT paced_p50_ms=%.1f%nRESULT paced_p99_ms=%.1f%nRESULT paced_errors=%d%n",
@@ -454,6 +463,8 @@ public final class CapacityLoad {
   }
 
   private static final int PACED_IN_FLIGHT = 10_000;
+  /** A paced call slower than this is listed by when it was due. */
+  private static final long SLOW_NANOS = 50_000_000L;
 
   /** The listener side of the relay phase: joins a relay when the server sends RelayOpen. */
   private static final class Relays {

@@ -151,6 +151,8 @@ class PresenceInboundTest {
     assertThat(q.getListenerId()).isEqualTo(l.getId());
     assertThat(q.getFromCertificateChainList()).isEqualTo(der(h.identity("alice@example.com")));
     assertThat(q.getUdpCandidatesList()).containsExactly(candidate);
+    // and how long the server honours the id, so that bob keeps it as long (one rule: the server's)
+    assertThat(q.getListenerIdLifetimeMillis()).isEqualTo(PresenceConfig.defaults().listenerIdTtl().toMillis());
   }
 
   @Test

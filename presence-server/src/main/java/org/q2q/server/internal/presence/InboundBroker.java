@@ -166,6 +166,7 @@ public final class InboundBroker {
           .addAllUdpCandidates(request.getUdpCandidatesList())
           .addAllTcpCandidates(request.getTcpCandidatesList())
           .setListenerId(id)
+          .setListenerIdLifetimeMillis((int) Math.min(Integer.MAX_VALUE, tickets.ttl().toMillis()))
           .addAllFromCertificateChain(fromChain);
       @SuppressWarnings({"unchecked", "rawtypes"})
       CompletableFuture<Object> answer = (CompletableFuture) s.ask(q);

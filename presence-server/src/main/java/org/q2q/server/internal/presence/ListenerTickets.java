@@ -61,6 +61,11 @@ public final class ListenerTickets {
     this.prefix = prefix;
   }
 
+  /** How long a ticket is usable once activated. */
+  public Duration ttl() {
+    return ttl;
+  }
+
   /** A fresh id (not yet usable: {@link #activate} it once the listener accepted). */
   public String newId() {
     byte[] b = new byte[ID_BITS / 8];

@@ -14,8 +14,13 @@ import org.q2q.client.internal.peer.ListenerIdCheck;
  * once (the oldest expire first; more are refused by {@link #offer}). Thread-safe.
  */
 public final class ListenerIds implements ListenerIdCheck {
-  /** How long an accepted id waits for the connector (the server's ticket lifetime, 60 s). */
-  public static final Duration LIFETIME = Duration.ofSeconds(60);
+  /**
+   * How long an accepted id waits for the connector when the server does not say (a server older
+   * than InboundQuery.listener_id_lifetime_millis); the server's own default ticket lifetime.
+   */
+  public static final Duration DEFAULT_LIFETIME = Duration.ofSeconds(60);
+  /** The longest a server may ask an id to be kept: the bound above holds ids, not their age. */
+  static final Duration MAX_LIFETIME = Duration.ofMinutes(10);
   /** Accepted ids kept at once; an Inbound flood cannot grow this client without bound. */
   static final int MAX_PENDING = 4096;
 
@@ -35,17 +40,25 @@ public final class ListenerIds implements ListenerIdCheck {
    * @return false if too many ids are pending (the Inbound should be declined)
    */
   public boolean offer(String id, Address from, String service) {
-    return offer(id, from, service, java.util.List.of());
+    return offer(id, from, service, java.util.List.of(), 0);
   }
 
-  /** Like {@link #offer(String, Address, String)}, remembering the connector's UDP candidates for punching. */
-  public boolean offer(String id, Address from, String service, java.util.List<org.q2q.proto.HostPort> udp) {
+  /**
+   * Like {@link #offer(String, Address, String)}, remembering the connector's UDP candidates for
+   * punching.
+   *
+   * @param lifetimeMillis how long the server honours the id (from its InboundQuery), 0 if it did
+   *     not say ({@link #DEFAULT_LIFETIME}); at most {@link #MAX_LIFETIME}
+   */
+  public boolean offer(String id, Address from, String service, java.util.List<org.q2q.proto.HostPort> udp,
+      long lifetimeMillis) {
     long now = clock.millis();
     pending.values().removeIf(p -> p.expiresMillis() < now);
     if (pending.size() >= MAX_PENDING) {
       return false;
     }
-    pending.put(id, new Pending(from, service, now + LIFETIME.toMillis(), java.util.List.copyOf(udp)));
+    long lifetime = lifetimeMillis <= 0 ? DEFAULT_LIFETIME.toMillis() : Math.min(lifetimeMillis, MAX_LIFETIME.toMillis());
+    pending.put(id, new Pending(from, service, now + lifetime, java.util.List.copyOf(udp)));
     return true;
   }
 

@@ -111,7 +111,8 @@ public final class InboundResponder implements PresenceSession.Handler {
         return a.setAccept(false).setDeclineReason("the certificate of " + from + " has been revoked by "
             + from.domain()).build();
       }
-      if (!ids.offer(q.getListenerId(), from, q.getService(), q.getUdpCandidatesList())) {
+      if (!ids.offer(q.getListenerId(), from, q.getService(), q.getUdpCandidatesList(),
+          Integer.toUnsignedLong(q.getListenerIdLifetimeMillis()))) {
         log.warn("{} declined {}: too many connection attempts pending", self, from);
         return a.setAccept(false).setDeclineReason("the listener is busy (too many pending connections)").build();
       }

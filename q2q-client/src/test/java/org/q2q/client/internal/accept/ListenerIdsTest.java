@@ -28,7 +28,7 @@ class ListenerIdsTest {
   @Test
   void anIdExpiresAfterItsLifetime() {
     ids.offer("L1", ALICE, "file");
-    clock.advance(ListenerIds.LIFETIME.plus(Duration.ofMillis(1)));
+    clock.advance(ListenerIds.DEFAULT_LIFETIME.plus(Duration.ofMillis(1)));
     assertThat(ids.isPending("L1")).isFalse();
     assertThat(ids.claim("L1", ALICE)).isEqualTo("expired listener id");
   }
@@ -39,7 +39,20 @@ class ListenerIdsTest {
       assertThat(ids.offer("L" + i, ALICE, "file")).isTrue();
     }
     assertThat(ids.offer("one-more", ALICE, "file")).isFalse();
-    clock.advance(ListenerIds.LIFETIME.plus(Duration.ofSeconds(1)));
+    clock.advance(ListenerIds.DEFAULT_LIFETIME.plus(Duration.ofSeconds(1)));
     assertThat(ids.offer("one-more", ALICE, "file")).isTrue();
+  }
+
+  @Test
+  void anIdLivesAsLongAsTheServerHonoursIt() {
+    ids.offer("short", ALICE, "file", java.util.List.of(), 5_000);
+    ids.offer("long", ALICE, "file", java.util.List.of(), 90_000);
+    ids.offer("too-long", ALICE, "file", java.util.List.of(), Duration.ofDays(1).toMillis());
+    clock.advance(Duration.ofMillis(5_001));
+    assertThat(ids.claim("short", ALICE)).isEqualTo("expired listener id");
+    clock.advance(Duration.ofSeconds(80)); // 85 s: past the old fixed 60 s, within the server's 90 s
+    assertThat(ids.isPending("long")).isTrue();
+    clock.advance(ListenerIds.MAX_LIFETIME);
+    assertThat(ids.isPending("too-long")).isFalse(); // capped: the server cannot make ids immortal
   }
 }
