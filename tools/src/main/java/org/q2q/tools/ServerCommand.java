@@ -61,7 +61,7 @@ final class ServerCommand implements Callable<Integer> {
   Integer maxListeners;
 
   @Option(names = "--max-relays", paramLabel = "N",
-      description = "Relayed connections the server holds at once (each two sockets: about 40 KiB of memory and "
+      description = "Relayed connections the server holds at once (each two sockets: up to about 30 KiB of memory and "
           + "two file descriptors); more are refused (default: " + RelayCaps.DEFAULT_MAX_PAIRS + ").")
   Integer maxRelays;
 
