@@ -3,18 +3,21 @@
 # holding N Listen sessions over M TLS connections with heartbeats, then Inbound from C callers.
 # Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--caller-ids 16] [--inbound-seconds 10] [--warmup-seconds 5]
 #        [--heartbeat-seconds 15] [--server-heap 1g] [--nodes 1] [--database postgresql://USER:PASS@HOST:PORT/DB]
-#        [--services 1] [--paced-rate 0] [--paced-seconds 30]
+#        [--services 1] [--idle-seconds 0] [--paced-rate 0] [--paced-seconds 30] [--relay-pairs 0]
 # --services K: the streams of one connection (one address) offer K different services and each
 #   Inbound names one of them, so it asks sessions/connections/K listeners (1: all of them).
 # --paced-rate R: after the closed-loop phase (each caller one call in flight: the most the server
 #   brokers), R calls a second on a fixed schedule, each latency counted from when the call was due,
 #   so a server pause counts in every call it delays (the closed loop hides it: its callers wait).
+# --idle-seconds S: heartbeats only for S s before the Inbound phases (GC logs, profiles).
+# --relay-pairs P: last, P relays set up as clients do, a byte echoed through each, and the server's
+#   heap and RSS per pair held (each pair is two sockets in each process: mind the open-file limit).
 # Q2Q_SERVER_JAVA_OPTS adds JVM options to the server(s) (a profiler agent, GC logging);
 # Q2Q_LOAD_JAVA_OPTS to the load generator.
-# (goal of issue 12: --sessions 50000 --connections 10000, Inbound p99 < 50 ms, >= 2000/s; bench/run uses
-# --callers 16 --caller-ids 64 --server-heap 2g --warmup-seconds 30 --inbound-seconds 30. Every caller
-# identity may hold 1,024 unused listener ids, each living 60 s, and an Inbound takes one per session
-# of the address (5 here): callers x caller-ids must exceed rate x 5 x 60 / 1024, or the refusals are
+# (goal of issue 12: --sessions 50000 --connections 10000, Inbound p99 < 50 ms, >= 2000/s; the options
+# bench/run uses are in its capacity section. Every caller identity may hold 1,024 unused listener
+# ids, each living 60 s, and an Inbound takes one per listener it asks (sessions / connections /
+# services): callers x caller-ids must exceed rate x listeners x 60 / 1024, or the refusals are
 # what gets measured.)
 # --nodes N > 1 (issue 14): N nodes of one domain on one PostgreSQL database (default: a fresh database
 # on $Q2Q_TEST_POSTGRES, postgresql://q2q:q2q-test@127.0.0.1:5432/postgres, dropped at the end); the

@@ -292,7 +292,6 @@ public final class CapacityLoad {
       }
       long[] lat = new long[1 << 16];
       latencies.add(lat);
-      int[] n = new int[1];
       Thread t = new Thread(() -> {
         try {
           go.await();
@@ -365,7 +364,7 @@ public final class CapacityLoad {
     }
     int relayPairs = Integer.parseInt(o.getOrDefault("relay-pairs", "0"));
     if (relayPairs > 0) {
-      relayPairs(relayPairs, callerChannels, callerIdentities, connections, services, domain, hosts[0], pid);
+      relayPairs(relayPairs, callerChannels, callerIdentities, connections, domain, hosts[0], pid);
     }
 
     beats.shutdownNow();
@@ -505,7 +504,7 @@ public final class CapacityLoad {
    * server's memory per pair held, and the refusals with their reasons.
    */
   private static void relayPairs(int pairs, List<ManagedChannel> callerChannels, List<Identity> callerIds,
-      int connections, int services, Address domain, String host, long[] pid) throws Exception {
+      int connections, Address domain, String host, long[] pid) throws Exception {
     // the listener ids of the Inbound phases live 60 s (a few hundred MiB at 2,000/s): let them
     // expire first, or their going is subtracted from what the pairs cost
     System.out.printf("relay: waiting 65 s for the listener ids of the Inbound phases to expire%n");

@@ -95,7 +95,10 @@ public final class CaLearner {
   private final int maxLearned;
   private final TokenBuckets perNetwork;
   private final TokenBuckets warnings;
-  /** Resolves names and starts lookups off the gRPC threads (DNS blocks). */
+  /**
+   * Reads pins, resolves names and starts lookups off the callers' threads (the database and DNS
+   * block); its queue holds at most two tasks per entry of {@link #lookups}.
+   */
   private final ExecutorService lookupThreads;
 
   /**
