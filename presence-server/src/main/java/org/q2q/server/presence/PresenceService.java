@@ -14,7 +14,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -32,6 +31,7 @@ import org.q2q.proto.ListenDown;
 import org.q2q.proto.ListenUp;
 import org.q2q.proto.PresenceGrpc;
 import org.q2q.proto.RelayFrame;
+import org.q2q.server.internal.Futures;
 import org.q2q.server.DomainCas;
 import org.q2q.server.internal.federation.CaLearner;
 import org.q2q.server.internal.federation.CallerResolver;
@@ -443,10 +443,7 @@ public final class PresenceService extends PresenceGrpc.PresenceImplBase impleme
   }
 
   private static StatusRuntimeException statusOf(Throwable e) {
-    Throwable c = e;
-    while (c instanceof CompletionException && c.getCause() != null) {
-      c = c.getCause();
-    }
+    Throwable c = Futures.unwrap(e);
     if (c instanceof StatusRuntimeException s) {
       return s;
     }

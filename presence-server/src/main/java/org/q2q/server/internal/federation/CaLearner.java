@@ -32,6 +32,7 @@ import org.q2q.certstore.ServerChainCapture;
 import org.q2q.proto.IdentifyRequest;
 import org.q2q.proto.IdentifyResponse;
 import org.q2q.proto.RegistrationGrpc;
+import org.q2q.server.internal.Futures;
 import org.q2q.server.DomainCas;
 import org.q2q.server.internal.limits.LogText;
 import org.q2q.server.internal.limits.TokenBuckets;
@@ -181,7 +182,7 @@ public final class CaLearner {
             lookupThreads)
         .whenComplete((ca, e) -> {
       lookups.remove(domain, mine);
-      Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+      Throwable c = Futures.unwrap(e);
       if (c instanceof Refused r) {
         mine.completeExceptionally(r.status); // not a failure of the domain: nothing to remember
       } else if (e != null) {
@@ -250,7 +251,7 @@ public final class CaLearner {
       if (e == null) {
         return CompletableFuture.completedFuture(ca);
       }
-      Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+      Throwable c = Futures.unwrap(e);
       String all = (failures.isEmpty() ? "" : failures + "; ") + c.getMessage();
       if (i + 1 < servers.size()) {
         log.debug("{}: {}; trying the next server", LogText.safe(domain), LogText.safe(c.getMessage()));

@@ -7,7 +7,6 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.Certificates;
 import org.q2q.proto.BindUdpResponse;
@@ -15,6 +14,7 @@ import org.q2q.proto.InboundResponse;
 import org.q2q.proto.NodeBindUdpRequest;
 import org.q2q.proto.NodeInboundRequest;
 import org.q2q.proto.NodeLinkGrpc;
+import org.q2q.server.internal.Futures;
 import org.q2q.server.CallerIdentity;
 import org.q2q.server.internal.presence.BindUdpForwarder;
 import org.q2q.server.internal.presence.Caller;
@@ -85,7 +85,7 @@ public final class NodeLinkService extends NodeLinkGrpc.NodeLinkImplBase {
   private static <T> void reply(CompletableFuture<T> r, StreamObserver<T> responses) {
     r.whenComplete((v, e) -> {
       if (e != null) {
-        Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        Throwable c = Futures.unwrap(e);
         responses.onError(c instanceof StatusRuntimeException s ? s
             : Status.INTERNAL.withDescription("the node could not answer").asRuntimeException());
       } else {

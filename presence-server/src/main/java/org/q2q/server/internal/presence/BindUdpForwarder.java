@@ -5,13 +5,13 @@ import io.grpc.StatusRuntimeException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import org.q2q.proto.BindUdpAnswer;
 import org.q2q.proto.BindUdpQuery;
 import org.q2q.proto.BindUdpRequest;
 import org.q2q.proto.BindUdpResponse;
 import org.q2q.proto.HostPort;
+import org.q2q.server.internal.Futures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,7 +92,7 @@ public final class BindUdpForwarder {
         .handle((a, e) -> {
           t.session().forget(answer);
           if (e != null) {
-            Throwable c = e instanceof CompletionException ? e.getCause() : e;
+            Throwable c = Futures.unwrap(e);
             if (c instanceof StatusRuntimeException s) {
               throw s;
             }

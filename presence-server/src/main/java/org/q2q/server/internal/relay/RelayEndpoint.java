@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import org.q2q.certstore.Address;
 import org.q2q.proto.RelayFrame;
 import org.q2q.proto.RelayRole;
+import org.q2q.server.internal.Futures;
 import org.q2q.server.internal.presence.Caller;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,7 +112,7 @@ final class RelayEndpoint implements StreamObserver<RelayFrame> {
             return;
           }
           if (e != null) {
-            fail(Status.fromThrowable(e instanceof java.util.concurrent.CompletionException ? e.getCause() : e));
+            fail(Status.fromThrowable(Futures.unwrap(e)));
             return;
           }
           try {

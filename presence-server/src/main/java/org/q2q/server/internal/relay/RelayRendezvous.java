@@ -18,6 +18,7 @@ import org.q2q.proto.RelayFrame;
 import org.q2q.proto.RelayHello;
 import org.q2q.proto.RelayOpen;
 import org.q2q.proto.RelayRole;
+import org.q2q.server.internal.Futures;
 import org.q2q.server.internal.metrics.ServerMetrics;
 import org.q2q.server.internal.presence.Caller;
 import org.q2q.server.internal.presence.ListenerTicket;
@@ -115,9 +116,7 @@ public final class RelayRendezvous {
       if (e != null) {
         ep.dispatch(() -> {
           if (ep.state == RelayEndpoint.State.HELLO) {
-            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
-                ? e.getCause() : e;
-            ep.fail(Status.fromThrowable(cause));
+            ep.fail(Status.fromThrowable(Futures.unwrap(e)));
           }
         });
       }

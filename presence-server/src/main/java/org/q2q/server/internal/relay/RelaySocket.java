@@ -20,7 +20,6 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -31,6 +30,7 @@ import org.q2q.proto.RelayRefused;
 import org.q2q.proto.RelayRole;
 import org.q2q.proto.RelaySocketFrame;
 import org.q2q.proto.RelaySpliced;
+import org.q2q.server.internal.Futures;
 import org.q2q.server.internal.presence.Caller;
 import org.q2q.server.internal.presence.ListenerTickets;
 import org.slf4j.Logger;
@@ -257,8 +257,7 @@ final class RelaySocket extends ChannelInboundHandlerAdapter {
     }
     try {
       if (failure != null) {
-        Throwable c = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-        throw Status.fromThrowable(c).asRuntimeException();
+        throw Status.fromThrowable(Futures.unwrap(failure)).asRuntimeException();
       }
       address = caller.address();
       if (h.getListenerId().isEmpty()) {
