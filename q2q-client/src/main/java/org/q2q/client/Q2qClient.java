@@ -1,8 +1,6 @@
 package org.q2q.client;
 
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.time.Clock;
@@ -29,6 +27,7 @@ import org.q2q.client.internal.accept.UdpTransportAcceptor;
 import org.q2q.client.internal.connect.Connector;
 import org.q2q.client.internal.grpc.DomainServers;
 import org.q2q.client.internal.connect.Racer;
+import org.q2q.client.internal.net.SocketTransport;
 import org.q2q.client.internal.net.Ips;
 import org.q2q.client.internal.peer.PeerSession;
 import org.q2q.client.internal.peer.PeerSessions;
@@ -98,15 +97,14 @@ public final class Q2qClient implements AutoCloseable {
     this.clock = b.clock;
     this.ownsGroup = b.group == null;
     this.group = b.group != null ? b.group
-        : new MultiThreadIoEventLoopGroup(b.threads, new DefaultThreadFactory("q2q-" + identity.address(), true),
-            NioIoHandler.newFactory());
+        : SocketTransport.preferred().newGroup(b.threads, new DefaultThreadFactory("q2q-" + identity.address(), true));
     AtomicInteger n = new AtomicInteger();
     this.handlerExecutor = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r, "q2q-handler-" + identity.address() + "-" + n.incrementAndGet());
       t.setDaemon(true);
       return t;
     });
-    // Our own group is NIO, so the gRPC transports can run on it next to the relay channels.
+    // Our own group runs sockets (SocketTransport), so the gRPC transports can run on it next to the relay channels.
     this.servers = new DomainServers(identity, b.pins, b.locator, b.ownServer, clock, handlerExecutor,
         ownsGroup ? group : null);
     this.channelHandlers = HandlerExecutor.withThreads("q2q-channel-" + identity.address(), b.handlerThreads);
@@ -514,7 +512,10 @@ public final class Q2qClient implements AutoCloseable {
       return this;
     }
 
-    /** An NIO event loop group to share (not closed by the client); default: a private one. */
+    /**
+     * An event loop group to share (not closed by the client), NIO or epoll; default: a private one
+     * (epoll where available, {@link org.q2q.client.internal.net.SocketTransport}).
+     */
     public Builder eventLoopGroup(EventLoopGroup group) {
       this.group = group;
       return this;

@@ -5,7 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.ServerSocketChannel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Objects;
@@ -77,7 +77,7 @@ public final class Forwarder implements AutoCloseable {
   }
 
   private void bind(HostPort bind) throws IOException {
-    NioServerSocketChannel ch = new NioServerSocketChannel();
+    ServerSocketChannel ch = SocketLoops.newServerSocket();
     ch.config().setOption(ChannelOption.SO_REUSEADDR, true);
     ch.config().setAutoRead(false); // no accepting before the fields below are set
     ch.pipeline().addLast(new Acceptor());

@@ -7,7 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.Set;
@@ -57,7 +57,7 @@ final class GatewayPort {
 
   /** Binds the port and tells the caller whether that worked. */
   void open() {
-    NioServerSocketChannel ch = new NioServerSocketChannel();
+    ServerSocketChannel ch = SocketLoops.newServerSocket();
     ch.config().setOption(ChannelOption.SO_REUSEADDR, true);
     ch.pipeline().addLast(new Acceptor());
     EventLoop loop = Gateway.loopFor(control, gateway.client());

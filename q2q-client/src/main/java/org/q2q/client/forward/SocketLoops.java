@@ -4,44 +4,50 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoEventLoop;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import org.q2q.client.internal.net.SocketTransport;
 
 /**
  * Picks the event loop for a TCP socket spliced to a virtual channel: the channel's own loop when it
- * can run NIO sockets (normally, since the client's loops are NIO), so both ends of a splice share
- * one thread and no byte crosses threads; otherwise a loop of {@code fallback} or of a shared
- * private NIO group. Safe for concurrent use.
+ * can run the process's sockets ({@link SocketTransport#preferred()}; normally, since the client's
+ * loops are of that transport), so both ends of a splice share one thread and no byte crosses
+ * threads; otherwise a loop of {@code fallback} or of a shared private group. Safe for concurrent
+ * use.
  */
 final class SocketLoops {
   private SocketLoops() {}
 
-  /** Lazily created: only programs whose client runs on a non-NIO group need it. */
+  private static final SocketTransport SOCKETS = SocketTransport.preferred();
+
+  /** Lazily created: only programs whose client runs on a group of another transport need it. */
   private static final class Shared {
-    static final EventLoopGroup GROUP = new MultiThreadIoEventLoopGroup(
-        Math.max(1, Runtime.getRuntime().availableProcessors()), new DefaultThreadFactory("q2q-forward", true),
-        NioIoHandler.newFactory());
+    static final EventLoopGroup GROUP = SOCKETS.newGroup(
+        Math.max(1, Runtime.getRuntime().availableProcessors()), new DefaultThreadFactory("q2q-forward", true));
   }
 
   /** The loop for a socket to be spliced with a channel running on {@code channelLoop}. */
   static EventLoop forChannel(EventLoop channelLoop, EventLoopGroup fallback) {
-    if (isNio(channelLoop)) {
+    if (SOCKETS.runs(channelLoop)) {
       return channelLoop;
     }
     return any(fallback);
   }
 
-  /** A NIO loop of {@code group}, or of the shared group if it has none. */
+  /** A loop of {@code group} that runs our sockets, or of the shared group if it has none. */
   static EventLoop any(EventLoopGroup group) {
     if (group != null) {
       EventLoop l = group.next();
-      if (isNio(l)) {
+      if (SOCKETS.runs(l)) {
         return l;
       }
     }
     return Shared.GROUP.next();
+  }
+
+  /** A new, unregistered listening socket whose accepted sockets any loop of {@link #any} runs. */
+  static ServerSocketChannel newServerSocket() {
+    return SOCKETS.newServerSocketChannel();
   }
 
   /** A connect to a spliced target that gets no answer gives up after this. */
@@ -54,7 +60,7 @@ final class SocketLoops {
   static ChannelFuture dial(org.q2q.client.VirtualChannel vc, EventLoopGroup fallback, java.net.InetSocketAddress target) {
     return new io.netty.bootstrap.Bootstrap()
         .group(forChannel(vc.channel().eventLoop(), fallback))
-        .channel(io.netty.channel.socket.nio.NioSocketChannel.class)
+        .channel(SOCKETS.socketChannel())
         .option(io.netty.channel.ChannelOption.AUTO_READ, false)
         .option(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
         .option(io.netty.channel.ChannelOption.TCP_NODELAY, true)
@@ -66,9 +72,5 @@ final class SocketLoops {
   /** Registers an accepted, not yet registered socket on {@code loop}. */
   static ChannelFuture register(Channel socket, EventLoop loop) {
     return loop.register(socket);
-  }
-
-  private static boolean isNio(EventLoop loop) {
-    return loop instanceof IoEventLoop l && l.isIoType(NioIoHandler.class);
   }
 }

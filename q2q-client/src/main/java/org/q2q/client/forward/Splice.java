@@ -91,7 +91,7 @@ final class Splice {
     }
     socket.pipeline().addLast("splice", s.new Pump(socket, s.child, true));
     s.child.pipeline().addLast("splice", s.new Pump(s.child, socket, false));
-    socket.closeFuture().addListener(f -> s.abort(true, null, "the local connection closed"));
+    socket.closeFuture().addListener(f -> s.socketClosed());
     vc.closeFuture().addListener(f -> s.channelClosed(f.cause()));
     socket.config().setAutoRead(true);
     s.child.config().setAutoRead(true);
@@ -148,6 +148,20 @@ final class Splice {
         });
       });
     }
+  }
+
+  /**
+   * The socket closed. Before both of its directions ended that cuts the connection short; after,
+   * nothing is lost (the channel still delivers what it holds and finishes on its own): a transport
+   * may close a socket whose halves are both shut (epoll does once the peer's close arrives).
+   */
+  private void socketClosed() {
+    synchronized (this) {
+      if (finished || (socketInputEnded && socketOutputShut)) {
+        return;
+      }
+    }
+    abort(true, null, "the local connection closed");
   }
 
   /**

@@ -10,8 +10,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -21,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.q2q.client.internal.net.SocketTransport;
 import org.q2q.certstore.Address;
 import org.q2q.client.Route;
 import org.q2q.client.internal.net.CandidateOrder;
@@ -113,7 +112,7 @@ public final class TcpTransportAcceptor implements AutoCloseable {
     if (server != null || closed) {
       return;
     }
-    ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+    ServerBootstrap b = new ServerBootstrap().group(group).channel(SocketTransport.of(group).serverSocketChannelClass())
         .option(ChannelOption.SO_BACKLOG, 128)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -283,7 +282,7 @@ public final class TcpTransportAcceptor implements AutoCloseable {
       }
       HostPort target = targets.get(nextIndex++);
       inFlight++;
-      ChannelFuture cf = new Bootstrap().group(group).channel(NioSocketChannel.class)
+      ChannelFuture cf = new Bootstrap().group(group).channel(SocketTransport.of(group).socketChannel())
           .option(ChannelOption.TCP_NODELAY, true)
           .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(10_000, settings.handshakeMillis()))
           .handler(new ChannelInboundHandlerAdapter())

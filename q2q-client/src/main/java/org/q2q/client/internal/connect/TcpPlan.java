@@ -6,10 +6,10 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiFunction;
+import org.q2q.client.internal.net.SocketTransport;
 import org.q2q.client.Route;
 import org.q2q.client.internal.net.Ips;
 import org.q2q.proto.HostPort;
@@ -43,7 +43,7 @@ final class TcpPlan<S> extends ReachThenSecure<S> {
 
   private CompletableFuture<Channel> connect() {
     CompletableFuture<Channel> f = new CompletableFuture<>();
-    ChannelFuture cf = new Bootstrap().group(group).channel(NioSocketChannel.class)
+    ChannelFuture cf = new Bootstrap().group(group).channel(SocketTransport.of(group).socketChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
             (int) Math.max(1, Math.min(MAX_CONNECT_MILLIS, deadline.remainingMillis())))

@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.X509TrustManager;
+import org.q2q.client.internal.net.SocketTransport;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.AddressTrustManager;
 import org.q2q.certstore.Identity;
@@ -63,7 +64,7 @@ public final class PresenceChannels {
    * answers, in their order, and to the next that answers whenever its node goes away (gRPC's
    * {@code pick_first} over {@link NodesNameResolver}); each node gets {@link
    * #NODE_CONNECT_TIMEOUT} to accept the connection. The channel's transport runs on {@code loop}
-   * (an NIO event loop), or on gRPC's shared loops if null: relay streams whose byte pipe runs on
+   * (an NIO or epoll event loop), or on gRPC's shared loops if null: relay streams whose byte pipe runs on
    * the same loop then hand bytes to gRPC and back without a thread switch (each switch was a
    * queue hand-off plus an eventfd wake-up per message).
    *
@@ -89,7 +90,7 @@ public final class PresenceChannels {
           .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
           .keepAliveWithoutCalls(true);
       if (loop != null) {
-        builder.eventLoopGroup(loop).channelType(io.netty.channel.socket.nio.NioSocketChannel.class);
+        builder.eventLoopGroup(loop).channelType(SocketTransport.of(loop).socketChannel());
       }
       return builder.build();
     } catch (SSLException e) {

@@ -13,12 +13,12 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
+import org.q2q.client.internal.net.SocketTransport;
 import org.q2q.client.ServerAddress;
 import org.q2q.proto.RelayHello;
 import org.q2q.proto.RelayRole;
@@ -85,7 +85,7 @@ public final class RelaySocket extends ChannelInboundHandlerAdapter {
       String listenerId, RelayRole role) {
     String via = server.host() + ":" + port;
     RelaySocket handler = new RelaySocket(listenerId, role, via);
-    ChannelFuture cf = new Bootstrap().group(loop).channel(NioSocketChannel.class)
+    ChannelFuture cf = new Bootstrap().group(loop).channel(SocketTransport.of(loop).socketChannel())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
         .handler(new ChannelInboundHandlerAdapter() {
