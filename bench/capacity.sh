@@ -4,6 +4,9 @@
 # Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--caller-ids 16] [--inbound-seconds 10] [--warmup-seconds 5]
 #        [--heartbeat-seconds 15] [--server-heap 1g] [--nodes 1] [--database postgresql://USER:PASS@HOST:PORT/DB]
 #        [--services 1] [--idle-seconds 0] [--paced-rate 0] [--paced-seconds 30] [--relay-pairs 0]
+#        [--java-home DIR]
+# --java-home DIR: the JDK that runs the server(s) (through ./q2q, as a user would) and the load
+#   generator (default: JAVA_HOME, else java on PATH); the output names the server's JVM and GC.
 # --services K: the streams of one connection (one address) offer K different services and each
 #   Inbound names one of them, so it asks sessions/connections/K listeners (1: all of them).
 # --paced-rate R: after the closed-loop phase (each caller one call in flight: the most the server
@@ -33,9 +36,12 @@ while (($#)); do
     --server-heap) heap=$2; shift 2 ;;
     --nodes) nodes=$2; shift 2 ;;
     --database) database=$2; shift 2 ;;
+    --java-home) export JAVA_HOME=$2; shift 2 ;;
     *) args+=("$1" "$2"); shift 2 ;;
   esac
 done
+# one JDK for everything: the launcher reads JAVA_HOME; javac, java and jcmd come first on PATH
+[ -n "${JAVA_HOME:-}" ] && export PATH="$JAVA_HOME/bin:$PATH"
 # every connection is a socket on both sides: raise the open-file limit as far as allowed
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "open files limit: $(ulimit -n)"
@@ -73,9 +79,10 @@ for n in $(seq "$nodes"); do
     cp -rp "$work/server1/." "$work/server$n"/
     rm -f "$work/server$n"/q2q.db*
   fi
-  # shellcheck disable=SC2086 # Q2Q_SERVER_JAVA_OPTS: extra JVM options for the server(s), e.g. a profiler agent
-  java -Xmx"$heap" ${Q2Q_SERVER_JAVA_OPTS:-} -jar "$jar" server --data "$work/server$n" --port "$port" --bind 127.0.0.1 "${fleet[@]}" \
-    >"$work/server$n.log" 2>&1 &
+  # through the launcher, so the server gets the JVM options a user's would; it execs java, so $!
+  # is the server's pid. Q2Q_SERVER_JAVA_OPTS: extra JVM options, e.g. a profiler agent or a GC
+  Q2Q_JAVA_OPTS="-Xmx$heap ${Q2Q_SERVER_JAVA_OPTS:-}" ./q2q server --data "$work/server$n" --port "$port" \
+    --bind 127.0.0.1 "${fleet[@]}" >"$work/server$n.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 150); do grep -q "listening" "$work/server$n.log" && break; sleep 0.2; done
   grep -q "listening" "$work/server$n.log" || { cat "$work/server$n.log"; echo "node $n did not start" >&2; exit 1; }
@@ -83,6 +90,12 @@ for n in $(seq "$nodes"); do
   spids+=${spids:+,}${pids[-1]}
 done
 echo "nodes: $nodes ($servers)${database:+, database ${database%%@*}@...}"
+server_java=$({ jcmd "${pids[0]}" VM.version 2>/dev/null || true; } | sed -n 's/^JDK \([0-9.]*\).*/\1/p')
+server_gc=$({ jcmd "${pids[0]}" VM.flags 2>/dev/null || true; } | { grep -oE -- '-XX:\+Use[A-Za-z0-9]+GC' || true; } \
+  | head -1 | sed -E 's/-XX:\+Use(.*)/\1/')
+echo "server JVM: Java ${server_java:-?}, ${server_gc:-?}"
+echo "RESULT server_java=${server_java:-?}"
+echo "RESULT server_gc=${server_gc:-?}"
 # shellcheck disable=SC2086 # Q2Q_LOAD_JAVA_OPTS: extra JVM options for the load generator
 java -Xmx2g ${Q2Q_LOAD_JAVA_OPTS:-} -cp "$jar:$work/classes" CapacityLoad --server "$servers" --domain localhost \
   --data "$work/server1" --server-pid "$spids" "${args[@]}"

@@ -650,8 +650,13 @@ public final class CapacityLoad {
   private static long[] memory(long pid) throws Exception {
     run("jcmd", Long.toString(pid), "GC.run");
     String info = run("jcmd", Long.toString(pid), "GC.heap_info");
-    Matcher m = Pattern.compile("used (\\d+)K").matcher(info);
-    long heap = m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+    // G1: "garbage-first heap   total 1048576K, used 16384K"; ZGC: "ZHeap used 90M, capacity ..."
+    Matcher m = Pattern.compile("used (\\d+)([KMG])").matcher(info);
+    long heap = m.find() ? Long.parseLong(m.group(1)) << switch (m.group(2)) {
+      case "K" -> 10;
+      case "M" -> 20;
+      default -> 30;
+    } : -1;
     long rss = -1;
     for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
       if (line.startsWith("VmRSS:")) {
