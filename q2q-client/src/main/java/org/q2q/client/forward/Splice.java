@@ -152,8 +152,8 @@ final class Splice {
 
   /**
    * The socket closed. Before both of its directions ended that cuts the connection short; after,
-   * nothing is lost (the channel still delivers what it holds and finishes on its own): a transport
-   * may close a socket whose halves are both shut (epoll does once the peer's close arrives).
+   * nothing of it is lost (the channel still delivers what it holds and finishes on its own), so a
+   * close then, by the transport or after a reset the local peer sends once done, is no abort.
    */
   private void socketClosed() {
     synchronized (this) {

@@ -22,15 +22,15 @@ import java.util.function.Supplier;
  * match a group it is given (a socket runs only on loops of its own transport: code that creates
  * sockets on such a group asks {@link #of} instead of assuming).
  *
- * <p>The client's own groups are NIO, not Linux's native epoll, although epoll cost about a fifth
- * less CPU per request through a forwarded port here (bench/forward-bench.sh, 42-43 against 52-53 us
- * of q2q CPU per request, 2026-12-04): Netty 4.2.18's epoll loses a socket whose input the peer
- * has shut (half-close, as an HTTP/1.0 client does) once it later has to wait to write. Its
- * registration deletes the descriptor from epoll when no event is wanted but keeps it marked as
- * added, so the next wait for writability fails with ENOENT and closes the socket, truncating the
- * response (ForwardTunnelTest fails that way on epoll). Port forwarding splices such sockets to
- * virtual channels on the channels' loops, so their transport decides the group's. Revisit with a
- * Netty whose {@code EpollIoHandler} re-adds a deleted descriptor.
+ * <p>The client's own groups are NIO, not Linux's native epoll, although epoll cost a tenth to a
+ * fifth less CPU per request through a forwarded port here (bench/forward-bench.sh, 37-43 against
+ * 40-53 us of q2q CPU per request; bench/results.md, 2026-12-04): Netty 4.2.18's epoll loses a
+ * socket whose input the peer has shut (half-close, as an HTTP/1.0 client does) once it later has
+ * to wait to write. Its registration deletes the descriptor from epoll when no event is wanted but
+ * keeps it marked as added, so the next wait for writability fails with ENOENT and closes the
+ * socket, truncating the response (ForwardTunnelTest fails that way on epoll). Port forwarding
+ * splices such sockets to virtual channels on the channels' loops, so their transport decides the
+ * group's. Revisit with a Netty whose {@code EpollIoHandler} re-adds a deleted descriptor.
  */
 public enum SocketTransport {
   NIO(NioIoHandler.class, NioIoHandler::newFactory, NioSocketChannel.class, NioServerSocketChannel.class,
