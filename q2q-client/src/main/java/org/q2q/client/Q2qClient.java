@@ -513,8 +513,9 @@ public final class Q2qClient implements AutoCloseable {
     }
 
     /**
-     * An event loop group to share (not closed by the client), NIO or epoll; default: a private one
-     * (epoll where available, {@link org.q2q.client.internal.net.SocketTransport}).
+     * An event loop group to share (not closed by the client), NIO or epoll (forwarded sockets then
+     * run on NIO loops of their own; see {@link org.q2q.client.internal.net.SocketTransport});
+     * default: a private NIO group.
      */
     public Builder eventLoopGroup(EventLoopGroup group) {
       this.group = group;
