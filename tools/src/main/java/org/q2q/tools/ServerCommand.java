@@ -78,8 +78,8 @@ final class ServerCommand implements Callable<Integer> {
           + "other nodes and clients reach it at (default: --bind, else this machine's address).")
   String advertise;
 
-  @Override
-  public Integer call() throws Exception {
+  /** The presence settings the options give: federation from Q2Q_SERVERS, the relay cap. */
+  PresenceConfig presenceConfig() {
     if (maxRelays != null && maxRelays < 1) {
       throw new CommandLine.ParameterException(spec.commandLine(), "--max-relays must be at least 1");
     }
@@ -89,6 +89,12 @@ final class ServerCommand implements Callable<Integer> {
     if (maxRelays != null) {
       presence = presence.withRelayCaps(presence.relayCaps().withMaxPairs(maxRelays));
     }
+    return presence;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PresenceConfig presence = presenceConfig();
     PresenceServer.Builder builder =
         PresenceServer.builder()
             .domain(domain)

@@ -64,6 +64,20 @@ class MainTest {
     assertThat(r.err()).contains("--max-relays must be at least 1");
   }
 
+  /** The flag reaches the server's relay caps (which RelayTimersAndCapsTest shows refusing past them). */
+  @Test
+  void maxRelaysSetsHowManyRelayedConnectionsTheServerHolds() {
+    CliEnvironment env = new CliEnvironment(Map.of("Q2Q_HOME", home.toString()), new ByteArrayInputStream(new byte[0]), null);
+    String[] args = {"server", "--data", home.resolve("data").toString(), "--max-relays", "3"};
+    CommandLine cl = Main.commandLine(env, args);
+    ServerCommand server = (ServerCommand) cl.parseArgs(args).subcommand().commandSpec().userObject();
+    assertThat(server.presenceConfig().relayCaps().maxStreams()).as("two streams or sockets a pair").isEqualTo(6);
+    args = new String[] {"server", "--data", home.resolve("data").toString()};
+    server = (ServerCommand) Main.commandLine(env, args).parseArgs(args).subcommand().commandSpec().userObject();
+    assertThat(server.presenceConfig().relayCaps().maxStreams())
+        .isEqualTo(2 * org.q2q.server.presence.RelayCaps.DEFAULT_MAX_PAIRS);
+  }
+
   @Test
   void theMetricsOptionNeedsHostAndPortAndIsInTheServersHelp() throws Exception {
     for (String bad : List.of("9788", "127.0.0.1", "::1:9788", "127.0.0.1:http", "127.0.0.1:70000")) {
