@@ -6,6 +6,7 @@ import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
@@ -33,10 +34,8 @@ import java.util.function.Supplier;
  * group's. Revisit with a Netty whose {@code EpollIoHandler} re-adds a deleted descriptor.
  */
 public enum SocketTransport {
-  NIO(NioIoHandler.class, NioIoHandler::newFactory, NioSocketChannel.class, NioServerSocketChannel.class,
-      NioServerSocketChannel::new),
-  EPOLL(EpollIoHandler.class, EpollIoHandler::newFactory, EpollSocketChannel.class, EpollServerSocketChannel.class,
-      EpollServerSocketChannel::new);
+  NIO(NioIoHandler.class, NioIoHandler::newFactory, NioSocketChannel.class, NioServerSocketChannel.class),
+  EPOLL(EpollIoHandler.class, EpollIoHandler::newFactory, EpollSocketChannel.class, EpollServerSocketChannel.class);
 
   private static final SocketTransport PREFERRED = NIO;
 
@@ -44,16 +43,13 @@ public enum SocketTransport {
   private final Supplier<IoHandlerFactory> ioHandlers;
   private final Class<? extends SocketChannel> socketChannel;
   private final Class<? extends ServerSocketChannel> serverSocketChannelClass;
-  private final Supplier<ServerSocketChannel> serverSocketChannel;
 
   SocketTransport(Class<? extends IoHandler> ioType, Supplier<IoHandlerFactory> ioHandlers,
-      Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverSocketChannelClass,
-      Supplier<ServerSocketChannel> serverSocketChannel) {
+      Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverSocketChannelClass) {
     this.ioType = ioType;
     this.ioHandlers = ioHandlers;
     this.socketChannel = socketChannel;
     this.serverSocketChannelClass = serverSocketChannelClass;
-    this.serverSocketChannel = serverSocketChannel;
   }
 
   /** What the client's own groups and the sockets it splices use (NIO, see above). */
@@ -88,6 +84,6 @@ public enum SocketTransport {
 
   /** A new, unregistered listening socket. */
   public ServerSocketChannel newServerSocketChannel() {
-    return serverSocketChannel.get();
+    return new ReflectiveChannelFactory<>(serverSocketChannelClass).newChannel();
   }
 }

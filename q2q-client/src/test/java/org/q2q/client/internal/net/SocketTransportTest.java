@@ -17,18 +17,12 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 @Timeout(30)
 class SocketTransportTest {
-
-  @Test
-  void theClientsOwnSocketsAreNioUntilNettysEpollKeepsHalfClosedSockets() {
-    assertThat(SocketTransport.preferred()).isEqualTo(SocketTransport.NIO);
-  }
 
   /** A group given to the client decides its sockets' class: no socket lands on a loop it cannot run on. */
   @ParameterizedTest
