@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.q2q.client.internal.net.SocketTransport;
 
 /**
  * Test fixture: {@code q2q} run as a real process (a JVM on the test classpath, production logging),
@@ -61,6 +62,10 @@ final class Q2qProcess implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC",
         "-Dlogback.configurationFile=logback.xml", "-cp", System.getProperty("java.class.path"),
         Main.class.getName()));
+    String transport = System.getProperty(SocketTransport.PROPERTY); // the suite run on another transport
+    if (transport != null) {
+      cmd.add(1, "-D" + SocketTransport.PROPERTY + "=" + transport);
+    }
     cmd.addAll(List.of(args));
     Path err = dir.resolve(name + ".err");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());

@@ -15,29 +15,47 @@ import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import java.util.concurrent.ThreadFactory;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one rule for which Netty transport carries the client's TCP sockets, and the sockets that
  * match a group it is given (a socket runs only on loops of its own transport: code that creates
  * sockets on such a group asks {@link #of} instead of assuming).
  *
- * <p>The client's own groups are NIO, not Linux's native epoll, although epoll cost a tenth to a
- * fifth less CPU per request through a forwarded port here (bench/forward-bench.sh, 37-43 against
- * 40-53 us of q2q CPU per request; bench/results.md, 2026-12-04): Netty 4.2.18's epoll loses a
+ * <p>The client's own groups are NIO unless the system property {@value #PROPERTY} asks for
+ * {@code io_uring} (Linux 5.1+ where the kernel allows it; NIO otherwise, with a warning). Measured
+ * through a forwarded port here (bench/forward-bench.sh, bench/results.md 2026-12-04 19:33), io_uring
+ * cost a fifth less CPU per request (30-31 against 37-38 us) at the same request rate, but its p99
+ * was higher (7.3-7.7 against 5.0-5.2 ms): NIO stays the default, io_uring is for CPU-bound hosts.
+ *
+ * <p>Linux's native epoll is not offered, although it also saves CPU: Netty 4.2.18's epoll loses a
  * socket whose input the peer has shut (half-close, as an HTTP/1.0 client does) once it later has
  * to wait to write. Its registration deletes the descriptor from epoll when no event is wanted but
  * keeps it marked as added, so the next wait for writability fails with ENOENT and closes the
  * socket, truncating the response (ForwardTunnelTest fails that way on epoll). Port forwarding
  * splices such sockets to virtual channels on the channels' loops, so their transport decides the
- * group's. Revisit with a Netty whose {@code EpollIoHandler} re-adds a deleted descriptor.
+ * group's. A caller's own epoll group still works ({@link #of}): forwarded sockets then get loops
+ * of the preferred transport. Revisit with a Netty whose {@code EpollIoHandler} re-adds a deleted
+ * descriptor.
  */
 public enum SocketTransport {
   NIO(NioIoHandler.class, NioIoHandler::newFactory, NioSocketChannel.class, NioServerSocketChannel.class),
-  EPOLL(EpollIoHandler.class, EpollIoHandler::newFactory, EpollSocketChannel.class, EpollServerSocketChannel.class);
+  EPOLL(EpollIoHandler.class, EpollIoHandler::newFactory, EpollSocketChannel.class, EpollServerSocketChannel.class),
+  IO_URING(IoUringIoHandler.class, IoUringIoHandler::newFactory, IoUringSocketChannel.class, IoUringServerSocketChannel.class);
 
-  private static final SocketTransport PREFERRED = NIO;
+  /** The system property that may choose the client's transport: {@code nio} (default) or {@code io_uring}. */
+  public static final String PROPERTY = "q2q.socketTransport";
+
+  private static final Logger log = LoggerFactory.getLogger(SocketTransport.class); // before PREFERRED: choose() logs
+
+  private static final SocketTransport PREFERRED = choose(System.getProperty(PROPERTY));
 
   private final Class<? extends IoHandler> ioType;
   private final Supplier<IoHandlerFactory> ioHandlers;
@@ -52,14 +70,41 @@ public enum SocketTransport {
     this.serverSocketChannelClass = serverSocketChannelClass;
   }
 
-  /** What the client's own groups and the sockets it splices use (NIO, see above). */
+  /**
+   * The transport {@code property} (the value of {@value #PROPERTY}, or null) asks for, if this
+   * machine can run it; NIO otherwise, saying why.
+   */
+  static SocketTransport choose(String property) {
+    if (property == null || property.isBlank() || property.trim().equalsIgnoreCase("nio")) {
+      return NIO;
+    }
+    if (!property.trim().equalsIgnoreCase("io_uring")) {
+      log.warn("{}={} is not a transport this client offers (nio or io_uring); using nio", PROPERTY, property);
+      return NIO;
+    }
+    if (!IoUring.isAvailable()) {
+      Throwable why = IoUring.unavailabilityCause();
+      log.warn("{}=io_uring: io_uring is not available here ({}); using nio", PROPERTY,
+          why == null || why.getMessage() == null ? "no reason given" : why.getMessage());
+      return NIO;
+    }
+    return IO_URING;
+  }
+
+  /** What the client's own groups and the sockets it splices use (NIO unless {@value #PROPERTY} says otherwise). */
   public static SocketTransport preferred() {
     return PREFERRED;
   }
 
-  /** The transport whose sockets run on {@code group}'s loops (NIO unless they are epoll loops). */
+  /** The transport whose sockets run on {@code group}'s loops (NIO for loops of none of these). */
   public static SocketTransport of(EventLoopGroup group) {
-    return EPOLL.runs(group.next()) ? EPOLL : NIO;
+    EventLoop loop = group.next();
+    for (SocketTransport t : values()) {
+      if (t.runs(loop)) {
+        return t;
+      }
+    }
+    return NIO;
   }
 
   /** Whether sockets of this transport can be registered on {@code loop}. */
