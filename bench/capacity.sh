@@ -2,7 +2,7 @@
 # Server capacity: `q2q server` node(s) in their own JVMs, and bench/capacity/CapacityLoad in another
 # holding N Listen sessions over M TLS connections with heartbeats, then Inbound from C callers.
 # Usage: bench/capacity.sh [--sessions 500] [--connections 100] [--callers 64] [--caller-ids 16] [--inbound-seconds 10] [--warmup-seconds 5]
-#        [--heartbeat-seconds 15] [--server-heap 1g] [--nodes 1] [--database postgresql://USER:PASS@HOST:PORT/DB]
+#        [--heartbeat-seconds 30 (the client's default)] [--server-heap 1g] [--nodes 1] [--database postgresql://USER:PASS@HOST:PORT/DB]
 #        [--services 1] [--idle-seconds 0] [--paced-rate 0] [--paced-seconds 30] [--relay-pairs 0]
 #        [--java-home DIR]
 # --java-home DIR: the JDK that runs the server(s) (through ./q2q, as a user would) and the load

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import javax.net.ssl.X509TrustManager;
 import org.q2q.client.ServerAddress;
 import org.q2q.client.internal.grpc.PresenceChannels;
+import org.q2q.client.internal.presence.PresenceSession;
 import org.q2q.client.internal.relay.RelaySocket;
 import org.q2q.proto.InboundResponse;
 import org.q2q.proto.RelayOpen;
@@ -73,7 +74,7 @@ import org.q2q.proto.ServiceOffer;
  * <p>Usage: java -cp q2q.jar:. CapacityLoad --server HOST:PORT[,HOST:PORT...] --domain D --data DIR
  * --server-pid P[,P...] (several: the nodes of one domain; listener connections and callers go to them
  * in turn, so most Inbound calls cross nodes; memory is summed over them)
- * [--sessions 500] [--connections 100] [--heartbeat-seconds 15] [--callers 64] [--inbound-seconds 10] [--warmup-seconds 5]
+ * [--sessions 500] [--connections 100] [--heartbeat-seconds 30 (the client's default)] [--callers 64] [--inbound-seconds 10] [--warmup-seconds 5]
  * [--loops 2] [--services 1] [--idle-seconds 0] [--paced-rate 0] [--paced-seconds 30] [--relay-pairs 0]
  *
  * <p>The Inbound phase is closed-loop: each caller has one call in flight, so it measures the most
@@ -164,7 +165,9 @@ public final class CapacityLoad {
     long[] pid = Arrays.stream(o.get("server-pid").split(",")).mapToLong(Long::parseLong).toArray();
     int sessions = Integer.parseInt(o.getOrDefault("sessions", "500"));
     int connections = Integer.parseInt(o.getOrDefault("connections", "100"));
-    int heartbeat = Integer.parseInt(o.getOrDefault("heartbeat-seconds", "15"));
+    // the client's own interval unless told otherwise: what real listeners cost
+    int heartbeat = Integer.parseInt(o.getOrDefault("heartbeat-seconds",
+        String.valueOf(PresenceSession.DEFAULT_HEARTBEAT_INTERVAL.toSeconds())));
     int callers = Integer.parseInt(o.getOrDefault("callers", "64"));
     int inboundSeconds = Integer.parseInt(o.getOrDefault("inbound-seconds", "10"));
     // Inbound calls before the clock starts, not counted: a server that has run for a while has

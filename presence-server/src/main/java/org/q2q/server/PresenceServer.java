@@ -168,7 +168,7 @@ public final class PresenceServer implements AutoCloseable {
           NettyServerBuilder.forAddress(bind, InternalNettyServerCredentials.create(connections))
               .executor(executor)
               .callExecutor(PresenceServer::callExecutor)
-              // clients ping idle channels every 30 s (PresenceChannels); allow it, or gRPC
+              // clients ping idle channels every 45 s (PresenceChannels); allow it, or gRPC
               // answers GOAWAY "too_many_pings"
               .permitKeepAliveTime(10, TimeUnit.SECONDS)
               .permitKeepAliveWithoutCalls(true)

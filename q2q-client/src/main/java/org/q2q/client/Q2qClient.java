@@ -454,8 +454,8 @@ public final class Q2qClient implements AutoCloseable {
     private Duration connectTimeout = Duration.ofSeconds(30);
     private Duration softTimeout = Duration.ofMillis(250);
     private Duration handshakeTimeout = Duration.ofSeconds(15);
-    private Duration heartbeatInterval = Duration.ofSeconds(15);
-    private Duration heartbeatTimeout = Duration.ofSeconds(45);
+    private Duration heartbeatInterval = PresenceSession.DEFAULT_HEARTBEAT_INTERVAL;
+    private Duration heartbeatTimeout = PresenceSession.DEFAULT_HEARTBEAT_TIMEOUT;
     private Duration peerHeartbeatInterval = Duration.ofSeconds(15);
     private Duration peerIdleTimeout = Duration.ofSeconds(45);
     // Small start, and a cap of a few seconds: a listener is reachable again within about 5 s of
@@ -612,7 +612,10 @@ public final class Q2qClient implements AutoCloseable {
       return this;
     }
 
-    /** Presence session heartbeats: one every {@code interval}; a server silent for {@code timeout} is dead. */
+    /**
+     * Presence session heartbeats: one every {@code interval}; a server silent for {@code timeout} is
+     * dead (default 30 s and 90 s).
+     */
     public Builder presenceHeartbeat(Duration interval, Duration timeout) {
       this.heartbeatInterval = positive(interval, "interval");
       this.heartbeatTimeout = positive(timeout, "timeout");

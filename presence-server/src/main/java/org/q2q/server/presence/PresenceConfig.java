@@ -17,7 +17,7 @@ import java.util.Objects;
  * @param bindUdpTimeout how long BindUdp waits for the listener's answer
  * @param listenIdleTimeout a Listen stream from which nothing (not even a heartbeat) arrives for
  *     this long is ended with UNAVAILABLE and its registrations dropped, so that a vanished machine
- *     does not keep answering nothing to Inbound until TCP notices (clients heartbeat every 15 s)
+ *     does not keep answering nothing to Inbound until TCP notices (clients heartbeat every 30 s)
  * @param maxRelayStreamsPerAddress concurrent relay streams one address may hold open (either role)
  * @param maxRelayBytesInFlightPerAddress bytes an address may have queued in the relay (received,
  *     not yet handed to the other side's transport), summed over its streams

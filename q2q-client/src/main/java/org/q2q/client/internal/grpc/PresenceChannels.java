@@ -27,8 +27,12 @@ import org.q2q.client.ServerAddress;
  * was reached at, so {@code 127.0.0.1:8788} can serve {@code localhost} or {@code example.com}.
  */
 public final class PresenceChannels {
-  /** Keepalive so a dead server is noticed even on an idle channel. */
-  private static final long KEEPALIVE_SECONDS = 30;
+  /**
+   * Keepalive so a dead server is noticed even on an idle channel: a ping once nothing has been read
+   * for this long. Longer than the presence heartbeat (30 s), whose echoes then keep a listening
+   * channel from pinging as well.
+   */
+  private static final long KEEPALIVE_SECONDS = 45;
   /**
    * How long one node may take to accept a TCP connection before the channel tries the next: a
    * closed port is refused at once, a vanished host answers nothing.
