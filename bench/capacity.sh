@@ -12,6 +12,7 @@
 # --paced-rate R: after the closed-loop phase (each caller one call in flight: the most the server
 #   brokers), R calls a second on a fixed schedule, each latency counted from when the call was due,
 #   so a server pause counts in every call it delays (the closed loop hides it: its callers wait).
+#   R1,R2,...: one such phase per rate, in order.
 # --idle-seconds S: heartbeats only for S s before the Inbound phases (GC logs, profiles).
 # --relay-pairs P: last, P relays set up as clients do, a byte echoed through each, and the server's
 #   heap and RSS per pair held (each pair is two sockets in each process: mind the open-file limit).

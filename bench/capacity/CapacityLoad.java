@@ -75,7 +75,7 @@ import org.q2q.proto.ServiceOffer;
  * --server-pid P[,P...] (several: the nodes of one domain; listener connections and callers go to them
  * in turn, so most Inbound calls cross nodes; memory is summed over them)
  * [--sessions 500] [--connections 100] [--heartbeat-seconds 30 (the client's default)] [--callers 64] [--inbound-seconds 10] [--warmup-seconds 5]
- * [--loops 2] [--services 1] [--idle-seconds 0] [--paced-rate 0] [--paced-seconds 30] [--relay-pairs 0]
+ * [--loops 2] [--services 1] [--idle-seconds 0] [--paced-rate 0 (or R1,R2,...)] [--paced-seconds 30] [--relay-pairs 0]
  *
  * <p>The Inbound phase is closed-loop: each caller has one call in flight, so it measures the most
  * the server brokers and the latency at that saturation. {@code --paced-rate R} adds an open-loop
@@ -360,10 +360,12 @@ public final class CapacityLoad {
         p99);
     System.out.printf("RESULT inbound_errors=%d%n", errors.values().stream().mapToInt(AtomicInteger::get).sum());
 
-    int pacedRate = Integer.parseInt(o.getOrDefault("paced-rate", "0"));
-    if (pacedRate > 0) {
-      paced(callerChannels, pacedRate, Integer.parseInt(o.getOrDefault("paced-seconds", "30")), connections, services,
-          domain);
+    for (String r : o.getOrDefault("paced-rate", "0").split(",")) { // one open-loop phase per rate, in order
+      int pacedRate = Integer.parseInt(r.trim());
+      if (pacedRate > 0) {
+        paced(callerChannels, pacedRate, Integer.parseInt(o.getOrDefault("paced-seconds", "30")), connections, services,
+            domain);
+      }
     }
     int relayPairs = Integer.parseInt(o.getOrDefault("relay-pairs", "0"));
     if (relayPairs > 0) {
@@ -460,8 +462,8 @@ public final class CapacityLoad {
         SLOW_NANOS / 1_000_000, slow);
     System.out.printf("paced: %d answered in %.1f s (%.0f/s asked), p50 %.1f ms, p99 %.1f ms, max %.1f ms; errors %s%n",
         sorted.length, secs, (double) rate, p50, p99, max, errors);
-    System.out.printf("RESULT paced_rate=%d%nRESULT paced_p50_ms=%.1f%nRESULT paced_p99_ms=%.1f%nRESULT paced_errors=%d%n",
-        rate, p50, p99, errorCount);
+    System.out.printf("RESULT paced_%d_p50_ms=%.1f%nRESULT paced_%d_p99_ms=%.1f%nRESULT paced_%d_errors=%d%n",
+        rate, p50, rate, p99, rate, errorCount);
   }
 
   private static final int PACED_IN_FLIGHT = 10_000;
