@@ -73,6 +73,10 @@ final class ReceiveCommand implements Callable<Integer> {
       description = "Abandon a transfer when nothing moved for this long (default: ${DEFAULT-VALUE}).")
   double idleTimeout;
 
+  @Option(names = "--max-transfers", paramLabel = "N", defaultValue = "4",
+      description = "Transfers received at once; a sender past them is refused as busy and may try again later (default: ${DEFAULT-VALUE}).")
+  int maxTransfers;
+
   @Option(names = "--port", paramLabel = "PORT", defaultValue = "0",
       description = "TCP port on which senders may connect directly (default: a random free one; 0 too).")
   int port;
@@ -104,6 +108,9 @@ final class ReceiveCommand implements Callable<Integer> {
         throw new UsageException("--from " + f + ": " + e.getMessage());
       }
     }
+    if (maxTransfers < 1) {
+      throw new UsageException("--max-transfers must be at least 1");
+    }
     if (!(idleTimeout > 0)) {
       throw new UsageException("--idle-timeout must be positive");
     }
@@ -129,9 +136,7 @@ final class ReceiveCommand implements Callable<Integer> {
       b.server(server.given());
     }
     CompletableFuture<Boolean> first = new CompletableFuture<>();
-    FileReceiver receiver = new FileReceiver(folder, FileReceiver.Options.defaults()
-        .withOverwrite(overwrite).withAllowHidden(allowHidden)
-        .withIdleTimeout(Duration.ofMillis((long) (idleTimeout * 1000))), Clock.systemUTC());
+    FileReceiver receiver = new FileReceiver(folder, receiverOptions(), Clock.systemUTC());
     String whom = describe(senders, domains, from.isEmpty());
     try (Q2qClient client = b.build()) {
       client.addPresenceListener(PresenceNotices.to(err));
@@ -249,5 +254,12 @@ final class ReceiveCommand implements Callable<Integer> {
       w.println(line);
       w.flush();
     }
+  }
+
+  /** The receiver's options from the command line. */
+  FileReceiver.Options receiverOptions() {
+    return FileReceiver.Options.defaults()
+        .withOverwrite(overwrite).withAllowHidden(allowHidden)
+        .withIdleTimeout(Duration.ofMillis((long) (idleTimeout * 1000))).withMaxConcurrent(maxTransfers);
   }
 }

@@ -64,6 +64,24 @@ class MainTest {
     assertThat(r.err()).contains("--max-relays must be at least 1");
   }
 
+  /**
+   * {@code q2q receive --max-transfers N} sets how many transfers the receiver takes at once (the
+   * refusal past them is FileTransferTest's); 0 is refused before anything starts.
+   */
+  @Test
+  void maxTransfersSetsHowManyTransfersTheReceiverTakesAtOnce() throws Exception {
+    CliEnvironment env = new CliEnvironment(Map.of("Q2Q_HOME", home.toString()), new ByteArrayInputStream(new byte[0]), null);
+    String[] args = {"receive", "--max-transfers", "8"};
+    ReceiveCommand receive = (ReceiveCommand) Main.commandLine(env, args).parseArgs(args).subcommand().commandSpec().userObject();
+    assertThat(receive.receiverOptions().maxConcurrent()).isEqualTo(8);
+    args = new String[] {"receive"};
+    receive = (ReceiveCommand) Main.commandLine(env, args).parseArgs(args).subcommand().commandSpec().userObject();
+    assertThat(receive.receiverOptions().maxConcurrent()).isEqualTo(4);
+    CliRun r = q2q("", "receive", "--max-transfers", "0");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("--max-transfers must be at least 1");
+  }
+
   /** The flag reaches the server's relay caps (which RelayTimersAndCapsTest shows refusing past them). */
   @Test
   void maxRelaysSetsHowManyRelayedConnectionsTheServerHolds() {

@@ -100,6 +100,10 @@ public final class FileReceiver {
     public Options withIdleTimeout(Duration v) {
       return new Options(overwrite, allowHidden, v, maxConcurrent, diskReserve);
     }
+
+    public Options withMaxConcurrent(int v) {
+      return new Options(overwrite, allowHidden, idleTimeout, v, diskReserve);
+    }
   }
 
   /**
