@@ -5,13 +5,13 @@
 # Needs wrk, nginx (nginx-light), curl. Figures: bench/forward-results.md.
 # With OpenSSH installed (apt-get install openssh-server openssh-client), the same load through
 # `ssh -L` to a private sshd on loopback is measured beside it: the tool the issue names as the level.
-# Usage: bench/forward-bench.sh [--reps 5] [--seconds 10] [--gib-reps 3] [--connections 50] [--warmup 90]
+# Usage: bench/forward-bench.sh [--reps 5] [--seconds 10] [--gib-reps 3] [--connections 50] [--warmup 240]
 #   --warmup: seconds of wrk through the tunnel before the measured runs (the JIT; see below)
 #   --connections: wrk's connections (the issue's figure is 50: the tunnel saturated, so its p99 is
 #   mostly queueing, mean latency = connections / rate; fewer show the latency the tunnel adds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=5; seconds=10; gib_reps=3; connections=50; warmup=90
+reps=5; seconds=10; gib_reps=3; connections=50; warmup=240
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2;;
@@ -148,8 +148,12 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 
 # A forwarder runs for hours: measure it warm. Its hot paths are compiled within seconds, but C2
 # keeps recompiling the per-connection ones (deoptimized by each new round of wrk connections) for
-# a minute or more; the p99 through the tunnel falls from ~1 s to ~10 ms over the first 30 s and to
-# ~5 ms after 80-100 s (-Xlog:jit+compilation, 2-core machine). Rounds of $seconds s, as measured.
+# minutes; the p99 through the tunnel falls from ~1 s to ~10 ms over the first 30 s and to ~5 ms
+# after 80-100 s (-Xlog:jit+compilation, 2-core machine). At 150-200 s of uptime the forwarder's
+# compiler threads still took 8% of its CPU (async-profiler; C2 recompiling whole inlined trees such
+# as ByteToMessageDecoder.callDecode, ~0.5 s each, after unstable_if deoptimizations in the NIO and
+# TLS paths); at 440 s about 0.1 s of compiling per 45 s. With 90 s the tunnel's median p99 was
+# 5.0-6.2 ms, with 240 s 4.2 ms (2026-12-04). Rounds of $seconds s, as measured.
 # Then one round of the measured pattern (direct, ssh -L, tunnel), not counted: the first tunnel run
 # after the first direct and ssh -L runs had the highest p99 of its run in 8 of 8 runs (6.6-58 ms,
 # the later ones 4.3-7.8 ms; 2026-12-04). Cause not found: not the tunnel's JIT (a run whose
