@@ -370,20 +370,46 @@ public final class Q2qClient implements AutoCloseable {
    *     connect timeout as a whole
    */
   public CompletableFuture<VirtualChannel> connect(Address to, String service, Transport transport) {
+    ConnectFailedException invalid = beforeConnect(to, service, transport);
+    if (invalid != null) {
+      return CompletableFuture.failedFuture(invalid);
+    }
+    return connector.connect(to, service, transport);
+  }
+
+  /**
+   * Builds the peer session a {@link #connect(Address, String) connect} to {@code service} at
+   * {@code to} would use (or finds it already open) without opening a channel, so that the first
+   * connect after it does not wait for the session; a forwarder calls it at start, which also tells
+   * its user at once when the address cannot be reached. Needs no listener to accept anything: the
+   * peer sees a session and no channel.
+   *
+   * @return completes with the session's route, or fails with a {@link ConnectFailedException} as
+   *     connect would (except that a service the peer would decline is only found out by a connect)
+   */
+  public CompletableFuture<Route> prepare(Address to, String service) {
+    ConnectFailedException invalid = beforeConnect(to, service, defaultTransport);
+    if (invalid != null) {
+      return CompletableFuture.failedFuture(invalid);
+    }
+    return connector.prepare(to, service, defaultTransport);
+  }
+
+  /** Null if a connect with these arguments may go ahead (the transports it needs are then started), else why not. */
+  private ConnectFailedException beforeConnect(Address to, String service, Transport transport) {
     Objects.requireNonNull(to, "to");
     Objects.requireNonNull(transport, "transport");
     try {
       checkService(service);
     } catch (IllegalArgumentException e) {
-      return CompletableFuture.failedFuture(new ConnectFailedException(Q2qException.Reason.INVALID, e.getMessage()));
+      return new ConnectFailedException(Q2qException.Reason.INVALID, e.getMessage());
     }
     if (to.isDomain()) {
-      return CompletableFuture.failedFuture(new ConnectFailedException(Q2qException.Reason.INVALID,
-          "'" + to + "' is a domain, not a user address (resource@domain)"));
+      return new ConnectFailedException(Q2qException.Reason.INVALID,
+          "'" + to + "' is a domain, not a user address (resource@domain)");
     }
     if (closed.get()) {
-      return CompletableFuture.failedFuture(new ConnectFailedException(Q2qException.Reason.LOCAL,
-          "the client is closed"));
+      return new ConnectFailedException(Q2qException.Reason.LOCAL, "the client is closed");
     }
     if (onOwnLoop()) {
       // Binding waits for a loop of our group, maybe this one (a forwarder accepts on it): start
@@ -392,7 +418,7 @@ public final class Q2qClient implements AutoCloseable {
     } else {
       startDirectQuietly(); // so the listener can dial back if it cannot reach us
     }
-    return connector.connect(to, service, transport);
+    return null;
   }
 
   /** The presence session's state. */

@@ -247,6 +247,30 @@ class DirectConnectTest {
   }
 
   @Test
+  void prepareOpensTheSessionTheNextConnectUsesAndFailsAsConnectWould() throws Exception {
+    bob(b -> b);
+    Attempts attempts = new Attempts();
+    Q2qClient alice = alice(attempts);
+
+    Route route = alice.prepare(BOB, "echo").get(20, TimeUnit.SECONDS);
+    assertThat(route.kind()).isEqualTo(Route.Kind.TCP);
+    assertThat(alice.peerSessionCount()).isEqualTo(1);
+    VirtualChannel ch = alice.connect(BOB, "echo").get(20, TimeUnit.SECONDS);
+    assertThat(attempts.reused.get()).isEqualTo(1); // no second session, no second race
+    assertThat(attempts.log.stream().filter(l -> l.startsWith("won"))).hasSize(1);
+    echoIntact(ch, 1000);
+
+    assertThatThrownBy(() -> alice.prepare(Address.parse("nobody@localhost"), "echo").get(20, TimeUnit.SECONDS))
+        .cause().isInstanceOfSatisfying(ConnectFailedException.class, e -> {
+          assertThat(e.reason()).isEqualTo(Q2qException.Reason.NOT_FOUND);
+          assertThat(e.getMessage()).startsWith("cannot reach nobody@localhost/echo: ");
+        });
+    assertThatThrownBy(() -> alice.prepare(Address.parse("localhost"), "echo").get(5, TimeUnit.SECONDS))
+        .cause().isInstanceOfSatisfying(ConnectFailedException.class,
+            e -> assertThat(e.reason()).isEqualTo(Q2qException.Reason.INVALID));
+  }
+
+  @Test
   void aSessionAcceptedFromAPeerServesConnectsBackToIt() throws Exception {
     Attempts bobs = new Attempts();
     Q2qClient bob = bob(b -> b.connectionListener(bobs));

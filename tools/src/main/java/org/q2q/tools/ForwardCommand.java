@@ -39,8 +39,8 @@ import picocli.CommandLine.Spec;
           + "listening. With --remote, the reverse (like ssh -R): ask the 'q2q gateway' at ADDRESS to "
           + "listen on PORT there and carry each connection back to HOST:PORT here; exits non-zero if "
           + "the gateway refuses at start, and reopens the port (with backoff) if the tunnel is lost "
-          + "later. Prints 'ready: ...' once listening, then a line per connection. Runs until "
-          + "interrupted."
+          + "later. Prints 'ready: ...' once listening, then whether the peer session could be opened "
+          + "ahead of the first connection, then a line per connection. Runs until interrupted."
     },
     footer = {"", "Examples:", "  q2q forward 9000 bob@example.com/web",
       "  q2q forward --remote 20001 gw@example.com 127.0.0.1:3000"})
@@ -112,6 +112,15 @@ final class ForwardCommand implements Callable<Integer> {
       try (Forwarder f = Forwarder.open(client, bind, to, maxConnections, new TunnelPrinter(out, err))) {
         TunnelPrinter.print(out, "ready: forwarding " + new HostPort(bind.host(), f.localAddress().getPort())
             + " to " + to + " as " + id.address());
+        ServiceAddress target = to;
+        f.prepare().whenComplete((route, e) -> {
+          if (e == null) {
+            TunnelPrinter.print(out, "session to " + target.address() + " open via " + route);
+          } else {
+            TunnelPrinter.print(err, "q2q: " + target.address() + " cannot be reached now ("
+                + CliErrors.message(e) + "); each connection tries again");
+          }
+        });
         new CompletableFuture<Void>().get(); // until interrupted
         return ExitCodes.OK;
       } catch (java.io.IOException e) {

@@ -218,6 +218,29 @@ class ForwardCommandsTest {
     assertThat(TestHttpServer.get(alicePort, "/small", false)).isEqualTo(TestHttpServer.response("/small"));
   }
 
+  @Test
+  void aForwarderOpensItsPeerSessionAtStartOrSaysWhyNotAndKeepsListening() throws Exception {
+    expose();
+    Q2qProcess[] fwd = new Q2qProcess[1];
+    int port = forward("alice", fwd);
+    // the session is there before the first connection: that one does not wait for it
+    assertThat(fwd[0].awaitLine("session to ", 60)).startsWith("session to bob@localhost open via ");
+    assertThat(TestHttpServer.get(port, "/small", false)).isEqualTo(TestHttpServer.response("/small"));
+
+    // nobody offers dave@localhost/web: said at start; the forwarder still listens and tries again
+    // on each connection
+    Q2qProcess nobody = q2q("alice", "forward", "0", "dave@localhost/web");
+    Matcher m = LISTEN.matcher(nobody.awaitLine("ready:", 60));
+    assertThat(m.find()).isTrue();
+    awaitStderr(nobody, "cannot be reached now");
+    assertThat(nobody.stderr()).contains("q2q: dave@localhost cannot be reached now (").contains("; each connection tries again");
+    assertThat(nobody.stdout()).noneMatch(l -> l.startsWith("session to"));
+    assertThat(TestHttpServer.getOrClosed(Integer.parseInt(m.group(1)), "/small")).isEmpty();
+    awaitStderr(nobody, "closed: ");
+    assertThat(nobody.stderr()).containsPattern("q2q: connection fwd-\\d+ \\(dave@localhost from 127.0.0.1:\\d+\\) closed: ");
+    assertThat(nobody.isAlive()).isTrue();
+  }
+
   /** Waits (with a deadline) until {@code p}'s stderr contains {@code text}; the caller then asserts on it. */
   private static void awaitStderr(Q2qProcess p, String text) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);

@@ -105,6 +105,11 @@ final class Q2qProcess implements AutoCloseable {
     return Files.exists(stderr) ? Files.readString(stderr) : "";
   }
 
+  /** True while the process runs. */
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
   /** Waits for the exit and returns its code. */
   int awaitExit(long timeoutSeconds) throws Exception {
     if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {

@@ -10,11 +10,13 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.q2q.certstore.ServiceAddress;
 import org.q2q.client.Q2qClient;
+import org.q2q.client.Route;
 import org.q2q.client.VirtualChannel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -103,6 +105,29 @@ public final class Forwarder implements AutoCloseable {
   /** The address actually bound (the port is the real one when 0 was asked for). */
   public InetSocketAddress localAddress() {
     return (InetSocketAddress) server.localAddress();
+  }
+
+  /**
+   * Builds the peer session the connections will share, ahead of the first one (which otherwise
+   * waits for it, about a second on loopback), or finds it open; call once listening. A failure
+   * changes nothing: each connection tries again.
+   *
+   * @return completes with the session's route, or fails with the reason the peer cannot be reached
+   *     (a {@link org.q2q.client.ConnectFailedException})
+   */
+  public CompletableFuture<Route> prepare() {
+    CompletableFuture<Route> result = new CompletableFuture<>();
+    client.prepare(target.address(), target.service()).whenComplete((route, e) -> {
+      if (e == null) {
+        log.debug("{}: session to {} open via {}", name, target.address(), route);
+        result.complete(route);
+      } else {
+        Throwable cause = Causes.unwrap(e);
+        log.debug("{}: {} cannot be reached now: {}", name, target.address(), cause.getMessage());
+        result.completeExceptionally(cause);
+      }
+    });
+    return result;
   }
 
   /** Connections carried now. */

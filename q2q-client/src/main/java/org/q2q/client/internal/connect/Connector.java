@@ -12,6 +12,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.q2q.certstore.Address;
 import org.q2q.certstore.Certificates;
@@ -100,29 +102,10 @@ public final class Connector {
   /** Opens a channel to {@code to}'s {@code service} over a route {@code choice} allows. */
   public CompletableFuture<VirtualChannel> connect(Address to, String service, Transport choice) {
     events.connectStart(to, service);
-    Deadline deadline = Deadline.after(timing.connectTimeoutMillis(), nanoTime);
-    AtomicReference<String> step = new AtomicReference<>("looking up the server of " + to.domain());
-    CompletableFuture<VirtualChannel> result = new CompletableFuture<>();
-    Runnable timer = scheduler.schedule(() -> {
-      if (result.completeExceptionally(new ConnectFailedException(Reason.UNREACHABLE, "cannot reach " + to + "/"
-          + service + ": no connection within " + deadline.totalMillis() + " ms (while " + step.get() + ")"))) {
-        log.info("{} connect to {}/{} timed out while {}", identity.address(), to, service, step.get());
-      }
-    }, deadline.remainingMillis());
-    session(to, service, choice, deadline, step)
-        .thenCompose(s -> {
-          step.set("opening a channel to '" + service + "' " + s.route());
-          return Futures.of(s.openChannel(service));
-        })
-        .whenComplete((ch, e) -> {
-          timer.run();
-          if (e != null) {
-            result.completeExceptionally(describe(to, service, Futures.unwrap(e)));
-          } else if (!result.complete(ch)) {
-            ch.close(); // the deadline passed just before: nobody will use it
-          }
-        });
-    return result.whenComplete((ch, e) -> {
+    return withinDeadline(to, service, choice, (s, step) -> {
+      step.set("opening a channel to '" + service + "' " + s.route());
+      return Futures.of(s.openChannel(service));
+    }, VirtualChannel::close).whenComplete((ch, e) -> {
       if (e == null) {
         log.debug("{} channel {} to {}/{} open via {}", identity.address(), ch.id(), to, service, ch.route());
         events.connectEnd(ch);
@@ -130,6 +113,45 @@ public final class Connector {
         events.connectFailed(to, service, Futures.unwrap(e));
       }
     });
+  }
+
+  /**
+   * Builds the peer session a connect to {@code to}'s {@code service} would use, or finds it cached,
+   * without opening a channel: a forwarder's first connection then does not wait for it, and an
+   * address that cannot be reached is known before anyone connects.
+   *
+   * @return completes with the session's route, or fails as {@link #connect} does
+   */
+  public CompletableFuture<Route> prepare(Address to, String service, Transport choice) {
+    return withinDeadline(to, service, choice, (s, step) -> CompletableFuture.completedFuture(s.route()), r -> {});
+  }
+
+  /**
+   * Gets a session to {@code to} and then {@code then}'s result, all within the connect timeout; a
+   * result that comes after the deadline is handed to {@code discard}.
+   */
+  private <T> CompletableFuture<T> withinDeadline(Address to, String service, Transport choice,
+      BiFunction<PeerSession, AtomicReference<String>, CompletableFuture<T>> then, Consumer<T> discard) {
+    Deadline deadline = Deadline.after(timing.connectTimeoutMillis(), nanoTime);
+    AtomicReference<String> step = new AtomicReference<>("looking up the server of " + to.domain());
+    CompletableFuture<T> result = new CompletableFuture<>();
+    Runnable timer = scheduler.schedule(() -> {
+      if (result.completeExceptionally(new ConnectFailedException(Reason.UNREACHABLE, "cannot reach " + to + "/"
+          + service + ": no connection within " + deadline.totalMillis() + " ms (while " + step.get() + ")"))) {
+        log.info("{} connect to {}/{} timed out while {}", identity.address(), to, service, step.get());
+      }
+    }, deadline.remainingMillis());
+    session(to, service, choice, deadline, step)
+        .thenCompose(s -> then.apply(s, step))
+        .whenComplete((value, e) -> {
+          timer.run();
+          if (e != null) {
+            result.completeExceptionally(describe(to, service, Futures.unwrap(e)));
+          } else if (!result.complete(value)) {
+            discard.accept(value); // the deadline passed just before: nobody will use it
+          }
+        });
+    return result;
   }
 
   private CompletableFuture<PeerSession> session(Address to, String service, Transport choice, Deadline deadline,
