@@ -58,11 +58,7 @@ public final class Main implements Runnable {
     // Logback itself starts on first use (logback.xml: WARN to stderr); not touching it here keeps
     // `q2q --help` fast. gRPC logs through java.util.logging: quiet it the same way.
     Logging.quietJavaUtilLogging();
-    // Netty's buffer allocators register JFR events on first use, which starts JFR's metadata
-    // machinery: about 50 ms of a small send. Nobody records JFR in a CLI run; -D... turns it back on.
-    if (System.getProperty("io.netty.jfr.enabled") == null) {
-      System.setProperty("io.netty.jfr.enabled", "false");
-    }
+    nettyDefaults(named(args), System.getProperties()); // before anything loads Netty (Preload does)
     boolean runsACommand = named(args) != null && !Arrays.asList(args).contains("--help") && !Arrays.asList(args).contains("-h");
     if (runsACommand) {
       Preload.start();
@@ -93,6 +89,29 @@ public final class Main implements Runnable {
   public static CommandLine commandLine(CliEnvironment environment, String[] args) {
     Class<?> c = named(args);
     return c != null ? build(environment, List.of(c)) : commandLine(environment);
+  }
+
+  /**
+   * Netty settings for the command {@code command} (null: none) runs with, unless set already
+   * (-D... in Q2Q_JAVA_OPTS): read by Netty once, when its classes initialize.
+   *
+   * <ul>
+   *   <li>{@code io.netty.jfr.enabled=false}: Netty's buffer allocators register JFR events on
+   *       first use, which starts JFR's metadata machinery: about 50 ms of a small send. Nobody
+   *       records JFR in a CLI run.
+   *   <li>{@code io.netty.allocator.type=pooled} for every command but {@code server}: Netty 4.2's
+   *       default allocator (adaptive) makes a {@code java.nio} view object for every copy between
+   *       its buffers, 93 % of what a forwarder allocated; the pooled one copies by address. A
+   *       forwarder and an exposer then had 2 young GCs per 10 s of requests instead of 8-10, and
+   *       their p99 fell (bench/results.md, 2026-12-04 23:20). The server keeps Netty's default,
+   *       with which its capacity was measured.
+   * </ul>
+   */
+  static void nettyDefaults(Class<?> command, java.util.Properties props) {
+    props.putIfAbsent("io.netty.jfr.enabled", "false");
+    if (command != null && command != ServerCommand.class) {
+      props.putIfAbsent("io.netty.allocator.type", "pooled");
+    }
   }
 
   /** The subcommand {@code args} name (not help), or null. */

@@ -38,6 +38,24 @@ class MainTest {
   }
 
   @Test
+  void clientCommandsRunOnNettysPooledAllocatorTheServerOnItsDefaultAndAUsersSettingWins() {
+    java.util.Properties forward = new java.util.Properties();
+    Main.nettyDefaults(ForwardCommand.class, forward);
+    assertThat(forward.getProperty("io.netty.allocator.type")).isEqualTo("pooled");
+    assertThat(forward.getProperty("io.netty.jfr.enabled")).isEqualTo("false");
+
+    java.util.Properties server = new java.util.Properties();
+    Main.nettyDefaults(ServerCommand.class, server);
+    assertThat(server.getProperty("io.netty.allocator.type")).isNull();
+    assertThat(server.getProperty("io.netty.jfr.enabled")).isEqualTo("false");
+
+    java.util.Properties own = new java.util.Properties();
+    own.setProperty("io.netty.allocator.type", "adaptive");
+    Main.nettyDefaults(SendCommand.class, own);
+    assertThat(own.getProperty("io.netty.allocator.type")).isEqualTo("adaptive");
+  }
+
+  @Test
   void aNamedCommandAloneIsBuiltAndAnythingElseGetsEveryCommand() {
     CliEnvironment env = new CliEnvironment(Map.of("Q2Q_HOME", home.toString()), new ByteArrayInputStream(new byte[0]), null);
     CommandLine send = Main.commandLine(env, new String[] {"-v", "send", "--help"});
