@@ -58,8 +58,9 @@ public final class Main implements Runnable {
     // Logback itself starts on first use (logback.xml: WARN to stderr); not touching it here keeps
     // `q2q --help` fast. gRPC logs through java.util.logging: quiet it the same way.
     Logging.quietJavaUtilLogging();
-    nettyDefaults(named(args), System.getProperties()); // before anything loads Netty (Preload does)
-    boolean runsACommand = named(args) != null && !Arrays.asList(args).contains("--help") && !Arrays.asList(args).contains("-h");
+    Class<?> command = named(args);
+    nettyDefaults(command, System.getProperties()); // before anything loads Netty (Preload does)
+    boolean runsACommand = command != null && !Arrays.asList(args).contains("--help") && !Arrays.asList(args).contains("-h");
     if (runsACommand) {
       Preload.start();
     }
